@@ -1,0 +1,27 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint servers docker-setup docker-demo bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "interlock: installing into $(VENV) (first run only)"
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/behave
+
+test: $(BIN)/.installed
+	@bash scripts/servers.sh
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests steps environment demo bench environment.py
+	$(BIN)/mypy
+
+clean:
+	rm -rf reports/allure-results reports/junit .interlock

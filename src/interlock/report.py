@@ -1,0 +1,56 @@
+"""Where the evidence of a run goes: the ``Reporter`` protocol and its implementations.
+
+Every module that has something to show (an HTTP exchange, an event, a query and its rows,
+a service log) calls ``reporter.attach(name, body, kind)``. Bodies are redacted by the
+caller's ``Secrets`` before they get here... and once more here, so nothing slips through.
+
+Example:
+    >>> from interlock.secrets import Secrets
+    >>> s = Secrets(); s.add("hunter22")
+    >>> r = MemoryReporter(s)
+    >>> r.attach("login", "password=hunter22", TEXT)
+    >>> r.attachments
+    [('login', 'password=***', 'text/plain')]
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from interlock.secrets import Secrets
+
+TEXT = "text/plain"
+JSON = "application/json"
+
+
+class Reporter(Protocol):
+    """Receives attachments for the step that is running."""
+
+    def attach(self, name: str, body: str, kind: str = TEXT) -> None:
+        """Attach ``body`` (already text) under ``name``; ``kind`` is a MIME type."""
+
+
+class MemoryReporter:
+    """Keeps attachments in a list: the fake for tests, and what a pytest user can inspect."""
+
+    def __init__(self, secrets: Secrets | None = None) -> None:
+        self.secrets = secrets or Secrets()
+        self.attachments: list[tuple[str, str, str]] = []
+
+    def attach(self, name: str, body: str, kind: str = TEXT) -> None:
+        self.attachments.append((self.secrets.redact(name), self.secrets.redact(body), kind))
+
+
+def pretty_json(document: Any) -> str:
+    """JSON indented for reading in a report.
+
+    Example:
+        >>> print(pretty_json({"a": [1]}))
+        {
+          "a": [
+            1
+          ]
+        }
+    """
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str)

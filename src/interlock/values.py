@@ -1,0 +1,263 @@
+"""Values in feature files: ``{var}`` templates, JSON literals, table cells, durations.
+
+Everything a step receives as text passes through here before it means anything:
+
+* ``{name}`` is a variable the scenario remembered (or the suite configured);
+* ``{orders.url}``, ``{orders.host}``, ``{orders.port}`` are a service's address;
+* ``{env.NAME}`` is an environment variable;
+* ``{uuid}`` and ``{fake.email}`` (any Faker provider) are fresh generated data on every use;
+* ``{{`` and ``}}`` are literal braces.
+
+Example:
+    >>> scope = Scope({"order_id": "o-1"})
+    >>> render("/orders/{order_id}", scope)
+    '/orders/o-1'
+    >>> render_json('{"id": "{order_id}", "n": {n}}', Scope({"order_id": "o-1", "n": 2}))
+    {'id': 'o-1', 'n': 2}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from interlock.errors import InterlockError, did_you_mean
+
+Resolver = Callable[[str], Any]
+"""Answers the part after the dot (``url`` for ``{orders.url}``); raises KeyError if unknown."""
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}\s]+)\}")
+
+
+class Scope:
+    """Where ``{names}`` come from: variables, then dotted namespaces (``env``, ``fake``, services).
+
+    Variables are looked up first, so a remembered ``{order_id}`` always wins. A dotted name
+    ``{a.b}`` asks the resolver registered for ``a``.
+
+    Example:
+        >>> s = Scope({"x": 1}, {"svc": {"url": "http://127.0.0.1:1"}.__getitem__})
+        >>> render("{x} {svc.url}", s)
+        '1 http://127.0.0.1:1'
+    """
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        namespaces: Mapping[str, Resolver] | None = None,
+    ) -> None:
+        self.variables: dict[str, Any] = dict(variables or {})
+        self.namespaces: dict[str, Resolver] = {
+            "env": _environment,
+            "fake": _fake,
+            **(namespaces or {}),
+        }
+
+    def child(self, variables: Mapping[str, Any] | None = None) -> Scope:
+        """A scope that sees this one's names but keeps its own new variables."""
+        scope = Scope(self.variables, self.namespaces)
+        scope.variables.update(variables or {})
+        return scope
+
+    def set(self, name: str, value: Any) -> None:
+        """Remember ``value`` as ``{name}``."""
+        self.variables[name] = value
+
+    def lookup(self, name: str, where: str = "") -> Any:
+        """The value of ``{name}``; an ``InterlockError`` naming the known names if unknown."""
+        if name in self.variables:
+            return self.variables[name]
+        if name == "uuid":
+            return str(uuid.uuid4())
+        head, dot, rest = name.partition(".")
+        if dot and head in self.namespaces:
+            try:
+                return self.namespaces[head](rest)
+            except KeyError as err:
+                detail = err.args[0] if err.args and isinstance(err.args[0], str) else ""
+                raise InterlockError(
+                    f'Unknown value "{{{name}}}"' + (f": {detail}" if detail else ""),
+                    where=where,
+                    hint=_namespace_hint(head),
+                ) from None
+        known = sorted(self.variables) + ["uuid"] + [f"{ns}.…" for ns in sorted(self.namespaces)]
+        raise InterlockError(
+            f'Unknown variable "{{{name}}}"',
+            where=where,
+            hint=did_you_mean(name, known)
+            + '. Remember one with: Then I remember the response JSON at "$.id" as "'
+            + name
+            + '"; write {{ and }} for literal braces.',
+        )
+
+
+def _namespace_hint(head: str) -> str:
+    if head == "env":
+        return "Set the environment variable before running behave, or define it in the stage's env."
+    if head == "fake":
+        return "Use a Faker provider name, e.g. {fake.email}, {fake.name}, {fake.city}."
+    return f'"{head}" has: url, host, port (for a service) or the names it defines.'
+
+
+def _environment(name: str) -> str:
+    try:
+        return os.environ[name]
+    except KeyError:
+        raise KeyError(f"environment variable {name} is not set") from None
+
+
+_faker: Any = None
+
+
+def _fake(provider: str) -> Any:
+    global _faker  # one Faker per process: building it costs ~100 ms, it holds no test state
+    if _faker is None:
+        from faker import Faker
+
+        _faker = Faker()
+    try:
+        method = getattr(_faker, provider)
+    except AttributeError:
+        raise KeyError(f"Faker has no provider {provider!r}") from None
+    return method() if callable(method) else method
+
+
+def render(text: str, scope: Scope, where: str = "") -> str:
+    """Replace every ``{name}`` in ``text`` with its value as text.
+
+    Example:
+        >>> render("{{literal}} {a}", Scope({"a": "b"}))
+        '{literal} b'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        return _as_text(scope.lookup(match.group(1), where))
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def render_json_text(text: str, scope: Scope, where: str = "") -> str:
+    """Render a JSON document's template: inside strings values are escaped, outside they
+    are written as JSON literals, so ``"n": {count}`` gives a number and a name with a quote
+    in it cannot break the document.
+    """
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if in_string and ch == "\\":
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            in_string = not in_string
+            out.append(ch)
+            i += 1
+            continue
+        match = _PLACEHOLDER.match(text, i) if ch in "{}" else None
+        if match:
+            token = match.group(0)
+            if token in ("{{", "}}"):
+                out.append(token[0])
+            else:
+                value = scope.lookup(match.group(1), where)
+                if in_string:
+                    out.append(json.dumps(_as_text(value))[1:-1])
+                else:
+                    out.append(json.dumps(value))
+            i = match.end()
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def render_json(text: str, scope: Scope, where: str = "") -> Any:
+    """Render a JSON template and parse it; invalid JSON is an error with line and column."""
+    return parse_json(render_json_text(text, scope, where), where)
+
+
+def parse_json(text: str, where: str = "", what: str = "JSON") -> Any:
+    """Parse JSON, or raise an ``InterlockError`` that points at the line and column.
+
+    Example:
+        >>> parse_json('{"a": 1,}', "order.feature:12")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        interlock.errors.InterlockError: Invalid JSON at line 1, column 9: ...
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        lines = text.splitlines() or [""]
+        bad = lines[err.lineno - 1] if err.lineno - 1 < len(lines) else ""
+        pointer = " " * (err.colno - 1) + "^"
+        raise InterlockError(
+            f"Invalid {what} at line {err.lineno}, column {err.colno}: {err.msg}",
+            details=f"{bad}\n{pointer}",
+            where=where,
+            hint='Strings need double quotes ("pending"), no trailing commas; '
+            "write a literal brace as {{ or }}.",
+        ) from None
+
+
+def parse_literal(text: str, where: str = "") -> Any:
+    """An expected value written in a step: a JSON literal (``"pending"``, ``2``, ``null``).
+
+    Example:
+        >>> parse_literal('"pending"'), parse_literal("2"), parse_literal("[1, 2]")
+        ('pending', 2, [1, 2])
+    """
+    return parse_json(text, where, what="JSON value")
+
+
+def parse_cell(text: str) -> Any:
+    """A table cell: a JSON literal where it parses as one, otherwise the plain text.
+
+    Example:
+        >>> parse_cell('"gold"'), parse_cell("gold"), parse_cell("2"), parse_cell("true")
+        ('gold', 'gold', 2, True)
+    """
+    stripped = text.strip()
+    if not stripped:
+        return ""
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return stripped
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(seconds?|s|ms|milliseconds?)\s*$")
+
+
+def parse_duration(text: str, where: str = "") -> float:
+    """``5 seconds``, ``1 second`` or ``500 ms`` as seconds.
+
+    Example:
+        >>> parse_duration("500 ms"), parse_duration("2 seconds")
+        (0.5, 2.0)
+    """
+    match = _DURATION.match(text)
+    if not match:
+        raise InterlockError(
+            f'Not a duration: "{text}"',
+            where=where,
+            hint='Write "<n> seconds" or "<n> ms", e.g. "within 5 seconds".',
+        )
+    number = float(match.group(1))
+    return number / 1000 if match.group(2).startswith("m") else number
