@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -313,6 +314,9 @@ class Stack:
             url, user, after, extra = f"http://127.0.0.1:{port}", None, None, {}
             check = spec.ready or ReadyCheck("tcp")
             cwd = (self.root / form.cwd) if form.cwd else self.root
+        if check.kind == "command":
+            rendered = tuple(render(part, scope, spec.where) for part in check.command)
+            check = dataclasses.replace(check, command=rendered)
         address = Address(url, "127.0.0.1", port, extra)
         process = ProcessService(
             spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,
