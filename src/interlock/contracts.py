@@ -330,6 +330,8 @@ class OpenApiContract:
             )
         document = _load_document(path, "OpenAPI document")
         version = str(document.get("openapi", "")) if isinstance(document, dict) else ""
+        if isinstance(document, dict) and "swagger" in document:
+            version = f"swagger {document['swagger']}"
         if not re.match(r"3\.[01]\.", version):
             raise InterlockError(
                 f"{path.name} is not an OpenAPI 3.0 or 3.1 document"
@@ -405,14 +407,15 @@ class OpenApiContract:
         request = _Request(observed, operation)
         response = _Response(observed)
         problems = [
-            line
+            _explain(error, observed)
             for error in self._app.iter_apicall_response_errors(request, response)
-            for line in _explain(error, observed)
         ]
         if not problems:
             return
-        count = f" ({len(problems)} problems)" if len(problems) > 1 else ""
-        details = "\n".join(problems)
+        lines = [line for explained in problems for line in explained]
+        total = sum(1 for line in lines if not line.startswith(" "))
+        count = f" ({total} problems)" if total > 1 else ""
+        details = "\n".join(lines)
         if secrets is not None:
             details = secrets.redact(details)
         raise Failure(
@@ -519,6 +522,7 @@ def _explain(error: Exception, observed: Observed) -> list[str]:
     """Lines for one openapi-core error, with the JSON path of each body violation."""
     from openapi_core.templating.responses.exceptions import ResponseNotFound
     from openapi_core.validation.response.exceptions import (
+        DataValidationError,
         InvalidData,
         InvalidHeader,
         MissingData,
@@ -547,7 +551,9 @@ def _explain(error: Exception, observed: Observed) -> list[str]:
                 f'    keyword "{schema_error.validator}", value: {_short(schema_error.instance)}'
             )
         return lines
-    return [_cause_text(error) + (f": {_cause_text(cause)}" if cause else "")]
+    if isinstance(error, DataValidationError):
+        return [f"body: {_cause_text(cause or error)}"]
+    return [_cause_text(cause or error)]
 
 
 def _cause_text(error: BaseException | None) -> str:
