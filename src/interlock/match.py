@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import jsonpath_rfc9535 as jsonpath
+from jsonpath_rfc9535.serialize import canonical_string
 
 from interlock.errors import Failure, InterlockError, did_you_mean
 from interlock.secrets import MASK, Secrets
@@ -459,11 +460,11 @@ def child_path(path: str, key: str | int) -> str:
         return f"{path}[{key}]"
     if _PLAIN_NAME.fullmatch(key):
         return f"{path}.{key}"
-    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
-    return f"{path}['{escaped}']"
+    return f"{path}[{canonical_string(key)}]"
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
+_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
 def _path_segments(path: str) -> list[str | int]:
@@ -474,8 +475,19 @@ def _path_segments(path: str) -> list[str | int]:
         if index is not None:
             segments.append(int(index))
         else:
-            segments.append(name if name is not None else re.sub(r"\\(.)", r"\1", quoted))
+            segments.append(
+                name
+                if name is not None
+                else re.sub(r"\\(u[0-9a-fA-F]{4}|.)", _unescape_char, quoted)
+            )
     return segments
+
+
+def _unescape_char(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if len(code) == 5:
+        return chr(int(code[1:], 16))
+    return _ESCAPES.get(code, code)
 
 
 _Tree = dict[Any, "_Tree"]
