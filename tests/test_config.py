@@ -11,7 +11,6 @@ from interlock.errors import InterlockError
 from interlock.suite import Suite
 
 
-
 def write_config(suite_dir: Path, text: str) -> Path:
     path = suite_dir / "environment" / "interlock.yaml"
     path.write_text(textwrap.dedent(text))
@@ -73,5 +72,5 @@ def test_stage_overrides_and_env_backend(suite_dir: Path, monkeypatch) -> None:
     finally:
         suite.close()
     monkeypatch.setenv("INTERLOCK_STAGE", "prod")
-    with pytest.raises(InterlockError, match='(?s)Unknown stage "prod".*staging'):
+    with pytest.raises(InterlockError, match=r'(?s)Unknown stage "prod".*staging'):
         Suite.load(path)

@@ -8,7 +8,13 @@ import pytest
 
 from interlock.errors import InterlockError
 from interlock.values import (
-    Scope, parse_cell, parse_duration, parse_json, parse_literal, render, render_json,
+    Scope,
+    parse_cell,
+    parse_duration,
+    parse_json,
+    parse_literal,
+    render,
+    render_json,
 )
 
 

@@ -37,7 +37,7 @@ SECTIONS = (
 )
 
 
-class Located(dict):  # type: ignore[type-arg]
+class Located(dict):
     """A mapping that remembers the line of each of its keys (1-based)."""
 
     lines: dict[str, int]
@@ -83,7 +83,7 @@ def read_yaml(path: Path) -> Any:
             "-D interlock.config=<path> to behave.",
         ) from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -140,7 +140,7 @@ class SuiteConfig:
 
     def setting(self, env_name: str, *keys: str, default: str = "") -> str:
         """A scalar setting: the environment variable wins over the file."""
-        if env_name in os.environ and os.environ[env_name]:
+        if os.environ.get(env_name):
             return os.environ[env_name]
         node: Any = self.data
         for key in keys:

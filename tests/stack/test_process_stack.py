@@ -112,7 +112,7 @@ def test_independent_services_start_in_parallel_dependents_after(make_stack) -> 
 def test_dependency_cycle_and_unknown_dependency_are_named() -> None:
     a = tiny("a", depends_on=["b"])
     b = tiny("b", depends_on=["a"])
-    with pytest.raises(InterlockError, match="in a circle: a → b → a|in a circle: b → a → b"):
+    with pytest.raises(InterlockError, match=r"in a circle: a → b → a|in a circle: b → a → b"):
         Stack("t", {"a": a, "b": b}, run_dir=Path("/tmp/unused"))
     with pytest.raises(InterlockError, match='depends on unknown service "auht"'):
         Stack("t", {"a": tiny("a", depends_on=["auht"])}, run_dir=Path("/tmp/unused"))

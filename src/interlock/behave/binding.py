@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
-from behave.matchers import _the_step_matcher_factory  # type: ignore[attr-defined]
+from behave.matchers import _the_step_matcher_factory
 from behave.step_registry import registry
 
 from interlock.errors import Failure, InterlockError

@@ -7,7 +7,8 @@ the run registry from the moment it exists, so a killed run's processes are swep
 Example:
     >>> import sys, tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> svc = ProcessService("echo", [sys.executable, "-c", "print('hi')"], log_path=folder / "echo.log",
+    >>> svc = ProcessService("echo", [sys.executable, "-c", "print('hi')"],
+    ...                      log_path=folder / "echo.log",
     ...                      address=Address("tcp://127.0.0.1:1", "127.0.0.1", 1))
     >>> svc.start(); svc.wait_exit(5)
     0

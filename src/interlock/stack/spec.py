@@ -83,7 +83,9 @@ class DockerForm:
     @classmethod
     def from_dict(cls, data: Any, where: str) -> DockerForm:
         data = _mapping(data, where, "docker")
-        fields_ = ("image", "build", "dockerfile", "build_args", "port", "command", "env", "volumes")
+        fields_ = (
+            "image", "build", "dockerfile", "build_args", "port", "command", "env", "volumes",
+        )
         _check_keys(data, fields_, where, "docker")
         if not data.get("image") and not data.get("build"):
             raise InterlockError(
@@ -203,7 +205,9 @@ class ServiceSpec:
             kind=kind,
             process=ProcessForm.from_dict(data["process"], where) if "process" in data else None,
             docker=DockerForm.from_dict(data["docker"], where) if "docker" in data else None,
-            external=ExternalForm.from_dict(data["external"], where) if "external" in data else None,
+            external=(
+                ExternalForm.from_dict(data["external"], where) if "external" in data else None
+            ),
             ready=ready_from_dict(data["ready"], where) if "ready" in data else None,
             depends_on=tuple(str(d) for d in depends),
             env=_strings(data.get("env"), where, "env"),

@@ -7,7 +7,8 @@ is ready. Each start prints one progress line (name, address, seconds). Whatever
 Example:
     >>> import sys, tempfile, pathlib
     >>> spec = ServiceSpec.from_dict("web", {
-    ...     "process": {"command": [sys.executable, "-m", "http.server", "{port}", "--bind", "127.0.0.1"]},
+    ...     "process": {"command": [sys.executable, "-m", "http.server", "{port}",
+    ...                             "--bind", "127.0.0.1"]},
     ...     "ready": {"http": "/", "timeout": "10 seconds"}}, where="example")
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> stack = Stack("default", {"web": spec}, run_dir=folder, progress=lambda line: None)

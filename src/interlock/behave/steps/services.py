@@ -30,7 +30,9 @@ def service_is_running(world: Any, service: str) -> None:
         )
 
 
-@sentence(r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)")
+@sentence(
+    r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)"
+)
 def service_fault(world: Any, service: str, action: str) -> None:
     """When the "auth" service is stopped / killed / restarted / paused / resumed."""
     stack = world.require_stack()
@@ -45,7 +47,10 @@ def service_fault(world: Any, service: str, action: str) -> None:
     {"stopped": running.stop, "killed": running.kill, "paused": running.pause}[action]()
 
 
-@sentence(r"the " + q("service") + r" service responds with a delay of (?P<delay>\d+(?:\.\d+)?\s*(?:seconds?|ms))")
+@sentence(
+    r"the " + q("service")
+    + r" service responds with a delay of (?P<delay>\d+(?:\.\d+)?\s*(?:seconds?|ms))"
+)
 def service_delay(world: Any, service: str, delay: str) -> None:
     """Given the "auth" service responds with a delay of 3 seconds."""
     world.require_stack().delay(service, parse_duration(delay, world.where), world.where)

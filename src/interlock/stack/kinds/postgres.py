@@ -39,12 +39,13 @@ def _as_root() -> bool:
 
 
 def _prepare_root_access(bin_dir: Path, folder: Path) -> None:
-    from pgserver.utils import (  # type: ignore[attr-defined]
+    import stat
+
+    from pgserver.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
     )
-    import stat
 
     ensure_user_exists(SYSTEM_USER)
     ensure_prefix_permissions(folder)
@@ -147,5 +148,6 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
         container_port=5432,
         url_template="postgresql://postgres@{host}:{port}",
         ready=ReadyCheck("command", command=("pg_isready", "-U", "postgres"), timeout=60),
-        env={"POSTGRES_HOST_AUTH_METHOD": "trust", **({"INTERLOCK_INIT_SQL": init} if init else {})},
+        env={"POSTGRES_HOST_AUTH_METHOD": "trust",
+             **({"INTERLOCK_INIT_SQL": init} if init else {})},
     )
