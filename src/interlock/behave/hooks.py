@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock.allure import AllureReporter
+from interlock.behave.allure_files import allure_results_dir, write_allure_files
 from interlock.errors import InterlockError
 from interlock.report import TEXT
 from interlock.stack.ready import log_tail
@@ -136,6 +137,12 @@ def after_feature(context: Any, feature: Any) -> None:
 def after_all(context: Any) -> None:
     """Stop every stack and close every connection."""
     suite: Suite | None = getattr(context, "interlock_suite", None)
-    if suite is not None:
+    if suite is None:
+        return
+    try:
+        folder = allure_results_dir(context)
+        if folder is not None:
+            write_allure_files(folder, suite)
+    finally:
         suite.close()
     sys.stderr.flush()
