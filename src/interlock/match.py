@@ -374,7 +374,7 @@ def expect_match(
     count = f" ({len(mismatches)} mismatches)" if len(mismatches) > 1 else ""
     verb = "does not contain the expected values" if mode == "contains" else "does not match"
     title = f"{what} {verb}{count}"
-    details = format_mismatches(mismatches, actual, secrets)
+    details = format_mismatches(mismatches, actual, secrets=secrets)
     if secrets is not None:
         details = secrets.redact(details)
     raise Failure(title, details, where=where)
@@ -384,7 +384,7 @@ _MAX_LINES = 50
 
 
 def format_mismatches(
-    mismatches: list[Mismatch], actual: Any | None = None, secrets: Secrets | None = None
+    mismatches: list[Mismatch], actual: Any | None = None, *, secrets: Secrets | None = None
 ) -> str:
     """One line per mismatch, then the actual document (an excerpt when it is long).
 
@@ -592,6 +592,7 @@ def select_one(
     path: str,
     where: str = "",
     what: str = "response JSON",
+    *,
     secrets: Secrets | None = None,
 ) -> Any:
     """The single value at ``path``; a ``Failure`` that shows what *is* there otherwise.
