@@ -473,3 +473,22 @@ def test_every_mismatch_path_is_a_valid_jsonpath(expected, actual):
         assert select(actual, mismatch.path) == (
             [] if mismatch.actual is MISSING else [mismatch.actual]
         )
+
+
+small_objects = st.dictionaries(st.sampled_from("ab"), st.sampled_from([1, 2]), max_size=2)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(small_objects, max_size=3), st.lists(small_objects, max_size=4))
+def test_contains_agrees_with_trying_every_assignment(expected, actual):
+    import itertools
+
+    def fits(want, got):
+        return all(k in got and got[k] == v for k, v in want.items())
+
+    possible = any(
+        all(fits(want, actual[i]) for want, i in zip(expected, chosen, strict=True))
+        for chosen in itertools.permutations(range(len(actual)), len(expected))
+    )
+    assert (compare(expected, actual, "contains") == []) == possible
+    assert (compare({"x": [expected]}, {"x": [actual, 0]}, "contains") == []) == possible

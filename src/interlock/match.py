@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import json
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -238,46 +239,96 @@ def _contains_elements(
 ) -> None:
     """Give each expected element its own actual element (a maximum bipartite matching,
     so an early, loose expectation cannot take the one element a later one needs)."""
-    fits: list[list[int]] = []
-    nearest: list[tuple[int, list[Mismatch]] | None] = []
-    for want in expected:
-        ok, best = [], None
-        for index, got in enumerate(actual):
-            diff: list[Mismatch] = []
-            _compare(want, got, "contains", child_path(path, index), diff)
-            if not diff:
-                ok.append(index)
-            elif best is None or len(diff) < len(best[1]):
-                best = (index, diff)
-        fits.append(ok)
-        nearest.append(best)
-    owner: dict[int, int] = {}  # actual index -> expected index
-
-    def assign(want: int, seen: set[int]) -> bool:
-        for index in fits[want]:
-            if index not in seen:
-                seen.add(index)
-                if index not in owner or assign(owner[index], seen):
-                    owner[index] = want
-                    return True
-        return False
-
-    for want in range(len(expected)):
-        if assign(want, set()):
-            continue
+    if _greedy_fit(expected, actual):
+        return
+    fits = [[i for i, got in enumerate(actual) if _fits(want, got)] for want in expected]
+    for want in _unassigned(fits):
         if fits[want]:
             taken = ", ".join(f"[{i}]" for i in fits[want])
             verb = "is" if len(fits[want]) == 1 else "are"
             reason = f"no element left: {taken} {verb} taken by other expected elements"
             found.append(Mismatch(path, expected[want], actual, reason))
-        elif nearest[want] is None:
+            continue
+        # Only now pay for full diffs: to name the element that came closest.
+        nearest: tuple[int, list[Mismatch]] | None = None
+        for index, got in enumerate(actual):
+            diff: list[Mismatch] = []
+            _compare(expected[want], got, "contains", child_path(path, index), diff)
+            if nearest is None or len(diff) < len(nearest[1]):
+                nearest = (index, diff)
+        if nearest is None:
             found.append(Mismatch(path, expected[want], actual, "no element matches (empty)"))
-        else:
-            index, diff = nearest[want]  # type: ignore[misc]
-            near = "; ".join(_line(m, 40).strip() for m in diff[:2])
-            more = f"; +{len(diff) - 2} more" if len(diff) > 2 else ""
-            reason = f"no element matches (closest {near}{more})"
-            found.append(Mismatch(path, expected[want], actual[index], reason))
+            continue
+        index, diff = nearest
+        near = "; ".join(_line(m, 40).strip() for m in diff[:2])
+        more = f"; +{len(diff) - 2} more" if len(diff) > 2 else ""
+        reason = f"no element matches (closest {near}{more})"
+        found.append(Mismatch(path, expected[want], actual[index], reason))
+
+
+def _greedy_fit(expected: list[Any], actual: list[Any]) -> bool:
+    """Whether first-free-fit already places every expected element: the usual case, and
+    much cheaper than the full matching (which runs only when this fails)."""
+    free = list(range(len(actual)))
+    for want in expected:
+        index = next((i for i in free if _fits(want, actual[i])), None)
+        if index is None:
+            return False
+        free.remove(index)
+    return True
+
+
+def _unassigned(fits: list[list[int]]) -> list[int]:
+    """Expected elements left without an actual one by a maximum matching (augmenting paths
+    found breadth-first, without recursion, so long arrays cannot exhaust the stack)."""
+    owner: dict[int, int] = {}  # actual index -> expected index
+    holds: dict[int, int] = {}  # expected index -> actual index
+    left = []
+    for start in range(len(fits)):
+        parent: dict[int, int] = {}
+        queue = deque([start])
+        done = False
+        while queue and not done:
+            want = queue.popleft()
+            for index in fits[want]:
+                if index in parent:
+                    continue
+                parent[index] = want
+                if index in owner:
+                    queue.append(owner[index])
+                    continue
+                while True:  # flip the path back to start
+                    want = parent[index]
+                    previous = holds.get(want)
+                    owner[index], holds[want] = want, index
+                    if previous is None:
+                        break
+                    index = previous
+                done = True
+                break
+        if not done:
+            left.append(start)
+    return left
+
+
+def _fits(expected: Any, actual: Any) -> bool:
+    """``compare(expected, actual, "contains") == []``, without building any report."""
+    if isinstance(expected, str) and expected.startswith("#"):
+        return not _check_marker(expected, actual, "$")
+    if actual is MISSING:
+        return False
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            _fits(value, actual.get(key, MISSING)) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(expected) > len(actual):
+            return False
+        if _greedy_fit(expected, actual):
+            return True
+        fits = [[i for i, got in enumerate(actual) if _fits(want, got)] for want in expected]
+        return not _unassigned(fits)
+    return _same_scalar(_unescape(expected), actual)
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,7 +425,7 @@ def expect_match(
     count = f" ({len(mismatches)} mismatches)" if len(mismatches) > 1 else ""
     verb = "does not contain the expected values" if mode == "contains" else "does not match"
     title = f"{what} {verb}{count}"
-    details = format_mismatches(mismatches, actual, secrets)
+    details = format_mismatches(mismatches, actual, secrets=secrets)
     if secrets is not None:
         details = secrets.redact(details)
     raise Failure(title, details, where=where)
@@ -384,7 +435,7 @@ _MAX_LINES = 50
 
 
 def format_mismatches(
-    mismatches: list[Mismatch], actual: Any | None = None, secrets: Secrets | None = None
+    mismatches: list[Mismatch], actual: Any | None = None, *, secrets: Secrets | None = None
 ) -> str:
     """One line per mismatch, then the actual document (an excerpt when it is long).
 
@@ -592,6 +643,7 @@ def select_one(
     path: str,
     where: str = "",
     what: str = "response JSON",
+    *,
     secrets: Secrets | None = None,
 ) -> Any:
     """The single value at ``path``; a ``Failure`` that shows what *is* there otherwise.
