@@ -144,13 +144,7 @@ class HttpSession:
             ...              json={"items": []})  # doctest: +SKIP
         """
         request = _Request(method.upper(), target, service, json, form, body, content_type, where)
-        exchange = self._send(request)
-        if before_report is not None:
-            before_report(exchange)
-        self.reporter.attach(exchange.describe(), exchange.report(), TEXT)
-        for hook in self.on_exchange:
-            hook(exchange)
-        return exchange
+        return self._exchange(request, before_report)
 
     def resend(self) -> Exchange:
         """Send the previous request again (the ``within`` prefix does, before each check)."""
@@ -159,8 +153,15 @@ class HttpSession:
                 "No request to send again: this scenario has not sent one yet",
                 hint='Send one first, e.g. When I send GET "/orders/{order_id}" to "orders"',
             )
-        request = self._last_request
+        return self._exchange(self._last_request, None)
+
+    def _exchange(
+        self, request: _Request, before_report: Callable[[Exchange], None] | None
+    ) -> Exchange:
         exchange = self._send(request)
+        _learn_from_response(exchange, self.secrets)
+        if before_report is not None:
+            before_report(exchange)
         self.reporter.attach(exchange.describe(), exchange.report(), TEXT)
         for hook in self.on_exchange:
             hook(exchange)
@@ -176,6 +177,7 @@ class HttpSession:
         if self.credentials is not None and "authorization" not in lowered:
             # A header the scenario set by hand wins over the logged-in actor.
             headers["Authorization"] = self.credentials.authorization
+        _learn_from_request(request, headers, self.secrets)
         started = time.perf_counter()
         try:
             response = self._http.request(
@@ -278,6 +280,49 @@ def _encode_body(request: _Request) -> tuple[bytes | None, str | None]:
     if request.body is not None:
         return request.body, request.content_type
     return None, request.content_type
+
+
+# Values of sensitive fields in a response are hidden everywhere after; shorter ones are
+# left alone, since "token_type": "Bearer" or "tokens": 1234 would mask half a report.
+_LEARNED_MIN_LENGTH = 8
+
+
+def _learn_from_request(request: _Request, headers: Mapping[str, str], secrets: Secrets) -> None:
+    """Values the scenario sends under a sensitive name are secrets wherever they show up
+    later (an echo, an error page), not only under that name."""
+    for name, value in headers.items():
+        if name.lower() in secrets.headers:
+            secrets.add(value, value.partition(" ")[2])
+    if request.json is not NO_BODY:
+        _learn(request.json, secrets, 0)
+    if request.form is not None:
+        secrets.add(*(v for k, v in request.form.items() if secrets.is_sensitive_field(k)))
+
+
+def _learn_from_response(exchange: Exchange, secrets: Secrets) -> None:
+    for name, value in exchange.response_headers.items():
+        if name.lower() == "set-cookie":
+            secrets.add(value.split(";", 1)[0].partition("=")[2])
+    if "json" in exchange.content_type.lower():
+        try:
+            document = exchange.json()
+        except InterlockError:
+            return
+        _learn(document, secrets, _LEARNED_MIN_LENGTH)
+
+
+def _learn(document: Any, secrets: Secrets, min_length: int) -> None:
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if isinstance(value, str):
+                if len(value) >= min_length and secrets.is_sensitive_field(str(key)):
+                    secrets.add(value)
+            elif isinstance(value, (dict, list)):
+                _learn(value, secrets, min_length)
+    elif isinstance(document, list):
+        for item in document:
+            if isinstance(item, (dict, list)):
+                _learn(item, secrets, min_length)
 
 
 def _as_bytes(body: bytes | str | None) -> bytes:
