@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import threading
@@ -152,10 +153,8 @@ class _Server(ThreadingHTTPServer):
         # Keep-alive handlers wait for the next request; waking them lets server_close join.
         with self.connections_lock:
             for conn in list(self.open_connections):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class _Handler(BaseHTTPRequestHandler):

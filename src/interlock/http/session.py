@@ -229,7 +229,8 @@ class HttpSession:
                 raise InterlockError(
                     f'"{target}" is a full URL, and a service "{service}" was named too',
                     where=where,
-                    hint=f'Write a path (e.g. /health) to send to "{service}", or drop the service.',
+                    hint=f'Write a path (e.g. /health) to send to "{service}", '
+                    "or drop the service.",
                 )
             return target, None
         name = service or self._service
