@@ -284,7 +284,7 @@ class Authenticator:
             if 200 <= exchange.status < 300:
                 try:
                     value = select_one(exchange.json(place), token_path, place, "login response",
-                                       self.secrets)
+                                       secrets=self.secrets)
                 except (Failure, InterlockError):
                     return
                 if isinstance(value, str):
@@ -312,7 +312,7 @@ class Authenticator:
         if not found:
             try:
                 select_one(exchange.json(place), token_path, place, "login response",
-                           self.secrets)
+                           secrets=self.secrets)
                 problem = f"the value at {token_path} is not text"
             except (Failure, InterlockError) as err:
                 problem = self.secrets.redact(err.render())
