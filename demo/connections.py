@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -82,9 +82,9 @@ class Connections:
             raise ApiError(503, "service starting")
         return self.js
 
-    def start(self, work: Awaitable[None]) -> None:
-        """Run ``work`` (a consumer) until the service stops."""
-        self.tasks.append(asyncio.create_task(work))  # type: ignore[arg-type]
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (a consumer's loop) until the service stops."""
+        self.tasks.append(asyncio.create_task(work))
 
     def lifespan(self, setup: Setup, verifier: TokenVerifier) -> Lifespan:
         @asynccontextmanager

@@ -3,7 +3,8 @@
     nc = await connect("nats://127.0.0.1:4222", "orders", log)
     js = nc.jetstream()
     await ensure_stream(js)
-    task = asyncio.create_task(consume(js, "orders.assigned", "notifications", handle, log))
+    loop = await consumer(js, "orders.assigned", "notifications", handle, log)
+    task = asyncio.create_task(loop)
 
 Every service declares the stream with the same settings, so whichever starts first makes it
 and the others find it.
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
@@ -59,30 +61,38 @@ async def ensure_stream(js: JetStreamContext) -> None:
 Handler = Callable[[Msg], Awaitable[None]]
 
 
-async def consume(js: JetStreamContext, subject: str, durable: str, handle: Handler,
-                  log: logging.Logger) -> None:
-    """Fetch from a durable pull consumer for ever; ``handle`` acks, errors are redelivered."""
+async def consumer(js: JetStreamContext, subject: str, durable: str, handle: Handler,
+                   log: logging.Logger) -> Coroutine[Any, Any, None]:
+    """Bind a durable pull consumer now; return the loop that feeds ``handle`` for ever.
+
+    ``handle`` acks; a message whose handling raises is nak'ed and redelivered (at most
+    MAX_DELIVER times).
+    """
     config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=30,
                             max_deliver=MAX_DELIVER)
     subscription = await js.pull_subscribe(subject, durable=durable, stream=STREAM,
                                            config=config)
     log.info("consuming %s as durable %r", subject, durable)
-    while True:
-        try:
-            messages = await subscription.fetch(batch=10, timeout=1)
-        except (TimeoutError, nats.errors.TimeoutError):
-            continue
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a broken connection: nats reconnects, we try again
-            log.warning("fetch from %s failed: %s", subject, error or type(error).__name__)
-            await asyncio.sleep(0.5)
-            continue
-        for message in messages:
+
+    async def pump() -> None:
+        while True:
             try:
-                await handle(message)
+                messages = await subscription.fetch(batch=10, timeout=1)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("handling %s failed; it will be redelivered", message.subject)
-                await message.nak(delay=1)
+            except Exception as error:  # a broken connection: nats reconnects, we try again
+                log.warning("fetch from %s failed: %s", subject, error or type(error).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                try:
+                    await handle(message)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("handling %s failed; it will be redelivered", message.subject)
+                    await message.nak(delay=1)
+
+    return pump()

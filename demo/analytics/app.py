@@ -22,7 +22,7 @@ from demo.bearer import Caller, TokenVerifier, current_caller
 from demo.clock import parse_rfc3339, rfc3339
 from demo.connections import Connections, parse_event
 from demo.service import ApiError, ConfigError, create_app, env
-from demo.stream import consume
+from demo.stream import consumer
 
 log = logging.getLogger("analytics")
 Who = Annotated[Caller, Depends(current_caller)]
@@ -110,7 +110,7 @@ def build_app() -> FastAPI:
         async with links.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('demo.analytics'))")
             await conn.execute(SCHEMA)
-        links.start(consume(links.js, "orders.*", "analytics", handle, log))
+        links.start(await consumer(links.js, "orders.*", "analytics", handle, log))
 
     app = create_app("analytics", links.lifespan(setup, verifier), links.readiness)
     links.install(app)

@@ -22,7 +22,7 @@ from demo.bearer import Caller, TokenVerifier, current_caller
 from demo.clock import now, rfc3339
 from demo.connections import Connections, parse_event
 from demo.service import ApiError, ConfigError, create_app, env
-from demo.stream import DEAD_LETTER_SUBJECT, consume
+from demo.stream import DEAD_LETTER_SUBJECT, consumer
 
 log = logging.getLogger("notifications")
 Who = Annotated[Caller, Depends(current_caller)]
@@ -108,7 +108,7 @@ def build_app() -> FastAPI:
         async with links.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('demo.notifications'))")
             await conn.execute(SCHEMA)
-        links.start(consume(links.js, "orders.assigned", "notifications", handle, log))
+        links.start(await consumer(links.js, "orders.assigned", "notifications", handle, log))
 
     app = create_app("notifications", links.lifespan(setup, verifier), links.readiness)
     links.install(app)

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 import requests
+from demo_bus import Bus
 from demo_client import Api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,3 +211,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def api(demo: Demo) -> Api:
     """Every response through it is validated against the service's OpenAPI document."""
     return Api({name: server.url for name, server in demo.services.items()}, PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def bus(demo: Demo) -> Iterator[Bus]:
+    """A NATS client of the tests' own: listen to subjects, publish events."""
+    connection = Bus(demo.nats_url)
+    try:
+        connection.listen("orders.>")
+        connection.listen("notifications.>")
+        yield connection
+    finally:
+        connection.close()

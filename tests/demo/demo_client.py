@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
+from jsonschema import Draft202012Validator
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from referencing import Registry, Resource
 
 from demo.service import CONTRACTS
 
@@ -16,7 +19,10 @@ class ContractBroken(AssertionError):
 
 
 class Api:
-    """``api.call("orders", "POST", "/orders", user="alice", json={...})`` -> requests.Response."""
+    """``api.call("orders", "POST", "/orders", user="alice", json={...})`` -> requests.Response.
+
+    ``base`` sends the request to another instance of the service (same contract).
+    """
 
     def __init__(self, urls: dict[str, str], password: str) -> None:
         self.urls = urls
@@ -36,13 +42,13 @@ class Api:
 
     def call(self, service: str, method: str, path: str, *, user: str | None = None,
              token: str | None = None, headers: dict[str, str] | None = None,
-             **kwargs: Any) -> requests.Response:
+             base: str | None = None, **kwargs: Any) -> requests.Response:
         headers = dict(headers or {})
         if user is not None:
             token = self.token(user)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        answer = requests.request(method, self.urls[service] + path, headers=headers,
+        answer = requests.request(method, (base or self.urls[service]) + path, headers=headers,
                                   timeout=15, **kwargs)
         self.check(service, answer)
         return answer
@@ -61,3 +67,21 @@ class Api:
                 f"{'; '.join(str(d) for d in details if d)}\nbody: {answer.text[:500]}"
             ) from error
         self.checked += 1
+
+
+def _schemas() -> Registry:
+    resources = [(path.name, Resource.from_contents(json.loads(path.read_text())))
+                 for path in CONTRACTS.glob("*.schema.json")]
+    return Registry().with_resources(resources)
+
+
+SCHEMAS = _schemas()
+
+
+def check_event(schema_file: str, body: dict[str, Any]) -> None:
+    """Raise AssertionError listing every way ``body`` breaks ``contracts/<schema_file>``."""
+    schema = SCHEMAS.contents(schema_file)
+    validator = Draft202012Validator(schema, registry=SCHEMAS,
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    problems = [f"{error.json_path}: {error.message}" for error in validator.iter_errors(body)]
+    assert not problems, f"event breaks {schema_file}: {problems}\n{body}"

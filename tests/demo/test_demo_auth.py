@@ -22,7 +22,8 @@ def test_login_with_json_gives_a_bearer_token_with_the_users_role(api: Api) -> N
 
 def test_login_with_a_form_works_too(api: Api) -> None:
     answer = api.call("auth", "POST", "/auth/login",
-                      data={"username": "tom", "password": "pw-for-tests", "grant_type": "password"})
+                      data={"username": "tom", "password": "pw-for-tests",
+                            "grant_type": "password"})
     assert answer.status_code == 200 and answer.json()["role"] == "technician"
 
 
@@ -40,7 +41,8 @@ def test_malformed_and_incomplete_logins(api: Api) -> None:
     assert answer.status_code == 400 and "malformed JSON" in answer.json()["error"]
     answer = api.call("auth", "POST", "/auth/login", json={"username": "dora"})
     assert answer.status_code == 422
-    assert answer.json()["errors"] == [{"field": "password", "message": "must be a non-empty string"}]
+    assert answer.json()["errors"] == [
+        {"field": "password", "message": "must be a non-empty string"}]
 
 
 def test_verify_returns_the_claims_of_a_good_token(api: Api) -> None:
