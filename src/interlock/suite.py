@@ -23,8 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from interlock.auth import Authenticator
+from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
+from interlock.contracts import OpenApiContract, SchemaLibrary
 from interlock.errors import InterlockError, did_you_mean
+from interlock.http import HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.registry import RunRegistry
@@ -47,7 +51,7 @@ class Suite:
     ) -> None:
         self.config = config
         self.root = config.root
-        self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.progress = progress or (lambda line: print(line, file=sys.__stderr__, flush=True))
         report = config.section("report")
         self.secrets = Secrets(
             headers=[str(h) for h in report.get("redact_headers", [])],
@@ -64,6 +68,15 @@ class Suite:
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.stacks: dict[str, Stack] = {}
+        self.current_stack: Stack | None = None
+        for name in self.services:
+            self.scope.namespaces[name] = self._address_in_current_stack(name)
+        contracts = settings.get("contracts", [])
+        folders = [contracts] if isinstance(contracts, str) else list(contracts)
+        self.contract_dirs = [self.root / str(f) for f in folders] + [self.data_dir]
+        self.schemas = SchemaLibrary(self.contract_dirs)
+        self._openapi: dict[str, OpenApiContract] = {}
+        self._auth: Authenticator | None = None
         self._failed_stacks: dict[str, InterlockError] = {}
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
@@ -94,6 +107,14 @@ class Suite:
         if name not in self._secret_values:
             raise KeyError(f"no secret {name!r}; configured: {', '.join(self._secret_values)}")
         return self._secret_values[name]
+
+    def _address_in_current_stack(self, name: str) -> Callable[[str], str]:
+        def lookup(attribute: str) -> str:
+            if self.current_stack is None:
+                raise KeyError(f'service "{name}" is not started (no stack is running yet)')
+            return self.current_stack.address(name).get(attribute)
+
+        return lookup
 
     def _services(self) -> dict[str, ServiceSpec]:
         section = self.config.section("services")
@@ -133,6 +154,47 @@ class Suite:
             f'File not found: "{name}"', where=where,
             hint="Looked in: " + ", ".join(str(f) for f in searched),
         )
+
+    # -- capabilities shared by the run ---------------------------------------------------
+
+    def new_http_session(self, stack: Stack | None = None) -> HttpSession:
+        """An HTTP client whose service names resolve in ``stack`` (the current one)."""
+
+        def base_url_of(name: str) -> str:
+            chosen = stack or self.current_stack
+            if chosen is None:
+                raise InterlockError(
+                    f'Unknown service "{name}": no stack is running',
+                    hint="Declare services in environment/interlock.yaml",
+                )
+            return chosen.address(name).url
+
+        return HttpSession(base_url_of=base_url_of, secrets=self.secrets, reporter=self.reporter)
+
+    @property
+    def auth(self) -> Authenticator:
+        """The users and their logins (one login per user per run)."""
+        if self._auth is None:
+            where = self.config.where("auth")
+            config = AuthConfig.from_dict(self.section("auth"), where)
+            self._auth = Authenticator(
+                config, session=self.new_http_session, secrets=self.secrets, scope=self.scope,
+                files=self.root,
+            )
+        return self._auth
+
+    def openapi(self, service: str, where: str = "") -> OpenApiContract:
+        """The OpenAPI contract configured for ``service`` (``openapi:`` in the stack file)."""
+        spec = self.services.get(service)
+        if spec is None or not spec.openapi:
+            raise InterlockError(
+                f'No OpenAPI document is configured for service "{service}"', where=where,
+                hint=f"Add `openapi: path/to/{service}.openapi.yaml` to service {service} "
+                "in environment/interlock.yaml.",
+            )
+        if service not in self._openapi:
+            self._openapi[service] = OpenApiContract.load(self.root / spec.openapi)
+        return self._openapi[service]
 
     # -- stacks -----------------------------------------------------------------------------
 

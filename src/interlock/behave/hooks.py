@@ -24,6 +24,7 @@ from typing import Any
 
 from interlock.allure import AllureReporter
 from interlock.behave.allure_files import allure_results_dir, write_allure_files
+from interlock.behave.binding import ensure_registered
 from interlock.errors import InterlockError
 from interlock.report import TEXT
 from interlock.stack.ready import log_tail
@@ -48,6 +49,9 @@ def before_all(context: Any) -> None:
         "interlock.config", os.environ.get("INTERLOCK_CONFIG", DEFAULT_CONFIG)
     )
     signal.signal(signal.SIGTERM, _terminate)
+    runner_registry = getattr(getattr(context, "_runner", None), "step_registry", None)
+    if runner_registry is not None:
+        ensure_registered(runner_registry)
     suite = Suite.load(Path(path))
     suite.reporter = AllureReporter(suite.secrets)
     context.interlock_suite = suite
@@ -82,6 +86,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
         step = getattr(context, "interlock_step", None)
         return str(step.location) if step is not None else str(scenario.location)
 
+    suite.current_stack = context.interlock_stack
     world = World(suite, context.interlock_stack, where)
     context.interlock_world = world
     world.begin(list(scenario.effective_tags))
