@@ -72,7 +72,7 @@ def test_ctrl_c_and_sigterm_stop_everything(suite: MiniSuite, sig: signal.Signal
     run.send_signal(sig)
     run.wait(timeout=60)
     assert run.returncode != 0
-    gone, alive = psutil.wait_procs(mine, timeout=10)
+    _gone, alive = psutil.wait_procs(mine, timeout=10)
     assert not alive
     assert not any((suite.root / ".interlock" / "runs").glob("*.json"))
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ def _setup_error(context: Any) -> BaseException | None:
     for name in ("interlock_run_error", "interlock_feature_error", "interlock_scenario_error"):
         error = getattr(context, name, None)
         if error is not None:
-            return error  # type: ignore[no-any-return]
+            return error
     return None
 
 
