@@ -161,9 +161,12 @@ def test_connection_refused_names_the_service_and_url(
 def test_a_timeout_says_how_long_it_waited(
     services: dict[str, str], secrets: Secrets, reporter: MemoryReporter
 ) -> None:
-    with HttpSession(
-        base_url_of=services.__getitem__, secrets=secrets, reporter=reporter, timeout=0.2
-    ) as slow_session, pytest.raises(InterlockError) as caught:
+    with (
+        HttpSession(
+            base_url_of=services.__getitem__, secrets=secrets, reporter=reporter, timeout=0.2
+        ) as slow_session,
+        pytest.raises(InterlockError) as caught,
+    ):
         slow_session.send("GET", "/slow?ms=1500", service="orders")
 
     text = str(caught.value)
@@ -212,7 +215,9 @@ def test_every_exchange_is_attached_and_hooks_see_it(
 ) -> None:
     seen: list[Exchange] = []
     with HttpSession(
-        base_url_of=services.__getitem__, secrets=secrets, reporter=reporter,
+        base_url_of=services.__getitem__,
+        secrets=secrets,
+        reporter=reporter,
         on_exchange=[seen.append],
     ) as http:
         exchange = http.send("POST", "/orders", service="orders", json={"customerId": "c-7"})
@@ -249,7 +254,10 @@ def test_the_curl_line_sends_the_same_request(app: LocalApp, session: HttpSessio
 
     replayed = subprocess.run(
         ["bash", "-c", exchange.curl() + " --silent"],
-        capture_output=True, check=True, timeout=30, text=True,
+        capture_output=True,
+        check=True,
+        timeout=30,
+        text=True,
     )
 
     echoed, original = json.loads(replayed.stdout), exchange.json()

@@ -106,6 +106,7 @@ class HttpSession:
         self.last: Exchange | None = None
         self._service: str | None = None
         self._last_request: _Request | None = None
+        self._field_names: dict[str, bool] = {}
         # One connection pool per scenario: keep-alive makes a request about a third cheaper.
         self._http = requests.Session()
 
@@ -216,6 +217,7 @@ class HttpSession:
             response_body=payload,
             elapsed=elapsed,
             secrets=self.secrets,
+            field_names=self._field_names,
         )
         self.last = exchange
         self._last_request = request
@@ -301,10 +303,10 @@ def _learn_from_request(request: _Request, headers: Mapping[str, str], secrets: 
 
 
 def _learn_from_response(exchange: Exchange, secrets: Secrets) -> None:
-    for name, value in exchange.response_headers.items():
-        if name.lower() == "set-cookie":
-            secrets.add(value.split(";", 1)[0].partition("=")[2])
-    if "json" in exchange.content_type.lower():
+    cookie = exchange.response_headers.get("Set-Cookie")
+    if cookie:
+        secrets.add(cookie.split(";", 1)[0].partition("=")[2])
+    if "json" in exchange.content_type.lower() and exchange.has_sensitive_fields():
         try:
             document = exchange.json()
         except InterlockError:
