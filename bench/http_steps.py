@@ -46,7 +46,11 @@ def served() -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(root, "src"), root])}
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.http.app"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env=env,
     )
     try:
         assert child.stdout is not None
@@ -123,11 +127,15 @@ def main() -> None:
         plain.close()
 
     total = per_round * args.rounds
-    for side, label in (("a", "interlock HttpSession + responses"),
-                        ("b", "plain requests + json + assert   ")):
-        print(f"({side}) {label}: {wall[side]:.3f} s wall, "
-              f"{wall[side] / total * 1e6:.0f} us/request, "
-              f"client CPU {cpu[side] / total * 1e6:.0f} us/request")
+    for side, label in (
+        ("a", "interlock HttpSession + responses"),
+        ("b", "plain requests + json + assert   "),
+    ):
+        print(
+            f"({side}) {label}: {wall[side]:.3f} s wall, "
+            f"{wall[side] / total * 1e6:.0f} us/request, "
+            f"client CPU {cpu[side] / total * 1e6:.0f} us/request"
+        )
     print(f"requests: {total} per side in {args.rounds} interleaved rounds")
     print(f"ratio a/b, total wall time:     {wall['a'] / wall['b']:.3f}  (goal <= 1.05)")
     print(f"ratio a/b, median of the rounds: {statistics.median(ratios):.3f}")

@@ -95,6 +95,7 @@ def test_a_jwt_user_signed_with_an_rsa_key_file(
 
     token = auth.credentials_for("technician")
 
+    assert isinstance(token, BearerToken)
     answer = ask_me(me, token).json()
     assert answer["algorithm"] == "RS256" and answer["claims"]["role"] == "technician"
     assert jwt.get_unverified_header(token.token)["kid"] == "k-1"

@@ -264,3 +264,20 @@ def test_the_curl_line_sends_the_same_request(app: LocalApp, session: HttpSessio
     for key in ("method", "path", "query", "json"):
         assert echoed[key] == original[key]
     assert echoed["headers"]["X-Request-Id"] == "it's r-2"
+
+
+def test_proxy_variables_of_the_environment_are_honoured(
+    app: LocalApp, session: HttpSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The local app stands in for a proxy: a proxied request line carries the full URL,
+    # and the app answers it like any other (the .invalid host is never looked up).
+    monkeypatch.setenv("HTTP_PROXY", app.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.2")
+
+    proxied = session.send("GET", "http://through-proxy.invalid/echo")
+    # Not proxied: straight to 127.0.0.2, where nothing listens.
+    with pytest.raises(InterlockError, match="Cannot reach the server"):
+        session.send("GET", f"http://127.0.0.2:{free_port()}/echo")
+
+    assert proxied.status == 200 and proxied.json()["headers"]["Host"] == "through-proxy.invalid"
+    assert app.hits["/echo"] == 1

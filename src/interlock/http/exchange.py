@@ -220,7 +220,8 @@ def _pairs(headers: Mapping[str, str]) -> Iterable[tuple[str, str]]:
     if isinstance(headers, CaseInsensitiveDict):
         # Its items() goes through a generator and a lower() per key; this runs twice for
         # every request of a run, so read the (name, value) pairs it keeps directly.
-        return headers._store.values()  # type: ignore[no-any-return]
+        pairs: Iterable[tuple[str, str]] = headers._store.values()  # type: ignore[attr-defined]
+        return pairs
     return headers.items()
 
 
