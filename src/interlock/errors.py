@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class _Explained:
     """The shared shape of both error kinds: title, details, where, hint."""
@@ -90,7 +92,7 @@ class Failure(_Explained, AssertionError):
         return self.render()
 
 
-def did_you_mean(name: str, known: list[str] | set[str] | tuple[str, ...]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     """A hint listing what exists, closest first.
 
     Example:

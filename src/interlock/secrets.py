@@ -25,7 +25,9 @@ from typing import Any
 MASK = "***"
 
 SENSITIVE_HEADERS = ("authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key")
-SENSITIVE_FIELDS = r"pass(word)?|secret|token|api[_-]?key|private[_-]?key|credentials?|client[_-]?secret"
+SENSITIVE_FIELDS = (
+    r"pass(word)?|secret|token|api[_-]?key|private[_-]?key|credentials?|client[_-]?secret"
+)
 
 # A value shorter than this is not hunted for in free text: hiding every "a" or "1"
 # would make reports unreadable. Such values are still hidden by header and field name.

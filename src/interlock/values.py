@@ -97,7 +97,7 @@ class Scope:
 
 def _namespace_hint(head: str) -> str:
     if head == "env":
-        return "Set the environment variable before running behave, or define it in the stage's env."
+        return "Set the environment variable before running behave (or in the stage's env)."
     if head == "fake":
         return "Use a Faker provider name, e.g. {fake.email}, {fake.name}, {fake.city}."
     return f'"{head}" has: url, host, port (for a service) or the names it defines.'

@@ -59,10 +59,11 @@ def eventually(
     attempts = 0
     delay = max(interval, 0.001)
     while True:
-        if attempts and before_retry is not None:
-            before_retry()
         attempts += 1
         try:
+            # Inside the try: a re-send that fails (a restarting service) is a failed attempt.
+            if attempts > 1 and before_retry is not None:
+                before_retry()
             return check()
         except Failure as failure:
             remaining = deadline - time.monotonic()

@@ -1,0 +1,41 @@
+"""The ``Reporter`` that writes Allure attachments to the step that is running.
+
+When no Allure listener is registered (a plain ``behave`` without the formatter, a script),
+attaching does nothing, so the same code runs with and without a report.
+
+Example:
+    >>> from interlock.secrets import Secrets
+    >>> AllureReporter(Secrets()).attach("note", "hello")   # no listener: nothing happens
+"""
+
+from __future__ import annotations
+
+import allure_commons
+from allure_commons.types import AttachmentType
+
+from interlock.report import JSON, TEXT
+from interlock.secrets import Secrets
+
+_TYPES = {
+    TEXT: AttachmentType.TEXT,
+    JSON: AttachmentType.JSON,
+    "text/csv": AttachmentType.CSV,
+    "application/yaml": AttachmentType.YAML,
+    "text/html": AttachmentType.HTML,
+}
+
+
+class AllureReporter:
+    """Attaches redacted text to the current Allure step (or test, between steps)."""
+
+    def __init__(self, secrets: Secrets) -> None:
+        self.secrets = secrets
+
+    def attach(self, name: str, body: str, kind: str = TEXT) -> None:
+        """Attach ``body`` (redacted again here: the last gate before the report)."""
+        allure_commons.plugin_manager.hook.attach_data(
+            body=self.secrets.redact(body),
+            name=self.secrets.redact(name),
+            attachment_type=_TYPES.get(kind, AttachmentType.TEXT),
+            extension=None,
+        )

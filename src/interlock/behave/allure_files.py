@@ -1,0 +1,58 @@
+"""The files beside the Allure results that make the report useful at a glance:
+``environment.properties`` (backend, stage, services and their addresses), ``executor.json``
+(who ran it) and ``categories.json`` (product defect, test defect, infrastructure).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from interlock.suite import Suite
+
+CATEGORIES = [
+    {
+        "name": "Test defects: the suite is wrong",
+        "messageRegex": "(?s).*Suite error:.*",
+        "matchedStatuses": ["failed", "broken"],
+    },
+    {
+        "name": "Infrastructure: a service did not start or died",
+        "messageRegex": "(?s).*(was not ready within|exited before it was ready|is it running"
+        "|stopped unexpectedly|Cannot start service).*",
+        "matchedStatuses": ["failed", "broken"],
+    },
+    {"name": "Product defects: the system did not behave", "matchedStatuses": ["failed"]},
+    {"name": "Test defects: broken steps or hooks", "matchedStatuses": ["broken"]},
+]
+
+
+def allure_results_dir(context: Any) -> Path | None:
+    """Where the Allure formatter of this behave run writes, if one is configured."""
+    for formatter in getattr(context._runner, "formatters", []):
+        if type(formatter).__name__ == "AllureFormatter":
+            name = getattr(formatter.stream_opener, "name", None)
+            return Path(name) if name else None
+    return None
+
+
+def write_allure_files(folder: Path, suite: Suite) -> None:
+    """Write the three files into the results folder (redacted)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"interlock.backend={suite.backend}",
+        f"interlock.stage={suite.config.stage or 'none'}",
+        f"interlock.run={suite.registry.run_id}",
+        f"python={platform.python_version()}",
+    ]
+    for stack in suite.stacks.values():
+        for name in stack.running:
+            lines.append(f"service.{name}={stack.address(name).url}")
+    text = suite.secrets.redact("\n".join(lines) + "\n")
+    (folder / "environment.properties").write_text(text)
+    (folder / "executor.json").write_text(json.dumps({
+        "name": "Interlock", "type": "behave", "buildName": suite.registry.run_id,
+    }, indent=2))
+    (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))

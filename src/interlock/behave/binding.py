@@ -1,0 +1,111 @@
+"""How a plain function becomes a step sentence: ``@sentence``.
+
+Every library sentence is registered for every keyword (``Given``/``When``/``Then``/``And``/
+``But``: the keyword is for the reader), with a regular expression, and wrapped so that:
+
+* a suite mistake (``InterlockError``) reads as one clean message with the feature file and
+  line, never a traceback;
+* a failed expectation (``Failure``) says where it happened;
+* an expectation sentence also accepts the ``within <n> seconds,`` prefix: the check runs
+  again until it holds (re-sending the last request first for response sentences) or, for
+  event sentences, the wait itself gets that timeout (push, not poll).
+
+Example (a domain step in a suite's ``steps/`` folder uses the plain API instead; this is
+for library sentences):
+
+    @sentence(r'the answer is (?P<value>\\d+)', expectation=True)
+    def answer_is(world, value): ...
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
+
+from behave.matchers import _the_step_matcher_factory
+from behave.step_registry import registry
+
+from interlock.errors import Failure, InterlockError
+from interlock.values import parse_duration
+from interlock.waiting import eventually
+
+WITHIN = r"(?:within (?P<within>\d+(?:\.\d+)?\s*(?:seconds?|ms)),\s*)?"
+QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'
+"""A double-quoted name or value; the group is named by ``QUOTED.format("name")``."""
+
+Retry = Literal["check", "resend", "wait"]
+
+
+class SuiteMistake(AssertionError):
+    """An ``InterlockError`` surfaced through behave: the suite, not the system, is wrong.
+
+    It is an AssertionError only so that behave prints its message without a traceback; the
+    message starts with "Suite error:" so reports (Allure categories) file it as a test defect.
+    """
+
+
+def q(name: str) -> str:
+    """The pattern for a double-quoted argument named ``name``."""
+    return QUOTED.format(name)
+
+
+def _world(context: Any) -> Any:
+    world = getattr(context, "interlock_world", None)
+    if world is None:
+        raise SuiteMistake(
+            "Suite error: Interlock's hooks are not installed.\n"
+            "  hint:  environment.py must import Interlock's hooks:\n"
+            "         from interlock.behave.hooks import *  # noqa: F403"
+        )
+    return world
+
+
+def sentence(
+    pattern: str, *, expectation: bool = False, retry: Retry = "check"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``pattern`` (a regex, anchored for you) as a step for every keyword.
+
+    The function is called as ``fn(world, **groups)``; the step's docstring and table are
+    ``world.step_text`` and ``world.step_table``. With ``expectation=True`` the sentence also
+    takes the ``within <n> seconds,`` prefix; ``retry`` says how: "check" re-runs the
+    function, "resend" re-sends the last request before each re-run, "wait" passes
+    ``timeout=<seconds>`` to the function (which waits on its own, e.g. for an event).
+    """
+    full = (WITHIN + pattern) if expectation else pattern
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(context: Any, within: str | None = None, **groups: Any) -> Any:
+            world = _world(context)
+            try:
+                groups = {k: _unescape(v) for k, v in groups.items()}
+                if within is None:
+                    return fn(world, **groups)
+                timeout = parse_duration(within, world.where)
+                if retry == "wait":
+                    return fn(world, timeout=timeout, **groups)
+                before = world.http.resend if retry == "resend" else None
+                return eventually(lambda: fn(world, **groups), timeout, before_retry=before)
+            except InterlockError as err:
+                err.located(world.where)
+                raise SuiteMistake("Suite error: " + err.render()) from None
+            except Failure as failure:
+                failure.located(world.where)
+                raise
+
+        saved = _the_step_matcher_factory.current_matcher
+        _the_step_matcher_factory.use_step_matcher("re")
+        try:
+            registry.add_step_definition("step", full, run)
+        finally:
+            _the_step_matcher_factory._current_matcher = saved
+        return fn
+
+    return decorate
+
+
+def _unescape(value: Any) -> Any:
+    if isinstance(value, str) and "\\" in value:
+        return value.replace('\\"', '"')
+    return value

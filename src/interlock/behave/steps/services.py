@@ -1,0 +1,73 @@
+"""Sentences of STEPS.md "Services and faults": break a service on purpose, read its log.
+
+Whatever a scenario breaks is healed after it (``Stack.heal``), so later scenarios start
+from a healthy stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interlock.behave.binding import q, sentence
+from interlock.errors import Failure
+from interlock.stack.ready import log_tail
+from interlock.values import parse_duration
+
+
+def _broken(world: Any, name: str) -> None:
+    world.part("broken", set).add(name)
+
+
+@sentence(r"the " + q("service") + r" service is running", expectation=True)
+def service_is_running(world: Any, service: str) -> None:
+    """Then the "orders" service is running."""
+    stack = world.require_stack()
+    running = stack.service(service, world.where)
+    if not running.is_running():
+        raise Failure(
+            f'Service "{service}" is not running',
+            details="log tail:\n" + world.suite.secrets.redact(log_tail(running.log())),
+        )
+
+
+@sentence(
+    r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)"
+)
+def service_fault(world: Any, service: str, action: str) -> None:
+    """When the "auth" service is stopped / killed / restarted / paused / resumed."""
+    stack = world.require_stack()
+    running = stack.service(service, world.where)
+    if action == "restarted":
+        stack.restart(service)
+        return
+    if action == "resumed":
+        running.resume()
+        return
+    _broken(world, service)
+    {"stopped": running.stop, "killed": running.kill, "paused": running.pause}[action]()
+
+
+@sentence(
+    r"the " + q("service")
+    + r" service responds with a delay of (?P<delay>\d+(?:\.\d+)?\s*(?:seconds?|ms))"
+)
+def service_delay(world: Any, service: str, delay: str) -> None:
+    """Given the "auth" service responds with a delay of 3 seconds."""
+    world.require_stack().delay(service, parse_duration(delay, world.where), world.where)
+
+
+@sentence(r"the " + q("service") + r" service log contains " + q("text"), expectation=True)
+def service_log_contains(world: Any, service: str, text: str) -> None:
+    """Then the "orders" service log contains "token verification timed out"."""
+    stack = world.require_stack()
+    expected = world.render(text)
+    log = stack.service(service, world.where).log()
+    window = log[world.log_marks.get(service, 0):]
+    if expected not in window:
+        raise Failure(
+            f'The log of "{service}" does not contain "{expected}" (since the scenario started)',
+            details="log tail:\n" + world.suite.secrets.redact(log_tail(window or log, 15)),
+            hint="Prefix the step with 'within 5 seconds,' if the line comes a little later.",
+        )
+
+

@@ -1,0 +1,138 @@
+"""``interlock``: the command line for people working on a suite.
+
+    interlock config                 the effective configuration, secrets hidden
+    interlock stack up [NAME]        start a stack and keep it up (Ctrl-C stops it);
+                                     behave runs with INTERLOCK_REUSE=1 use it
+    interlock stack ps               what the kept-up stack runs, and where
+    interlock stack logs SERVICE     a service's log
+    interlock stack down             stop the kept-up stack
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from interlock.errors import InterlockError
+from interlock.secrets import MASK
+from interlock.stack.reuse import KeptStack
+from interlock.suite import DEFAULT_STACK, Suite
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("INTERLOCK_CONFIG", "environment/interlock.yaml"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def show_config(args: argparse.Namespace) -> int:
+    """Print the effective configuration (stage and env applied), secrets redacted."""
+    suite = Suite.load(_config_path(args), progress=lambda line: None)
+    try:
+        data = _plain(suite.config.data)
+        if isinstance(data.get("secrets"), dict):
+            data["secrets"] = {name: MASK for name in data["secrets"]}
+        text = yaml.safe_dump(data, sort_keys=False)
+        print(f"# stage: {suite.config.stage or '(none)'}   backend: {suite.backend}")
+        print(suite.secrets.redact(text), end="")
+    finally:
+        suite.close()
+    return 0
+
+
+def stack_up(args: argparse.Namespace) -> int:
+    """Start a stack and keep it up until Ctrl-C or ``interlock stack down``."""
+    suite = Suite.load(_config_path(args))
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stopped.set())
+    try:
+        stack = suite.stack(args.name)
+        kept = KeptStack.write(suite.root, stack)
+        print(f"interlock: stack {args.name!r} is up; run behave with INTERLOCK_REUSE=1 to use it.")
+        print("interlock: Ctrl-C or `interlock stack down` stops it.")
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        kept.remove()
+    finally:
+        suite.close()
+    return 0
+
+
+def stack_down(args: argparse.Namespace) -> int:
+    """Stop the kept-up stack."""
+    kept = KeptStack.read(Path.cwd())
+    if kept is None:
+        print("interlock: no stack is kept up here")
+        return 0
+    os.kill(kept.owner_pid, signal.SIGTERM)
+    print(f"interlock: asked the stack (pid {kept.owner_pid}) to stop")
+    return 0
+
+
+def stack_ps(args: argparse.Namespace) -> int:
+    """List the kept-up stack's services and addresses."""
+    kept = KeptStack.read(Path.cwd())
+    if kept is None:
+        print("interlock: no stack is kept up here (interlock stack up starts one)")
+        return 0
+    for name, service in kept.services.items():
+        print(f"{name:20} {service['url']:45} {service.get('log', '')}")
+    return 0
+
+
+def stack_logs(args: argparse.Namespace) -> int:
+    """Print a kept-up service's log."""
+    kept = KeptStack.read(Path.cwd())
+    if kept is None or args.service not in kept.services:
+        known = ", ".join(kept.services) if kept else "none (no stack is kept up)"
+        raise InterlockError(f'No kept-up service "{args.service}"', hint=f"Known: {known}")
+    log = kept.services[args.service].get("log", "")
+    print(Path(log).read_text(errors="replace") if log and Path(log).exists() else "", end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``interlock`` command."""
+    parser = argparse.ArgumentParser(prog="interlock", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="the configuration file (environment/interlock.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("config", help="print the effective configuration").set_defaults(
+        run=show_config)
+    stack = commands.add_parser("stack", help="keep a stack up between behave runs")
+    actions = stack.add_subparsers(dest="action", required=True)
+    up = actions.add_parser("up")
+    up.add_argument("name", nargs="?", default=DEFAULT_STACK)
+    up.set_defaults(run=stack_up)
+    actions.add_parser("down").set_defaults(run=stack_down)
+    actions.add_parser("ps").set_defaults(run=stack_ps)
+    logs = actions.add_parser("logs")
+    logs.add_argument("service")
+    logs.set_defaults(run=stack_logs)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except InterlockError as err:
+        print(f"interlock: {err.render()}", file=sys.stderr)
+        return 2
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The shapes every stack backend and built-in kind share.
+
+* A **kind** (``postgres``, ``nats``, ``redis``…) knows how to run one kind of server. Given a
+  ``KindContext`` (a private folder, a free port), it returns a ``ProcessPlan`` for the
+  process backend and/or a ``DockerPlan`` for the Docker backend.
+* A **backend** (process, docker, external) turns a service definition into a
+  ``RunningService``: something with an address that can be stopped, killed, paused,
+  resumed and asked for its log.
+
+Example (a kind, the way ``stack/kinds/redis.py`` writes one):
+
+    >>> def redis(ctx: KindContext) -> ProcessPlan:
+    ...     return ProcessPlan(
+    ...         command=["redis-server", "--port", str(ctx.port), "--dir", str(ctx.workdir)],
+    ...         port=ctx.port, url=f"redis://127.0.0.1:{ctx.port}",
+    ...         ready=ReadyCheck(kind="tcp"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+ReadyKind = Literal["http", "tcp", "log", "command"]
+
+
+@dataclass(frozen=True)
+class ReadyCheck:
+    """How to know a service is ready.
+
+    * ``http``: GET ``path`` answers ``status`` (any status below 500 when ``status`` is None);
+    * ``tcp``: the port accepts connections;
+    * ``log``: a line of the service's log matches the regex ``pattern``;
+    * ``command``: ``command`` (argv) exits 0 (run on the host, or inside the container).
+    """
+
+    kind: ReadyKind = "tcp"
+    path: str = "/health"
+    status: int | None = 200
+    pattern: str = ""
+    command: tuple[str, ...] = ()
+    timeout: float = 30.0
+
+    def describe(self) -> str:
+        """The check in the user's words, for progress lines and errors."""
+        if self.kind == "http":
+            return f"HTTP GET {self.path} answers {self.status or 'below 500'}"
+        if self.kind == "log":
+            return f"log line matching /{self.pattern}/"
+        if self.kind == "command":
+            return "command `" + " ".join(self.command) + "` exits 0"
+        return "TCP port accepts connections"
+
+
+@dataclass(frozen=True)
+class KindContext:
+    """What a built-in kind is given to plan a server."""
+
+    name: str  # the service's name in the stack file, e.g. "orders-db"
+    workdir: Path  # a private, empty folder for data and config; removed after the run
+    port: int  # the main port, already chosen free
+    options: Mapping[str, Any] = field(default_factory=dict)  # the service's `options:` block
+    free_port: Callable[[], int] = lambda: 0  # more ports if the server needs them
+
+
+@dataclass
+class ProcessPlan:
+    """A server as a local process: what the process backend runs."""
+
+    command: list[str]
+    port: int
+    url: str  # e.g. postgresql://postgres@127.0.0.1:5432/orders, nats://127.0.0.1:4222
+    ready: ReadyCheck
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    user: str | None = None  # run as this system user (postgres refuses to run as root)
+    prepare: Callable[[], None] | None = None  # one-time set-up before start (initdb, config files)
+    after_ready: Callable[[], None] | None = None  # e.g. create the databases
+    extra: dict[str, str] = field(default_factory=dict)  # more addresses: {"management_url": …}
+
+
+@dataclass
+class DockerPlan:
+    """A server as a container: what the Docker backend runs."""
+
+    image: str
+    container_port: int
+    url_template: str  # with {host} and {port}: "redis://{host}:{port}"
+    ready: ReadyCheck
+    env: dict[str, str] = field(default_factory=dict)
+    command: list[str] | None = None
+
+
+Kind = Callable[[KindContext], ProcessPlan]
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a running service answers, as ``{name.url}``, ``{name.host}``, ``{name.port}``."""
+
+    url: str
+    host: str
+    port: int
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, attribute: str) -> str:
+        """One of url, host, port or an extra name; KeyError if unknown."""
+        if attribute == "url":
+            return self.url
+        if attribute == "host":
+            return self.host
+        if attribute == "port":
+            return str(self.port)
+        return self.extra[attribute]
+
+
+class RunningService(Protocol):
+    """A started service, whatever runs it."""
+
+    name: str
+    address: Address
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop gracefully (SIGTERM, then SIGKILL after ``timeout``)."""
+
+    def kill(self) -> None:
+        """Stop at once (SIGKILL)."""
+
+    def pause(self) -> None:
+        """Freeze (SIGSTOP / docker pause)."""
+
+    def resume(self) -> None:
+        """Unfreeze."""
+
+    def is_running(self) -> bool:
+        """Whether the process or container is alive (paused counts as alive)."""
+
+    def log(self) -> str:
+        """Everything the service wrote to stdout and stderr so far."""

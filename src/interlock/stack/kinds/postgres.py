@@ -1,0 +1,153 @@
+"""PostgreSQL, from the ``pgserver`` wheel: no system packages, no Docker.
+
+The server binaries come with ``pgserver``; we run ``postgres`` ourselves (on a free TCP port
+of 127.0.0.1, data in the run's folder) so that it is a process like any other: logged,
+stoppable, pausable, swept. ``initdb`` runs once per machine into a cache and each run copies
+that cluster, which takes a tenth of the time. Durability is switched off (fsync, full page
+writes): test data does not need to survive a power cut.
+
+Options: ``databases: [orders, notifications]`` are created once the server is ready.
+``{name.url}`` is ``postgresql://postgres@127.0.0.1:<port>``; append ``/<database>``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from interlock.errors import InterlockError
+from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+
+SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention
+
+
+def _bin_dir() -> Path:
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+    except ImportError:
+        raise InterlockError(
+            "The postgres kind needs the pgserver package",
+            hint="pip install pgserver (it is a dependency of interlock: reinstall interlock).",
+        ) from None
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _prepare_root_access(bin_dir: Path, folder: Path) -> None:
+    import stat
+
+    from pgserver.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(SYSTEM_USER)
+    ensure_prefix_permissions(folder)
+    ensure_prefix_permissions(bin_dir)
+    perms = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+    ensure_folder_permissions(bin_dir, perms)
+    ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+
+
+def _chown_tree(path: Path) -> None:
+    import pwd
+
+    entry = pwd.getpwnam(SYSTEM_USER)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+def _cached_cluster(bin_dir: Path) -> Path:
+    """An initdb'd cluster kept per machine and pgserver version, made once."""
+    version = (bin_dir.parent / "VERSION").read_text().strip() if (
+        bin_dir.parent / "VERSION"
+    ).exists() else bin_dir.parent.parent.name
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "interlock"
+    cluster = cache / f"postgres-cluster-{version}-{os.geteuid()}"
+    if (cluster / "PG_VERSION").exists():
+        return cluster
+    building = cache / f"{cluster.name}.{os.getpid()}.tmp"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    if _as_root():
+        _prepare_root_access(bin_dir, building)
+        _chown_tree(building)
+    result = subprocess.run(
+        [str(bin_dir / "initdb"), "-D", str(building), "--auth=trust", "-U", "postgres",
+         "--encoding=utf8", "--no-sync"],
+        capture_output=True, text=True, check=False,
+        user=SYSTEM_USER if _as_root() else None,
+    )
+    if result.returncode != 0:
+        raise InterlockError("initdb failed for the postgres kind", details=result.stderr[-2000:])
+    try:
+        building.rename(cluster)
+    except OSError:  # another run made it first
+        shutil.rmtree(building, ignore_errors=True)
+    return cluster
+
+
+def plan(ctx: KindContext) -> ProcessPlan:
+    """PostgreSQL on ``ctx.port``, data under ``ctx.workdir``."""
+    bin_dir = _bin_dir()
+    data = ctx.workdir / "data"
+    databases = [str(d) for d in ctx.options.get("databases", [])]
+    port = str(ctx.port)
+
+    def prepare() -> None:
+        cluster = _cached_cluster(bin_dir)
+        shutil.copytree(cluster, data, symlinks=True)
+        if _as_root():
+            _prepare_root_access(bin_dir, ctx.workdir)
+            _chown_tree(ctx.workdir)
+        data.chmod(0o700)
+
+    def create_databases() -> None:
+        for name in databases:
+            result = subprocess.run(
+                [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "postgres",
+                 "-v", "ON_ERROR_STOP=1", "-q", "-c", f'CREATE DATABASE "{name}"'],
+                capture_output=True, text=True, check=False,
+            )
+            if result.returncode != 0:
+                raise InterlockError(
+                    f'Could not create database "{name}" on service "{ctx.name}"',
+                    details=result.stderr.strip(),
+                )
+
+    return ProcessPlan(
+        command=[
+            str(bin_dir / "postgres"), "-D", str(data), "-p", port, "-h", "127.0.0.1",
+            "-k", str(ctx.workdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off", "-c", "max_connections=200",
+        ],
+        port=ctx.port,
+        url=f"postgresql://postgres@127.0.0.1:{port}",
+        ready=ReadyCheck("log", pattern="database system is ready to accept connections",
+                         timeout=60),
+        user=SYSTEM_USER if _as_root() else None,
+        prepare=prepare,
+        after_ready=create_databases,
+    )
+
+
+def docker_plan(ctx: KindContext) -> DockerPlan:
+    """PostgreSQL from the official image (trust auth: a test database)."""
+    databases = [str(d) for d in ctx.options.get("databases", [])]
+    init = ";".join(f'CREATE DATABASE "{d}"' for d in databases)
+    return DockerPlan(
+        image=str(ctx.options.get("image", "postgres:16")),
+        container_port=5432,
+        url_template="postgresql://postgres@{host}:{port}",
+        ready=ReadyCheck("command", command=("pg_isready", "-U", "postgres"), timeout=60),
+        env={"POSTGRES_HOST_AUTH_METHOD": "trust",
+             **({"INTERLOCK_INIT_SQL": init} if init else {})},
+    )

@@ -1,0 +1,170 @@
+"""The process backend: services as local processes, each the leader of its own group.
+
+A process is started in a new session (its own process group), so stopping it stops every
+child it forked; its stdout and stderr go to a log file in the run's folder; its pid is in
+the run registry from the moment it exists, so a killed run's processes are swept next time.
+
+Example:
+    >>> import sys, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> svc = ProcessService("echo", [sys.executable, "-c", "print('hi')"],
+    ...                      log_path=folder / "echo.log",
+    ...                      address=Address("tcp://127.0.0.1:1", "127.0.0.1", 1))
+    >>> svc.start(); svc.wait_exit(5)
+    0
+    >>> svc.log()
+    'hi\\n'
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from interlock.errors import InterlockError
+from interlock.stack.base import Address
+from interlock.stack.registry import RunRegistry
+
+
+class ProcessService:
+    """A running (or stopped) local process with an address; a ``RunningService``."""
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        log_path: Path,
+        address: Address,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+        registry: RunRegistry | None = None,
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.address = address
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.user = user
+        self.log_path = log_path
+        self.registry = registry
+        self._process: subprocess.Popen[bytes] | None = None
+        self._paused = False
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs."""
+        return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        """Start the process (again, after a stop: same command, same port)."""
+        with self._lock:
+            if self._process and self._process.poll() is None:
+                return
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:
+                try:
+                    self._process = subprocess.Popen(
+                        self.command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=self.env,
+                        cwd=self.cwd,
+                        start_new_session=True,
+                        user=self.user if self.user and os.geteuid() == 0 else None,
+                    )
+                except FileNotFoundError:
+                    raise InterlockError(
+                        f'Cannot start service "{self.name}": program not found: {self.command[0]}',
+                        hint="Check the command in the stack file, or install the program.",
+                    ) from None
+                except PermissionError as err:
+                    raise InterlockError(
+                        f'Cannot start service "{self.name}": {err}',
+                        hint="Check that the program is executable.",
+                    ) from None
+            self._paused = False
+            if self.registry:
+                self.registry.record_process(self.name, self._process.pid)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self._process is None:
+            return
+        try:
+            os.killpg(self._process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the group, SIGKILL if it has not gone after ``timeout`` seconds."""
+        with self._lock:
+            process = self._process
+            if process is None:
+                return
+            if process.poll() is None:
+                if self._paused:
+                    self._signal(signal.SIGCONT)
+                self._signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal(signal.SIGKILL)
+                    process.wait()
+            # Children that ignored SIGTERM while the leader exited go too.
+            self._signal(signal.SIGKILL)
+            self._paused = False
+            if self.registry:
+                self.registry.forget_process(process.pid)
+
+    def kill(self) -> None:
+        """SIGKILL to the group, at once."""
+        with self._lock:
+            if self._process is None:
+                return
+            self._signal(signal.SIGKILL)
+            self._process.wait()
+            self._paused = False
+            if self.registry:
+                self.registry.forget_process(self._process.pid)
+
+    def pause(self) -> None:
+        """SIGSTOP to the group: the service stops answering but keeps its connections."""
+        self._signal(signal.SIGSTOP)
+        self._paused = True
+
+    def resume(self) -> None:
+        """SIGCONT to the group."""
+        self._signal(signal.SIGCONT)
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        """Whether the service is frozen by ``pause``."""
+        return self._paused
+
+    def is_running(self) -> bool:
+        """Whether the process is alive (a paused one is)."""
+        return self._process is not None and self._process.poll() is None
+
+    def exit_code(self) -> int | None:
+        """The exit code once it has exited."""
+        return self._process.poll() if self._process else None
+
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the process to exit by itself; its exit code."""
+        assert self._process is not None
+        return self._process.wait(timeout)
+
+    def log(self) -> str:
+        """All the process wrote so far."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""

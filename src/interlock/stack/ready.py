@@ -1,0 +1,109 @@
+"""Knowing when a service is ready: one loop for every readiness check and backend.
+
+Readiness is probed (a port, an HTTP answer, a log line, a command), so this is the one place
+that polls; it starts fast (20 ms) and backs off to 250 ms, and it stops at once when the
+service dies, with the service's own words (its log tail) in the error.
+
+Example:
+    >>> import http.server, threading
+    >>> srv = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    >>> _ = threading.Thread(target=srv.serve_forever, daemon=True).start()
+    >>> probe = Probe("web", "127.0.0.1", srv.server_port, log=lambda: "", alive=lambda: True)
+    >>> probe.wait(ReadyCheck("http", path="/", status=200, timeout=5)) < 5
+    True
+    >>> srv.shutdown()
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import requests
+
+from interlock.errors import InterlockError
+from interlock.stack.base import ReadyCheck
+from interlock.stack.ports import is_listening
+
+LOG_TAIL_LINES = 30
+
+
+def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log, indented for an error message."""
+    tail = log.rstrip().splitlines()[-lines:]
+    return "\n".join("| " + line for line in tail) if tail else "| (the service wrote nothing)"
+
+
+@dataclass
+class Probe:
+    """Checks one service's readiness from the host."""
+
+    name: str
+    host: str
+    port: int
+    log: Callable[[], str]
+    alive: Callable[[], bool]
+    run_command: Callable[[Sequence[str]], int] | None = None
+    redact: Callable[[str], str] = lambda text: text
+
+    def holds(self, check: ReadyCheck) -> bool:
+        """One probe: does the check hold right now?"""
+        if check.kind == "tcp":
+            return is_listening(self.host, self.port)
+        if check.kind == "http":
+            try:
+                url = f"http://{self.host}:{self.port}{check.path}"
+                status = requests.get(url, timeout=1.0).status_code
+            except requests.RequestException:
+                return False
+            return status == check.status if check.status else status < 500
+        if check.kind == "log":
+            return re.search(check.pattern, self.log(), re.MULTILINE) is not None
+        if check.kind == "command":
+            runner = self.run_command or _run_on_host
+            return runner(check.command) == 0
+        raise InterlockError(f"Unknown readiness check {check.kind!r}")
+
+    def wait(self, check: ReadyCheck, stop: threading.Event | None = None) -> float:
+        """Wait until ``check`` holds; return the seconds it took.
+
+        Raises an InterlockError naming the service, the check, the address and the log tail
+        when the time runs out or the service exits first.
+        """
+        started = time.monotonic()
+        deadline = started + check.timeout
+        interval = 0.02
+        while True:
+            if not self.alive():
+                raise self._error(f'Service "{self.name}" exited before it was ready', check)
+            if self.holds(check):
+                return time.monotonic() - started
+            now = time.monotonic()
+            if now >= deadline:
+                raise self._error(
+                    f'Service "{self.name}" was not ready within {check.timeout:g} seconds', check
+                )
+            waiter = stop or threading.Event()
+            if waiter.wait(min(interval, deadline - now)):
+                raise InterlockError(f'Start of "{self.name}" was interrupted')
+            interval = min(interval * 1.5, 0.25)
+
+    def _error(self, title: str, check: ReadyCheck) -> InterlockError:
+        return InterlockError(
+            title,
+            details=f"check:   {check.describe()}\naddress: {self.host}:{self.port}\n"
+            f"log tail:\n{self.redact(log_tail(self.log()))}",
+            hint="Read the log above; check the service's command, env and port "
+            "(it must listen on the {port} it is given), or raise ready.timeout.",
+        )
+
+
+def _run_on_host(argv: Sequence[str]) -> int:
+    try:
+        return subprocess.run(list(argv), capture_output=True, timeout=10, check=False).returncode
+    except (OSError, subprocess.TimeoutExpired):
+        return 1

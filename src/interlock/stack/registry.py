@@ -1,0 +1,142 @@
+"""The run registry: what a run started, on disk, so a killed run's leftovers can be swept.
+
+Every run writes ``<folder>/<run-id>.json`` listing its owner process, the processes it
+started (with their start times, so a recycled pid is never mistaken for ours) and its temp
+folders. A run that starts calls ``sweep()``: registries whose owner is gone are cleaned up
+(process groups killed, folders removed, containers removed through the registered sweepers)
+and reported.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> reg = RunRegistry(pathlib.Path(tempfile.mkdtemp()))
+    >>> reg.run_id.count("-") >= 2
+    True
+    >>> reg.sweep()
+    []
+    >>> reg.close()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+Sweeper = Callable[[str], list[str]]
+"""Removes what a dead run left in some other place (containers, networks); says what."""
+
+
+def _started(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return 0.0
+
+
+class RunRegistry:
+    """One run's record of what it started."""
+
+    def __init__(self, folder: Path, run_id: str | None = None) -> None:
+        self.folder = folder
+        self.run_id = run_id or (
+            time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{os.urandom(2).hex()}"
+        )
+        self.path = folder / f"{self.run_id}.json"
+        self._lock = threading.Lock()
+        self._record: dict[str, Any] = {
+            "run_id": self.run_id,
+            "owner_pid": os.getpid(),
+            "owner_started": _started(os.getpid()),
+            "processes": {},
+            "dirs": [],
+        }
+        self.sweepers: list[Sweeper] = []
+        self._written = False
+
+    def _write(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._record, indent=1))
+        tmp.replace(self.path)
+        self._written = True
+
+    def record_process(self, name: str, pid: int) -> None:
+        """Note a process (the leader of its own process group) this run started."""
+        with self._lock:
+            self._record["processes"][str(pid)] = {"name": name, "started": _started(pid)}
+            self._write()
+
+    def forget_process(self, pid: int) -> None:
+        """The process was stopped properly: nothing to sweep for it."""
+        with self._lock:
+            self._record["processes"].pop(str(pid), None)
+            self._write()
+
+    def record_dir(self, path: Path) -> None:
+        """Note a temp folder to remove if the run dies."""
+        with self._lock:
+            self._record["dirs"].append(str(path))
+            self._write()
+
+    def close(self) -> None:
+        """The run ended cleanly: its record goes."""
+        with self._lock:
+            if self._written:
+                self.path.unlink(missing_ok=True)
+
+    def sweep(self) -> list[str]:
+        """Clean up after runs whose owner process is gone; return what was removed."""
+        removed: list[str] = []
+        if not self.folder.is_dir():
+            return removed
+        for path in sorted(self.folder.glob("*.json")):
+            if path == self.path:
+                continue
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)
+                continue
+            if _is_alive(record.get("owner_pid", 0), record.get("owner_started", 0.0)):
+                continue
+            removed.extend(_sweep_record(record))
+            for sweeper in self.sweepers:
+                removed.extend(sweeper(str(record.get("run_id", path.stem))))
+            path.unlink(missing_ok=True)
+        return removed
+
+
+def _is_alive(pid: int, started: float) -> bool:
+    if not pid:
+        return False
+    actual = _started(pid)
+    return actual != 0.0 and abs(actual - started) < 1.0
+
+
+def _sweep_record(record: dict[str, Any]) -> list[str]:
+    removed: list[str] = []
+    run = record.get("run_id", "?")
+    for pid_text, info in record.get("processes", {}).items():
+        pid = int(pid_text)
+        if not _is_alive(pid, info.get("started", 0.0)):
+            continue
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            os.kill(pid, signal.SIGKILL)
+        removed.append(f"process {info.get('name', '?')} (pid {pid}) left by run {run}")
+    for folder in record.get("dirs", []):
+        if os.path.isdir(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(f"folder {folder} left by run {run}")
+    return removed

@@ -1,0 +1,218 @@
+"""Service definitions as written in the stack file, checked field by field.
+
+Example:
+    >>> spec = ServiceSpec.from_dict("auth", {
+    ...     "process": {"command": "{python} -m demo.auth --port {port}"},
+    ...     "ready": {"http": "/health"}, "depends_on": []}, where="interlock.yaml:3")
+    >>> spec.process.command, spec.ready.kind
+    ('{python} -m demo.auth --port {port}', 'http')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from interlock.errors import InterlockError, did_you_mean
+from interlock.stack.base import ReadyCheck
+from interlock.values import parse_duration
+
+BUILT_IN_KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise InterlockError(
+                f'Unknown field "{key}" in {what}', where=where, hint=did_you_mean(key, allowed)
+            )
+
+
+def _mapping(value: Any, where: str, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InterlockError(f"{what} must be a mapping", where=where)
+    return value
+
+
+def _strings(value: Any, where: str, what: str) -> dict[str, str]:
+    return {str(k): "" if v is None else str(v) for k, v in _mapping(value, where, what).items()}
+
+
+@dataclass(frozen=True)
+class ProcessForm:
+    """``process:`` — a command run on this machine."""
+
+    command: str | tuple[str, ...]
+    cwd: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> ProcessForm:
+        if isinstance(data, str | list):
+            data = {"command": data}
+        data = _mapping(data, where, "process")
+        _check_keys(data, ("command", "cwd", "env"), where, "process")
+        command = data.get("command")
+        if not command:
+            raise InterlockError(
+                "process needs a command", where=where,
+                hint='e.g. command: "{python} -m myservice --port {port}"',
+            )
+        cmd = tuple(str(c) for c in command) if isinstance(command, list) else str(command)
+        return cls(cmd, str(data.get("cwd") or ""), _strings(data.get("env"), where, "env"))
+
+
+@dataclass(frozen=True)
+class DockerForm:
+    """``docker:`` — an image, or a build context with a Dockerfile."""
+
+    image: str = ""
+    build: str = ""
+    dockerfile: str = ""
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    port: int = 0
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    volumes: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> DockerForm:
+        data = _mapping(data, where, "docker")
+        fields_ = (
+            "image", "build", "dockerfile", "build_args", "port", "command", "env", "volumes",
+        )
+        _check_keys(data, fields_, where, "docker")
+        if not data.get("image") and not data.get("build"):
+            raise InterlockError(
+                "docker needs an image or a build context", where=where,
+                hint="image: my/service:1.2  or  build: demo/  (with a Dockerfile)",
+            )
+        command = data.get("command") or ()
+        if isinstance(command, str):
+            import shlex
+
+            command = shlex.split(command)
+        try:
+            port = int(data.get("port") or 0)
+        except (TypeError, ValueError):
+            raise InterlockError("docker.port must be a number", where=where) from None
+        return cls(
+            image=str(data.get("image") or ""),
+            build=str(data.get("build") or ""),
+            dockerfile=str(data.get("dockerfile") or ""),
+            build_args=_strings(data.get("build_args"), where, "build_args"),
+            port=port,
+            command=tuple(str(c) for c in command),
+            env=_strings(data.get("env"), where, "env"),
+            volumes=_strings(data.get("volumes"), where, "volumes"),
+        )
+
+
+@dataclass(frozen=True)
+class ExternalForm:
+    """``external:`` — a service somebody else runs (a staging system): a URL only."""
+
+    url: str
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> ExternalForm:
+        if isinstance(data, str):
+            data = {"url": data}
+        data = _mapping(data, where, "external")
+        _check_keys(data, ("url",), where, "external")
+        if not data.get("url"):
+            raise InterlockError("external needs a url", where=where)
+        return cls(str(data["url"]))
+
+
+def ready_from_dict(data: Any, where: str) -> ReadyCheck:
+    """``ready: {http: /health}`` / ``{tcp: true}`` / ``{log: regex}`` / ``{command: [...]}``."""
+    data = _mapping(data, where, "ready")
+    _check_keys(data, ("http", "status", "tcp", "log", "command", "timeout"), where, "ready")
+    timeout = parse_duration(str(data.get("timeout", "30 seconds")), where)
+    if "http" in data:
+        status = data.get("status", 200)
+        return ReadyCheck("http", path=str(data["http"]), status=status, timeout=timeout)
+    if "log" in data:
+        pattern = str(data["log"])
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise InterlockError(f"ready.log is not a valid regex: {err}", where=where) from None
+        return ReadyCheck("log", pattern=pattern, timeout=timeout)
+    if "command" in data:
+        command = data["command"]
+        argv = tuple(command) if isinstance(command, list) else ("sh", "-c", str(command))
+        return ReadyCheck("command", command=tuple(str(a) for a in argv), timeout=timeout)
+    return ReadyCheck("tcp", timeout=timeout)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service of the stack file."""
+
+    name: str
+    where: str
+    kind: str = ""
+    process: ProcessForm | None = None
+    docker: DockerForm | None = None
+    external: ExternalForm | None = None
+    ready: ReadyCheck | None = None
+    depends_on: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    openapi: str = ""
+    check_contract: bool = False
+    delay_proxy: bool = False
+
+    FIELDS = (
+        "kind", "process", "docker", "external", "ready", "depends_on", "env", "options",
+        "openapi", "check_contract", "delay_proxy",
+    )
+
+    @classmethod
+    def from_dict(cls, name: str, data: Any, where: str) -> ServiceSpec:
+        if not _NAME.match(name):
+            raise InterlockError(
+                f'Service name "{name}" is not a plain name', where=where,
+                hint="Use lower-case letters, digits, - and _ (it becomes {name.url}).",
+            )
+        data = _mapping(data, where, f'service "{name}"')
+        _check_keys(data, cls.FIELDS, where, f'service "{name}"')
+        kind = str(data.get("kind") or "")
+        if kind and kind not in BUILT_IN_KINDS:
+            raise InterlockError(
+                f'Unknown kind "{kind}" for service "{name}"', where=where,
+                hint=did_you_mean(kind, BUILT_IN_KINDS),
+            )
+        if not kind and not any(k in data for k in ("process", "docker", "external")):
+            raise InterlockError(
+                f'Service "{name}" has no way to run', where=where,
+                hint="Give it a process: command, a docker: image, an external: url, "
+                f"or a kind: ({', '.join(BUILT_IN_KINDS)}).",
+            )
+        depends = data.get("depends_on") or []
+        if isinstance(depends, str):
+            depends = [depends]
+        return cls(
+            name=name,
+            where=where,
+            kind=kind,
+            process=ProcessForm.from_dict(data["process"], where) if "process" in data else None,
+            docker=DockerForm.from_dict(data["docker"], where) if "docker" in data else None,
+            external=(
+                ExternalForm.from_dict(data["external"], where) if "external" in data else None
+            ),
+            ready=ready_from_dict(data["ready"], where) if "ready" in data else None,
+            depends_on=tuple(str(d) for d in depends),
+            env=_strings(data.get("env"), where, "env"),
+            options=dict(_mapping(data.get("options"), where, "options")),
+            openapi=str(data.get("openapi") or ""),
+            check_contract=bool(data.get("check_contract", False)),
+            delay_proxy=bool(data.get("delay_proxy", False)),
+        )

@@ -1,0 +1,423 @@
+"""A ``Stack``: the services a feature needs, started in dependency order, healed, stopped.
+
+Independent services start in parallel; a service starts once everything it ``depends_on``
+is ready. Each start prints one progress line (name, address, seconds). Whatever happens,
+``stop()`` stops everything that was started, in reverse order.
+
+Example:
+    >>> import sys, tempfile, pathlib
+    >>> spec = ServiceSpec.from_dict("web", {
+    ...     "process": {"command": [sys.executable, "-m", "http.server", "{port}",
+    ...                             "--bind", "127.0.0.1"]},
+    ...     "ready": {"http": "/", "timeout": "10 seconds"}}, where="example")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> stack = Stack("default", {"web": spec}, run_dir=folder, progress=lambda line: None)
+    >>> stack.start()
+    >>> stack.address("web").url.startswith("http://127.0.0.1:")
+    True
+    >>> stack.stop()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from interlock.errors import InterlockError, did_you_mean
+from interlock.secrets import Secrets
+from interlock.stack.base import Address, KindContext, ProcessPlan, ReadyCheck, RunningService
+from interlock.stack.kinds import kind_module
+from interlock.stack.ports import free_port
+from interlock.stack.process import ProcessService
+from interlock.stack.proxy import DelayProxy
+from interlock.stack.ready import Probe
+from interlock.stack.registry import RunRegistry
+from interlock.stack.spec import ServiceSpec
+from interlock.values import Scope, render
+
+BACKENDS = ("process", "docker", "external")
+_PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE|bind\(\) failed|port is already", re.I)
+_PORT_ATTEMPTS = 3
+
+
+@dataclass
+class ExternalService:
+    """A service somebody else runs: an address, nothing to start or stop."""
+
+    name: str
+    address: Address
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Nothing to stop: it is not ours."""
+
+    def kill(self) -> None:
+        raise InterlockError(f'Service "{self.name}" is external: it cannot be killed from here')
+
+    def pause(self) -> None:
+        raise InterlockError(f'Service "{self.name}" is external: it cannot be paused from here')
+
+    def resume(self) -> None:
+        """Nothing to resume."""
+
+    def is_running(self) -> bool:
+        return True
+
+    def log(self) -> str:
+        return ""
+
+
+def address_of_url(url: str) -> Address:
+    """An ``Address`` from a URL (``http://host:port/...``)."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme, 0)
+    return Address(url.rstrip("/"), parts.hostname or "", parts.port or default)
+
+
+class Stack:
+    """Services of one stack, their addresses, and what was done to them."""
+
+    def __init__(
+        self,
+        name: str,
+        services: Mapping[str, ServiceSpec],
+        *,
+        run_dir: Path,
+        backend: str = "process",
+        scope: Scope | None = None,
+        root: Path | None = None,
+        registry: RunRegistry | None = None,
+        secrets: Secrets | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise InterlockError(
+                f'Unknown backend "{backend}"', hint=did_you_mean(backend, BACKENDS)
+                + " (set in suite.backend or INTERLOCK_BACKEND)",
+            )
+        self.name = name
+        self.specs = dict(services)
+        self.backend = backend
+        self.run_dir = run_dir
+        self.root = root or Path.cwd()
+        self.scope = scope or Scope()
+        self.registry = registry
+        self.secrets = secrets or Secrets()
+        self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.running: dict[str, RunningService] = {}
+        self.ready_checks: dict[str, ReadyCheck] = {}
+        self.start_seconds: dict[str, float] = {}
+        self._after_ready: dict[str, Callable[[], None] | None] = {}
+        self.proxies: dict[str, DelayProxy] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._check_dependencies()
+
+    # -- the graph -------------------------------------------------------------------------
+
+    def _check_dependencies(self) -> None:
+        for spec in self.specs.values():
+            for dep in spec.depends_on:
+                if dep not in self.specs:
+                    raise InterlockError(
+                        f'Service "{spec.name}" depends on unknown service "{dep}"',
+                        where=spec.where, hint=did_you_mean(dep, list(self.specs)),
+                    )
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = " → ".join([*path[path.index(name):], name])
+                raise InterlockError(
+                    f"The services depend on each other in a circle: {cycle}",
+                    where=self.specs[name].where, hint="Remove one of these depends_on.",
+                )
+            state[name] = 1
+            for dep in self.specs[name].depends_on:
+                visit(dep, [*path, name])
+            state[name] = 2
+            order.append(name)
+
+        for name in self.specs:
+            visit(name, [])
+        self.order = order
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def service(self, name: str, where: str = "") -> RunningService:
+        """A started service by name; an error naming the known ones otherwise."""
+        if name in self.running:
+            return self.running[name]
+        if name in self.specs:
+            raise InterlockError(f'Service "{name}" is not started', where=where)
+        raise InterlockError(
+            f'Unknown service "{name}"', where=where, hint=did_you_mean(name, list(self.specs))
+        )
+
+    def address(self, name: str, where: str = "") -> Address:
+        """Where a started service answers (through its delay proxy when it has one)."""
+        address = self.service(name, where).address
+        proxy = self.proxies.get(name)
+        if proxy is None:
+            return address
+        url = address.url.replace(f":{address.port}", f":{proxy.port}", 1)
+        return Address(url, "127.0.0.1", proxy.port, {**address.extra, "direct_url": address.url})
+
+    # -- start -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every service of the stack, dependencies first, independent ones together."""
+        started = time.monotonic()
+        pending = [n for n in self.order if n not in self.running]
+        done: set[str] = set(self.running)
+        futures: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(pending)),
+                                thread_name_prefix="interlock-start") as pool:
+            try:
+                while pending or futures:
+                    for name in list(pending):
+                        if all(dep in done for dep in self.specs[name].depends_on):
+                            pending.remove(name)
+                            futures[pool.submit(self.start_service, name)] = name
+                    finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        name = futures.pop(future)
+                        future.result()
+                        done.add(name)
+            except BaseException:
+                self._stopping.set()
+                for future in futures:
+                    future.cancel()
+                raise
+        self.progress(
+            f"interlock: stack {self.name!r} ready: {len(self.running)} services in "
+            f"{time.monotonic() - started:.2f} s"
+        )
+
+    def start_service(self, name: str) -> None:
+        """Start one service (its dependencies must be running) and wait until it is ready."""
+        spec = self.specs[name]
+        began = time.monotonic()
+        form = self._form_for(spec)
+        if form == "external":
+            assert spec.external is not None
+            url = render(spec.external.url, self._scope_for(spec, 0, self.run_dir), spec.where)
+            service: RunningService = ExternalService(name, address_of_url(url))
+            with self._lock:
+                self.running[name] = service
+            self.progress(f"interlock: {name} is external at {url}")
+            return
+        if form == "docker":
+            raise InterlockError(
+                f'Service "{name}" asks for the Docker backend, which is not available here',
+                where=spec.where, hint="Use INTERLOCK_BACKEND=process",
+            )
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            process, check, after = self._launch_process(spec)
+            try:
+                self._probe(process).wait(check, self._stopping)
+                break
+            except InterlockError:
+                port_taken = _PORT_TAKEN.search(process.log()) is not None
+                process.stop(timeout=5)
+                if not port_taken or attempt == _PORT_ATTEMPTS:
+                    raise
+                self.progress(f"interlock: {name}: port was taken, trying another")
+        if after:
+            after()
+        if spec.delay_proxy:
+            proxy = DelayProxy(process.address.host, process.address.port)
+            proxy.start()
+            self.proxies[name] = proxy
+        seconds = time.monotonic() - began
+        self.ready_checks[name] = check
+        self._after_ready[name] = after
+        self.start_seconds[name] = seconds
+        self.progress(f"interlock: {name} ready at {self.address(name).url} in {seconds:.2f} s")
+
+    def _form_for(self, spec: ServiceSpec) -> str:
+        wanted = self.backend
+        has = {
+            "external": spec.external is not None,
+            "docker": spec.docker is not None or bool(spec.kind),
+            "process": spec.process is not None or bool(spec.kind),
+        }
+        if has[wanted]:
+            return wanted
+        for form in ("process", "docker", "external"):
+            if has[form]:
+                return form
+        raise InterlockError(f'Service "{spec.name}" has no way to run', where=spec.where)
+
+    def _scope_for(self, spec: ServiceSpec, port: int, workdir: Path) -> Scope:
+        def peer(service: str) -> Callable[[str], str]:
+            def lookup(attribute: str) -> str:
+                if service not in self.running:
+                    raise KeyError(
+                        f'service "{service}" is not started before "{spec.name}": '
+                        f"add it to {spec.name}'s depends_on"
+                    )
+                return self.address(service).get(attribute)
+
+            return lookup
+
+        scope = self.scope.child(
+            {"port": port, "python": sys.executable, "workdir": str(workdir),
+             "root": str(self.root), "name": spec.name}
+        )
+        for other in self.specs:
+            scope.namespaces[other] = peer(other)
+        return scope
+
+    def _launch_process(
+        self, spec: ServiceSpec
+    ) -> tuple[ProcessService, ReadyCheck, Callable[[], None] | None]:
+        port = free_port()
+        workdir = self.run_dir / spec.name
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        scope = self._scope_for(spec, port, workdir)
+        env = dict(os.environ)
+        env.update({k: render(v, scope, spec.where) for k, v in spec.env.items()})
+        if spec.kind:
+            ctx = KindContext(spec.name, workdir, port, spec.options, free_port)
+            plan: ProcessPlan = kind_module(spec.kind, spec.where).plan(ctx)
+            env.update(plan.env)
+            if plan.prepare:
+                plan.prepare()
+            command, url, user = plan.command, plan.url, plan.user
+            check = spec.ready or plan.ready
+            cwd = plan.cwd
+            after = plan.after_ready
+            extra = plan.extra
+        else:
+            form = spec.process
+            assert form is not None
+            raw = form.command
+            parts = shlex.split(raw) if isinstance(raw, str) else list(raw)
+            command = [render(part, scope, spec.where) for part in parts]
+            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
+            env["PORT"] = str(port)
+            url, user, after, extra = f"http://127.0.0.1:{port}", None, None, {}
+            check = spec.ready or ReadyCheck("tcp")
+            cwd = (self.root / form.cwd) if form.cwd else self.root
+        if check.kind == "command":
+            rendered = tuple(render(part, scope, spec.where) for part in check.command)
+            check = dataclasses.replace(check, command=rendered)
+        address = Address(url, "127.0.0.1", port, extra)
+        process = ProcessService(
+            spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,
+            env=env, cwd=cwd, user=user, registry=self.registry,
+        )
+        with self._lock:
+            self.running[spec.name] = process
+        process.start()
+        return process, check, after
+
+    def _probe(self, service: RunningService) -> Probe:
+        return Probe(
+            service.name, service.address.host, service.address.port,
+            log=service.log, alive=service.is_running, redact=self.secrets.redact,
+        )
+
+    # -- faults and healing ------------------------------------------------------------------
+
+    def wait_ready(self, name: str) -> None:
+        """Wait until a (re)started service passes its readiness check again."""
+        service = self.service(name)
+        check = self.ready_checks.get(name, ReadyCheck("tcp"))
+        self._probe(service).wait(check, self._stopping)
+
+    def restart(self, name: str) -> None:
+        """Stop and start a service again on the same address, and wait until it is ready."""
+        service = self.service(name)
+        service.stop()
+        start = getattr(service, "start", None)
+        if start is None:
+            raise InterlockError(f'Service "{name}" cannot be restarted by this backend')
+        start()
+        self.wait_ready(name)
+
+    def delay(self, name: str, seconds: float, where: str = "") -> None:
+        """Make every answer of ``name`` come ``seconds`` late (0 for normal speed)."""
+        self.service(name, where)
+        if name not in self.proxies:
+            raise InterlockError(
+                f'Service "{name}" has no delay proxy', where=where,
+                hint=f"Add `delay_proxy: true` to service {name} in the stack file: its callers "
+                "then reach it through a proxy that can slow it down.",
+            )
+        self.proxies[name].delay = seconds
+
+    def heal(self) -> list[str]:
+        """Bring back what a scenario broke: resume paused services, restart dead ones,
+        take delays away."""
+        healed = []
+        for name, proxy in self.proxies.items():
+            if proxy.delay:
+                proxy.delay = 0.0
+                healed.append(f"{name} delay removed")
+        for name in self.order:
+            service = self.running.get(name)
+            if service is None or isinstance(service, ExternalService):
+                continue
+            if getattr(service, "paused", False):
+                service.resume()
+                healed.append(f"{name} resumed")
+            if not service.is_running():
+                self.restart(name)
+                healed.append(f"{name} restarted")
+        return healed
+
+    def log_marks(self) -> dict[str, int]:
+        """How long each service's log is now, to show what a scenario added later."""
+        return {name: len(service.log()) for name, service in self.running.items()}
+
+    def logs_since(self, marks: Mapping[str, int]) -> dict[str, str]:
+        """What each service logged since ``marks`` (redacted)."""
+        result = {}
+        for name, service in self.running.items():
+            text = service.log()[marks.get(name, 0):]
+            if text.strip():
+                result[name] = self.secrets.redact(text)
+        return result
+
+    # -- stop ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every started service, dependents first; never stops half-way."""
+        self._stopping.set()
+        errors: list[str] = []
+        for proxy in self.proxies.values():
+            proxy.stop()
+        self.proxies.clear()
+        for name in reversed(self.order):
+            service = self.running.pop(name, None)
+            if service is None:
+                continue
+            try:
+                service.stop()
+            except Exception as err:  # keep stopping the others
+                errors.append(f"{name}: {err}")
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        if errors:
+            raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
+
+
+def describe(running: Mapping[str, Any]) -> str:
+    """One line per service: name and address (for ``interlock stack ps``)."""
+    return "\n".join(f"{name:20} {svc.address.url}" for name, svc in running.items())

@@ -1,0 +1,107 @@
+"""The ``World``: one per scenario. It holds what a scenario builds up (remembered variables,
+the HTTP session and who is logged in, event listeners, rows to remove, services it broke)
+and undoes it in ``close()``.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()); (root / "environment").mkdir()
+    >>> _ = (root / "environment" / "interlock.yaml").write_text("variables: {a: 1}\\n")
+    >>> from interlock.suite import Suite
+    >>> suite = Suite.load(root / "environment" / "interlock.yaml", progress=lambda line: None)
+    >>> world = World(suite, stack=None)
+    >>> world.remember("order_id", "o-1")
+    >>> world.render("/orders/{order_id}?a={a}")
+    '/orders/o-1?a=1'
+    >>> _ = world.close(); suite.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from interlock.errors import InterlockError
+from interlock.stack.stack import Stack
+from interlock.suite import Suite
+from interlock.values import Scope, render, render_json
+
+
+class World:
+    """What one scenario knows and has done."""
+
+    def __init__(self, suite: Suite, stack: Stack | None, where: Callable[[], str] | None = None):
+        self.suite = suite
+        self.stack = stack
+        self._where = where or (lambda: "")
+        self.scope: Scope = suite.scope.child()
+        if stack is not None:
+            for name in stack.specs:
+                self.scope.namespaces[name] = self._address_of(stack, name)
+        self._cleanups: list[Callable[[], None]] = []
+        self._parts: dict[str, Any] = {}
+        self.tags: list[str] = []
+        self.step_text: str | None = None
+        self.step_table: Any = None
+        self.log_marks = stack.log_marks() if stack else {}
+
+    @staticmethod
+    def _address_of(stack: Stack, name: str) -> Callable[[str], str]:
+        return lambda attribute: stack.address(name).get(attribute)
+
+    # -- values -----------------------------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        """The feature file and line of the step running now."""
+        return self._where()
+
+    def render(self, text: str) -> str:
+        """``text`` with its ``{names}`` replaced."""
+        return render(text, self.scope, self.where)
+
+    def render_json(self, text: str) -> Any:
+        """A JSON docstring with its ``{names}`` replaced, parsed."""
+        return render_json(text, self.scope, self.where)
+
+    def remember(self, name: str, value: Any) -> None:
+        """Keep ``value`` as ``{name}`` for the rest of the scenario."""
+        self.scope.set(name, value)
+
+    # -- parts built on first use -----------------------------------------------------------
+
+    def part(self, key: str, build: Callable[[], Any]) -> Any:
+        """A per-scenario object (the HTTP session, the listeners…), built on first use."""
+        if key not in self._parts:
+            self._parts[key] = build()
+        return self._parts[key]
+
+    def require_stack(self) -> Stack:
+        """The stack this scenario runs against."""
+        if self.stack is None:
+            raise InterlockError("This scenario has no stack", where=self.where,
+                                 hint="Declare services in environment/interlock.yaml")
+        return self.stack
+
+    def begin(self, tags: list[str]) -> None:
+        """Start the scenario: what the configuration says every scenario gets
+        (listeners on configured channels, data fixtures named by ``@data.<name>`` tags)."""
+        self.tags = tags
+        for starter in self.suite.scenario_starters:
+            starter(self)
+
+    # -- cleanup ----------------------------------------------------------------------------
+
+    def on_close(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` after the scenario (last registered, first run)."""
+        self._cleanups.append(cleanup)
+
+    def close(self) -> list[str]:
+        """Undo the scenario: every cleanup runs, even when one fails. Returns the problems."""
+        problems = []
+        while self._cleanups:
+            cleanup = self._cleanups.pop()
+            try:
+                cleanup()
+            except Exception as err:
+                problems.append(str(err))
+        return problems

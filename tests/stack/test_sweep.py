@@ -1,0 +1,56 @@
+"""A run killed with SIGKILL leaves processes; the next run sweeps them and says so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psutil
+
+from interlock.stack.registry import RunRegistry
+
+TINY = str(Path(__file__).with_name("tiny_service.py"))
+
+
+def test_next_run_sweeps_what_a_killed_run_left(tmp_path: Path) -> None:
+    registry_dir = tmp_path / "runs"
+    script = textwrap.dedent(f"""
+        import sys, pathlib, threading
+        from interlock.stack.registry import RunRegistry
+        from interlock.stack.spec import ServiceSpec
+        from interlock.stack.stack import Stack
+        spec = ServiceSpec.from_dict("victim", {{
+            "process": {{"command": [sys.executable, {TINY!r}, "--port", "{{port}}"]}},
+            "ready": {{"log": "listening"}}}}, "t")
+        registry = RunRegistry(pathlib.Path({str(registry_dir)!r}))
+        run_dir = pathlib.Path({str(tmp_path)!r}) / "leftover"
+        registry.record_dir(run_dir)
+        stack = Stack("s", {{"victim": spec}}, run_dir=run_dir, registry=registry)
+        stack.start()
+        print("PID", stack.running["victim"].pid, flush=True)
+        threading.Event().wait()
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env=env)
+    assert owner.stdout is not None
+    line = owner.stdout.readline()
+    while line and not line.startswith("PID"):
+        line = owner.stdout.readline()
+    victim = int(line.split()[1])
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    assert psutil.pid_exists(victim)  # the killed run left its service behind
+
+    removed = RunRegistry(registry_dir).sweep()
+
+    assert any(f"process victim (pid {victim})" in r for r in removed)
+    assert any("leftover" in r for r in removed)
+    psutil.wait_procs([psutil.Process(victim)], timeout=5) if psutil.pid_exists(victim) else None
+    assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == "zombie"
+    assert not (tmp_path / "leftover").exists()
+    assert list(registry_dir.glob("*.json")) == []
