@@ -286,7 +286,11 @@ class Authenticator:
             if 200 <= exchange.status < 300:
                 try:
                     value = select_one(
-                        exchange.json(place), token_path, place, "login response", self.secrets
+                        exchange.json(place),
+                        token_path,
+                        where=place,
+                        what="login response",
+                        secrets=self.secrets,
                     )
                 except (Failure, InterlockError):
                     return
@@ -318,7 +322,13 @@ class Authenticator:
             )
         if not found:
             try:
-                select_one(exchange.json(place), token_path, place, "login response", self.secrets)
+                select_one(
+                    exchange.json(place),
+                    token_path,
+                    where=place,
+                    what="login response",
+                    secrets=self.secrets,
+                )
                 problem = f"the value at {token_path} is not text"
             except (Failure, InterlockError) as err:
                 problem = self.secrets.redact(err.render())
