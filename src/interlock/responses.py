@@ -196,19 +196,21 @@ def remember_header(exchange: Exchange, name: str, where: str = "") -> str:
 
 def _document(exchange: Exchange, where: str) -> Any:
     try:
-        return exchange.json(_where(exchange, where))
+        return exchange.json(where)
     except InterlockError as err:
         # The system answered with something else than JSON: that is its failure, not the
         # suite's, and a `within` retry must be able to wait it out.
-        raise Failure(err.title, err.details, where=err.where, hint=err.hint) from None
+        raise Failure(
+            err.title, err.details, where=_where(exchange, where), hint=err.hint
+        ) from None
 
 
 def _select(exchange: Exchange, path: str, where: str) -> Any:
     document = _document(exchange, where)
     try:
-        return select_one(document, path, where=_where(exchange, where), secrets=exchange.secrets)
+        return select_one(document, path, where=where, secrets=exchange.secrets)
     except Failure as err:
-        raise _redacted(exchange, err) from None
+        raise _redacted(exchange, err, where) from None
 
 
 def _expect(
@@ -216,11 +218,15 @@ def _expect(
 ) -> None:
     try:
         expect_match(
-            expected, actual, mode, what=what, where=_where(exchange, where),
+            expected,
+            actual,
+            mode,
+            what=what,
+            where=where,
             secrets=exchange.secrets,
         )
     except Failure as err:
-        raise _redacted(exchange, err) from None
+        raise _redacted(exchange, err, where) from None
 
 
 def _header(exchange: Exchange, name: str, where: str) -> str:
@@ -271,6 +277,10 @@ def _failure(
     )
 
 
-def _redacted(exchange: Exchange, err: Failure) -> Failure:
+def _redacted(exchange: Exchange, err: Failure, where: str) -> Failure:
+    # The request is named only now: building that text for every check that passes would
+    # cost more than the check.
     redact = exchange.secrets.redact
-    return Failure(redact(err.title), redact(err.details), where=err.where, hint=err.hint)
+    return Failure(
+        redact(err.title), redact(err.details), where=_where(exchange, where), hint=err.hint
+    )

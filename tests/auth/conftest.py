@@ -77,19 +77,48 @@ def sessions(
 
 
 USERS: dict[str, Any] = {
-    "customer": {"login": {"service": "auth", "path": "/auth/login",
-                           "json": {"username": "alice", "password": "{env.ALICE_PASSWORD}"},
-                           "token": "$.access_token"}},
-    "dispatcher": {"login": {"service": "auth", "path": "/auth/login",
-                             "form": {"username": "dora", "password": DORA_PASSWORD}}},
-    "robot": {"oauth2": {"grant": "client_credentials", "token_url": "{auth.url}/oauth/token",
-                         "client_id": "robot", "client_secret": "{robot_secret}",
-                         "scope": "orders:read orders:write"}},
-    "robot_basic": {"oauth2": {"grant": "client_credentials",
-                               "token_url": "{auth.url}/oauth/token", "client_id": "robot",
-                               "client_secret": "{robot_secret}", "client_auth": "basic"}},
-    "carol": {"oauth2": {"grant": "password", "token_url": "{auth.url}/oauth/token",
-                         "client_id": "web", "username": "carol", "password": CAROL_PASSWORD}},
+    "customer": {
+        "login": {
+            "service": "auth",
+            "path": "/auth/login",
+            "json": {"username": "alice", "password": "{env.ALICE_PASSWORD}"},
+            "token": "$.access_token",
+        }
+    },
+    "dispatcher": {
+        "login": {
+            "service": "auth",
+            "path": "/auth/login",
+            "form": {"username": "dora", "password": DORA_PASSWORD},
+        }
+    },
+    "robot": {
+        "oauth2": {
+            "grant": "client_credentials",
+            "token_url": "{auth.url}/oauth/token",
+            "client_id": "robot",
+            "client_secret": "{robot_secret}",
+            "scope": "orders:read orders:write",
+        }
+    },
+    "robot_basic": {
+        "oauth2": {
+            "grant": "client_credentials",
+            "token_url": "{auth.url}/oauth/token",
+            "client_id": "robot",
+            "client_secret": "{robot_secret}",
+            "client_auth": "basic",
+        }
+    },
+    "carol": {
+        "oauth2": {
+            "grant": "password",
+            "token_url": "{auth.url}/oauth/token",
+            "client_id": "web",
+            "username": "carol",
+            "password": CAROL_PASSWORD,
+        }
+    },
     "technician": {"jwt": {"claims": {"sub": "tom", "role": "technician"}, "ttl": 600}},
     "alice": {"basic": {"username": "alice", "password": "{env.ALICE_PASSWORD}"}},
 }

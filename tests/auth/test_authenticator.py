@@ -72,8 +72,9 @@ def test_basic_auth_user(auth: Authenticator, me: HttpSession) -> None:
     assert ask_me(me, credentials).json() == {"user": "alice", "scheme": "basic"}
 
 
-def test_bearer_and_basic_given_in_a_step(auth: Authenticator, me: HttpSession,
-                                          app: LocalApp) -> None:
+def test_bearer_and_basic_given_in_a_step(
+    auth: Authenticator, me: HttpSession, app: LocalApp
+) -> None:
     legacy = app.issue_token({"sub": "legacy"})
 
     assert ask_me(me, auth.bearer(legacy)).json()["claims"]["sub"] == "legacy"
@@ -87,12 +88,14 @@ def test_a_jwt_user_signed_with_an_rsa_key_file(
 ) -> None:
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "private.pem").write_bytes(app.keys.rsa_private_pem)
-    auth = make_auth(signing={"algorithm": "RS256", "private_key_file": "keys/private.pem",
-                              "key_id": "k-1"})
+    auth = make_auth(
+        signing={"algorithm": "RS256", "private_key_file": "keys/private.pem", "key_id": "k-1"}
+    )
     auth.files = tmp_path
 
     token = auth.credentials_for("technician")
 
+    assert isinstance(token, BearerToken)
     answer = ask_me(me, token).json()
     assert answer["algorithm"] == "RS256" and answer["claims"]["role"] == "technician"
     assert jwt.get_unverified_header(token.token)["kid"] == "k-1"
@@ -133,12 +136,14 @@ def test_a_token_about_to_expire_is_fetched_again(auth: Authenticator, app: Loca
     assert app.hits["/auth/login"] == 2
 
 
-def test_an_expired_token_is_rejected_as_expired(auth: Authenticator, me: HttpSession,
-                                                 app: LocalApp) -> None:
+def test_an_expired_token_is_rejected_as_expired(
+    auth: Authenticator, me: HttpSession, app: LocalApp
+) -> None:
     token = auth.expired_token("dispatcher")
 
-    claims = jwt.decode(token.token, app.keys.hs_secret, algorithms=["HS256"],
-                        options={"verify_exp": False})
+    claims = jwt.decode(
+        token.token, app.keys.hs_secret, algorithms=["HS256"], options={"verify_exp": False}
+    )
     assert claims["exp"] < time.time() - 3000 and claims["sub"] == "dora"
     assert ask_me(me, token).json() == {"error": "token expired"}
 
@@ -180,9 +185,17 @@ def test_a_failed_login_says_where_and_hides_the_password(
     make_auth: Callable[..., Authenticator], app: LocalApp, reporter: MemoryReporter
 ) -> None:
     wrong = "canary-wrong-password-5555"
-    auth = make_auth({"customer": {"login": {
-        "service": "auth", "path": "/auth/login",
-        "json": {"username": "alice", "password": wrong}}}})
+    auth = make_auth(
+        {
+            "customer": {
+                "login": {
+                    "service": "auth",
+                    "path": "/auth/login",
+                    "json": {"username": "alice", "password": wrong},
+                }
+            }
+        }
+    )
 
     with pytest.raises(InterlockError) as caught:
         auth.credentials_for("customer", where="orders.feature:3")
@@ -194,9 +207,7 @@ def test_a_failed_login_says_where_and_hides_the_password(
     assert wrong not in text + str(reporter.attachments)
 
 
-def test_a_login_with_the_token_elsewhere_says_so(
-    make_auth: Callable[..., Authenticator]
-) -> None:
+def test_a_login_with_the_token_elsewhere_says_so(make_auth: Callable[..., Authenticator]) -> None:
     users = {"customer": {"login": {**USERS["customer"]["login"], "token": "$.jwt"}}}
 
     with pytest.raises(InterlockError) as caught:
@@ -208,11 +219,12 @@ def test_a_login_with_the_token_elsewhere_says_so(
     assert 'Set "token" under auth.users.customer' in text
 
 
-def test_an_unreachable_login_service_is_named(
-    make_auth: Callable[..., Authenticator]
-) -> None:
-    users = {"robot": {"oauth2": {**USERS["robot"]["oauth2"],
-                                  "token_url": "http://127.0.0.1:9/oauth/token"}}}
+def test_an_unreachable_login_service_is_named(make_auth: Callable[..., Authenticator]) -> None:
+    users = {
+        "robot": {
+            "oauth2": {**USERS["robot"]["oauth2"], "token_url": "http://127.0.0.1:9/oauth/token"}
+        }
+    }
 
     with pytest.raises(InterlockError) as caught:
         make_auth(users).credentials_for("robot")
@@ -221,10 +233,12 @@ def test_an_unreachable_login_service_is_named(
 
 
 def test_tokens_cannot_be_made_from_what_is_not_a_jwt(
-    make_auth: Callable[..., Authenticator]
+    make_auth: Callable[..., Authenticator],
 ) -> None:
-    opaque = {"customer": {"login": {**USERS["customer"]["login"], "token": "$.token_type"}},
-              "alice": USERS["alice"]}
+    opaque = {
+        "customer": {"login": {**USERS["customer"]["login"], "token": "$.token_type"}},
+        "alice": USERS["alice"],
+    }
     auth = make_auth(opaque)
     unsigned = make_auth(signing=None)
 
@@ -247,16 +261,24 @@ def test_no_password_token_or_client_secret_is_ever_shown(
         ask_me(me, credentials)
         if isinstance(credentials, BearerToken):
             minted.append(credentials.token)
-    minted += [auth.expired_token("customer").token,
-               auth.token_signed_with_wrong_key("robot").token,
-               auth.token_with_claims("carol", {"role": "admin"}).token]
+    minted += [
+        auth.expired_token("customer").token,
+        auth.token_signed_with_wrong_key("robot").token,
+        auth.token_with_claims("carol", {"role": "admin"}).token,
+    ]
     ask_me(me, BearerToken(minted[-1]))
 
     shown = "\n".join(f"{name}\n{body}" for name, body, _ in reporter.attachments)
     shown += "\n".join(e.curl() for e in [me.last] if e)
     assert app.hits["/auth/login"] == 2 and app.hits["/oauth/token"] == 3
     assert len(minted) == 9
-    for canary in (ALICE_PASSWORD, DORA_PASSWORD, CAROL_PASSWORD, ROBOT_SECRET,
-                   app.keys.hs_secret, *minted):
+    for canary in (
+        ALICE_PASSWORD,
+        DORA_PASSWORD,
+        CAROL_PASSWORD,
+        ROBOT_SECRET,
+        app.keys.hs_secret,
+        *minted,
+    ):
         assert canary not in shown, canary
     assert "Authorization: ***" in shown and "password=***" in shown

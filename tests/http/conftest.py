@@ -50,7 +50,9 @@ def session(
 ) -> Iterator[HttpSession]:
     def base_url_of(name: str) -> str:
         if name not in services:
-            raise InterlockError(f'Unknown service "{name}"', hint=did_you_mean(name, services))
+            raise InterlockError(
+                f'Unknown service "{name}"', hint=did_you_mean(name, list(services))
+            )
         return services[name]
 
     with HttpSession(base_url_of=base_url_of, secrets=secrets, reporter=reporter) as http:

@@ -42,14 +42,17 @@ def test_no_canary_appears_anywhere(
     session.params["api"] = CONFIGURED
 
     json_echo = session.send(
-        "POST", "/echo", service="orders",
+        "POST",
+        "/echo",
+        service="orders",
         json={"user": "alice", "password": PASSWORD, "note": f"key={CONFIGURED}"},
     )
     form_echo = session.send("POST", "/echo", form={"client_id": "x", "client_secret": FORM_SECRET})
     cookie = session.send("GET", f"/cookie?value={COOKIE}")
     with_cookie = session.send("GET", "/echo")
-    text_echo = session.send("POST", "/echo", body=f"raw {PASSWORD}".encode(),
-                             content_type="text/plain")
+    text_echo = session.send(
+        "POST", "/echo", body=f"raw {PASSWORD}".encode(), content_type="text/plain"
+    )
     failures = []
     for check, args in (
         (responses.json_at_is, (json_echo, "$.headers.Authorization", "Bearer nope")),
@@ -60,11 +63,13 @@ def test_no_canary_appears_anywhere(
         (responses.json_at_is, (json_echo, "$.query.api", "nope")),
     ):
         with pytest.raises(Failure) as caught:
-            check(*args)  # type: ignore[operator]
+            check(*args)
         failures.append(str(caught.value))
     services = {"down": f"http://127.0.0.1:{free_port()}"}
-    with HttpSession(base_url_of=services.__getitem__, secrets=secrets,
-                     reporter=reporter) as down, pytest.raises(InterlockError) as unreachable:
+    with (
+        HttpSession(base_url_of=services.__getitem__, secrets=secrets, reporter=reporter) as down,
+        pytest.raises(InterlockError) as unreachable,
+    ):
         down.send("GET", f"/x?key={CONFIGURED}", service="down")
     with pytest.raises(InterlockError) as not_json:
         session.send("GET", f"/text?key={CONFIGURED}").json()
@@ -90,9 +95,7 @@ def test_no_canary_appears_anywhere(
     assert "client_secret=***" in everything
 
 
-def test_configured_header_names_are_masked(
-    session: HttpSession, reporter: MemoryReporter
-) -> None:
+def test_configured_header_names_are_masked(session: HttpSession, reporter: MemoryReporter) -> None:
     session.headers["x-tenant-key"] = "short"  # too short to hunt for, still masked by name
 
     exchange = session.send("GET", "/orders/1", service="orders")

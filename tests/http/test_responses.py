@@ -111,15 +111,25 @@ def test_json_at_contains(order: Exchange) -> None:
 def test_json_is_lists_every_mismatch(order: Exchange) -> None:
     responses.json_is(
         order,
-        {"id": "o-1", "status": "pending", "customerId": "#string", "items": "#[1]",
-         "createdAt": "#datetime"},
+        {
+            "id": "o-1",
+            "status": "pending",
+            "customerId": "#string",
+            "items": "#[1]",
+            "createdAt": "#datetime",
+        },
     )
 
     text = failure_of(
         responses.json_is,
         order,
-        {"id": "o-2", "status": "completed", "customerId": "#string", "items": "#[2]",
-         "createdAt": "#datetime"},
+        {
+            "id": "o-2",
+            "status": "completed",
+            "customerId": "#string",
+            "items": "#[2]",
+            "createdAt": "#datetime",
+        },
     )
     assert "response JSON does not match (3 mismatches)" in text
     assert "$.id" in text and "$.status" in text and "$.items" in text

@@ -161,9 +161,12 @@ def test_connection_refused_names_the_service_and_url(
 def test_a_timeout_says_how_long_it_waited(
     services: dict[str, str], secrets: Secrets, reporter: MemoryReporter
 ) -> None:
-    with HttpSession(
-        base_url_of=services.__getitem__, secrets=secrets, reporter=reporter, timeout=0.2
-    ) as slow_session, pytest.raises(InterlockError) as caught:
+    with (
+        HttpSession(
+            base_url_of=services.__getitem__, secrets=secrets, reporter=reporter, timeout=0.2
+        ) as slow_session,
+        pytest.raises(InterlockError) as caught,
+    ):
         slow_session.send("GET", "/slow?ms=1500", service="orders")
 
     text = str(caught.value)
@@ -212,7 +215,9 @@ def test_every_exchange_is_attached_and_hooks_see_it(
 ) -> None:
     seen: list[Exchange] = []
     with HttpSession(
-        base_url_of=services.__getitem__, secrets=secrets, reporter=reporter,
+        base_url_of=services.__getitem__,
+        secrets=secrets,
+        reporter=reporter,
         on_exchange=[seen.append],
     ) as http:
         exchange = http.send("POST", "/orders", service="orders", json={"customerId": "c-7"})
@@ -249,10 +254,30 @@ def test_the_curl_line_sends_the_same_request(app: LocalApp, session: HttpSessio
 
     replayed = subprocess.run(
         ["bash", "-c", exchange.curl() + " --silent"],
-        capture_output=True, check=True, timeout=30, text=True,
+        capture_output=True,
+        check=True,
+        timeout=30,
+        text=True,
     )
 
     echoed, original = json.loads(replayed.stdout), exchange.json()
     for key in ("method", "path", "query", "json"):
         assert echoed[key] == original[key]
     assert echoed["headers"]["X-Request-Id"] == "it's r-2"
+
+
+def test_proxy_variables_of_the_environment_are_honoured(
+    app: LocalApp, session: HttpSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The local app stands in for a proxy: a proxied request line carries the full URL,
+    # and the app answers it like any other (the .invalid host is never looked up).
+    monkeypatch.setenv("HTTP_PROXY", app.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.2")
+
+    proxied = session.send("GET", "http://through-proxy.invalid/echo")
+    # Not proxied: straight to 127.0.0.2, where nothing listens.
+    with pytest.raises(InterlockError, match="Cannot reach the server"):
+        session.send("GET", f"http://127.0.0.2:{free_port()}/echo")
+
+    assert proxied.status == 200 and proxied.json()["headers"]["Host"] == "through-proxy.invalid"
+    assert app.hits["/echo"] == 1

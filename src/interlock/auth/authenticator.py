@@ -173,8 +173,9 @@ class Authenticator:
 
     def token_signed_with_wrong_key(self, user: str, where: str = "") -> BearerToken:
         """The user's token, still valid, but signed with a fresh key that no service knows."""
-        claims = self._real_claims(user, "a token signed with the wrong key", where,
-                                   need_signing=False)
+        claims = self._real_claims(
+            user, "a token signed with the wrong key", where, need_signing=False
+        )
         algorithm = self._algorithm(user, where)
         with self._lock:
             key = self._wrong_keys.get(algorithm)
@@ -263,8 +264,9 @@ class Authenticator:
             if client_secret is not None:
                 form["client_secret"] = client_secret
         target = self._render(flow.token_url, place)
-        return self._request_token(name, flow.token, place, target, service=flow.service,
-                                   form=form, client=client)
+        return self._request_token(
+            name, flow.token, place, target, service=flow.service, form=form, client=client
+        )
 
     def _request_token(
         self,
@@ -283,8 +285,13 @@ class Authenticator:
             # Runs before the exchange is reported, so the report already hides the token.
             if 200 <= exchange.status < 300:
                 try:
-                    value = select_one(exchange.json(place), token_path, place, "login response",
-                                       secrets=self.secrets)
+                    value = select_one(
+                        exchange.json(place),
+                        token_path,
+                        where=place,
+                        what="login response",
+                        secrets=self.secrets,
+                    )
                 except (Failure, InterlockError):
                     return
                 if isinstance(value, str):
@@ -293,12 +300,16 @@ class Authenticator:
 
         session = self._session()
         if session is None:
-            raise InterlockError(f'User "{name}" logs in over HTTP, and no HTTP client was given',
-                                 where=place, hint="Pass session=… to the Authenticator.")
+            raise InterlockError(
+                f'User "{name}" logs in over HTTP, and no HTTP client was given',
+                where=place,
+                hint="Pass session=… to the Authenticator.",
+            )
         try:
             session.credentials = client
-            exchange = session.send("POST", target, service=service, where=place,
-                                    before_report=keep_token, **body)
+            exchange = session.send(
+                "POST", target, service=service, where=place, before_report=keep_token, **body
+            )
         finally:
             session.close()
         if not 200 <= exchange.status < 300:
@@ -311,8 +322,13 @@ class Authenticator:
             )
         if not found:
             try:
-                select_one(exchange.json(place), token_path, place, "login response",
-                           secrets=self.secrets)
+                select_one(
+                    exchange.json(place),
+                    token_path,
+                    where=place,
+                    what="login response",
+                    secrets=self.secrets,
+                )
                 problem = f"the value at {token_path} is not text"
             except (Failure, InterlockError) as err:
                 problem = self.secrets.redact(err.render())
@@ -345,7 +361,8 @@ class Authenticator:
         if not isinstance(credentials, BearerToken):
             raise InterlockError(
                 f'Cannot make {what} for "{user}": they log in with basic auth, not a token',
-                where=where, hint="Use a user that logs in with a token (login, oauth2, jwt).",
+                where=where,
+                hint="Use a user that logs in with a token (login, oauth2, jwt).",
             )
         claims = claims_of(credentials.token)
         if claims is None:
@@ -402,8 +419,11 @@ class Authenticator:
         if self.config.signing is not None:
             return self.config.signing.algorithm
         credentials = self.credentials_for(user, where)
-        algorithm = header_of(credentials.token).get("alg") if isinstance(
-            credentials, BearerToken) else None
+        algorithm = (
+            header_of(credentials.token).get("alg")
+            if isinstance(credentials, BearerToken)
+            else None
+        )
         return str(algorithm) if algorithm else HMAC_ALGORITHMS[0]
 
     def _key_id(self, user: str) -> str | None:

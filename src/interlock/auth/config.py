@@ -27,7 +27,16 @@ from interlock.errors import InterlockError, did_you_mean
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 KEY_ALGORITHMS = (
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
 )
 GRANTS = ("client_credentials", "password")
 DEFAULT_TOKEN_PATH = "$.access_token"
@@ -53,11 +62,14 @@ class SigningConfig:
     key_id: str | None = None
 
     @classmethod
-    def from_dict(
-        cls, data: Mapping[str, Any], where: str, *, name: str = "auth.signing"
-    ) -> Self:
-        fields = _fields(data, where, name, required=("algorithm",),
-                         optional=("secret", "private_key_file", "private_key", "key_id"))
+    def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "auth.signing") -> Self:
+        fields = _fields(
+            data,
+            where,
+            name,
+            required=("algorithm",),
+            optional=("secret", "private_key_file", "private_key", "key_id"),
+        )
         algorithm = fields["algorithm"]
         if algorithm not in HMAC_ALGORITHMS + KEY_ALGORITHMS:
             raise InterlockError(
@@ -66,8 +78,9 @@ class SigningConfig:
                 hint=did_you_mean(str(algorithm), list(HMAC_ALGORITHMS + KEY_ALGORITHMS)),
             )
         keys = [k for k in ("secret", "private_key_file", "private_key") if k in fields]
-        wanted = ("secret",) if algorithm in HMAC_ALGORITHMS else ("private_key_file",
-                                                                   "private_key")
+        wanted = (
+            ("secret",) if algorithm in HMAC_ALGORITHMS else ("private_key_file", "private_key")
+        )
         if len(keys) != 1 or keys[0] not in wanted:
             raise InterlockError(
                 f"{name}: {algorithm} needs exactly one of {' or '.join(wanted)}"
@@ -97,13 +110,14 @@ class LoginFlow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "login") -> Self:
-        fields = _fields(data, where, name, required=("service", "path"),
-                         optional=("json", "form", "token"))
+        fields = _fields(
+            data, where, name, required=("service", "path"), optional=("json", "form", "token")
+        )
         if ("json" in fields) == ("form" in fields):
             raise InterlockError(
                 f"{name}: give the login body as json or as form (one of them)",
                 where=where,
-                hint="e.g. json: {username: alice, password: \"{secrets.alice}\"}",
+                hint='e.g. json: {username: alice, password: "{secrets.alice}"}',
             )
         if "form" in fields and not isinstance(fields["form"], Mapping):
             raise _wrong_type(where, f"{name}.form", "a mapping of field names to values")
@@ -139,21 +153,35 @@ class OAuth2Flow:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "oauth2") -> Self:
         fields = _fields(
-            data, where, name, required=("grant", "token_url", "client_id"),
-            optional=("client_secret", "scope", "username", "password", "service",
-                      "client_auth", "token"),
+            data,
+            where,
+            name,
+            required=("grant", "token_url", "client_id"),
+            optional=(
+                "client_secret",
+                "scope",
+                "username",
+                "password",
+                "service",
+                "client_auth",
+                "token",
+            ),
         )
         if fields["grant"] not in GRANTS:
             raise InterlockError(
                 f'{name}.grant: unknown grant "{fields["grant"]}"',
-                where=where, hint=did_you_mean(str(fields["grant"]), list(GRANTS)),
+                where=where,
+                hint=did_you_mean(str(fields["grant"]), list(GRANTS)),
             )
         if fields["grant"] == "password" and not {"username", "password"} <= fields.keys():
-            raise InterlockError(f"{name}: the password grant needs username and password",
-                                 where=where)
+            raise InterlockError(
+                f"{name}: the password grant needs username and password", where=where
+            )
         if fields.get("client_auth", "body") not in ("body", "basic"):
-            raise InterlockError(f'{name}.client_auth: "{fields["client_auth"]}" is neither '
-                                 "body nor basic", where=where)
+            raise InterlockError(
+                f'{name}.client_auth: "{fields["client_auth"]}" is neither body nor basic',
+                where=where,
+            )
         return cls(**fields)
 
 
@@ -171,8 +199,7 @@ class JwtFlow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "jwt") -> Self:
-        fields = _fields(data, where, name, required=("claims",),
-                         optional=("ttl",))
+        fields = _fields(data, where, name, required=("claims",), optional=("ttl",))
         if not isinstance(fields["claims"], Mapping):
             raise _wrong_type(where, f"{name}.claims", "a mapping of claim names to values")
         ttl = fields.get("ttl", 3600)
@@ -200,8 +227,12 @@ class BasicFlow:
 
 
 Flow = LoginFlow | OAuth2Flow | JwtFlow | BasicFlow
-_FLOWS: dict[str, Any] = {"login": LoginFlow, "oauth2": OAuth2Flow, "jwt": JwtFlow,
-                          "basic": BasicFlow}
+_FLOWS: dict[str, Any] = {
+    "login": LoginFlow,
+    "oauth2": OAuth2Flow,
+    "jwt": JwtFlow,
+    "basic": BasicFlow,
+}
 
 
 @dataclass(frozen=True)
@@ -225,8 +256,11 @@ class UserConfig:
         kinds = [k for k in data if k in _FLOWS]
         unknown = [k for k in data if k not in _FLOWS]
         if unknown or len(kinds) != 1:
-            said = f"unknown key {unknown[0]!r}" if unknown else (
-                f"has {' and '.join(kinds)}" if kinds else "says no way to log in")
+            said = (
+                f"unknown key {unknown[0]!r}"
+                if unknown
+                else (f"has {' and '.join(kinds)}" if kinds else "says no way to log in")
+            )
             raise InterlockError(
                 f"{field_name}: {said}",
                 where=where,
@@ -289,10 +323,24 @@ def _fields(
             )
     for key in required:
         if data.get(key) in (None, ""):
-            raise InterlockError(f'{name}: "{key}" is required', where=where,
-                                 hint=f"Known keys: {', '.join(known)}")
-    for key in ("service", "path", "token_url", "client_id", "username", "password", "secret",
-                "private_key_file", "private_key", "token", "grant", "algorithm", "key_id"):
+            raise InterlockError(
+                f'{name}: "{key}" is required', where=where, hint=f"Known keys: {', '.join(known)}"
+            )
+    for key in (
+        "service",
+        "path",
+        "token_url",
+        "client_id",
+        "username",
+        "password",
+        "secret",
+        "private_key_file",
+        "private_key",
+        "token",
+        "grant",
+        "algorithm",
+        "key_id",
+    ):
         if key in data and not isinstance(data[key], str):
             raise _wrong_type(where, f"{name}.{key}", "text")
     return {key: data[key] for key in known if key in data}

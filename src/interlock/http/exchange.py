@@ -18,7 +18,8 @@ Example:
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -35,6 +36,7 @@ _EXCERPT_CHARS = 200
 # does the same thing (curl adds its own).
 _CURL_SKIPPED = {"user-agent", "accept-encoding", "connection", "content-length"}
 _UNSET: Any = object()
+_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
 
 
 @dataclass(eq=False)
@@ -62,7 +64,10 @@ class Exchange:
     response_body: bytes
     elapsed: float
     secrets: Secrets = field(default_factory=Secrets, repr=False)
+    field_names: dict[str, bool] = field(default_factory=dict, repr=False)
+    """Which JSON field names are sensitive: a memo that a session shares between exchanges."""
     _json: Any = field(default=_UNSET, init=False, repr=False)
+    _sensitive: bool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.response_headers, CaseInsensitiveDict):
@@ -130,34 +135,69 @@ class Exchange:
             curl -X POST 'http://127.0.0.1:1/orders' -H 'Content-Type: application/json' \
 -H 'Authorization: ***' --data-raw '{"a": 1}'
         """
+        return self.secrets.redact(self._curl(self._masked(self.request_headers)))
+
+    def report(self) -> str:
+        """The text attached to the report: request, response and curl line, all redacted.
+
+        Names are masked while the text is built (headers, JSON and form fields); secret
+        values are hidden in one pass over the finished text, which is several times cheaper
+        than hiding them piece by piece, and this runs for every request of a run.
+        """
+        request_headers = self._masked(self.request_headers)
+        lines = [f"{self.method} {self.url}"]
+        lines += [f"{k}: {v}" for k, v in request_headers.items()]
+        if self.request_body:
+            lines += ["", _body_for_report(self.request_body, self.request_headers, self.secrets)]
+        lines += ["", f"HTTP {self.status} {self.reason}  ({self.elapsed * 1000:.1f} ms)"]
+        lines += [f"{k}: {v}" for k, v in self._masked(self.response_headers).items()]
+        if self.response_body:
+            lines += ["", self._shown_response_body()]
+        lines += ["", self._curl(request_headers)]
+        return self.secrets.redact("\n".join(lines))
+
+    def has_sensitive_fields(self) -> bool:
+        """Whether the JSON response has a field whose value is always hidden (a password,
+        a token…). Found by scanning the raw text for keys, without walking the document."""
+        if self._sensitive is None:
+            text = self.response_body.decode("utf-8", errors="replace")
+            hidden = self.secrets.is_sensitive_field
+            memo = self.field_names
+            found = False
+            for key in set(_JSON_KEY.findall(text)):
+                sensitive = memo.get(key)
+                if sensitive is None:
+                    sensitive = memo[key] = hidden(key) or "\\" in key
+                found = found or sensitive
+            self._sensitive = found
+        return self._sensitive
+
+    def _masked(self, headers: Mapping[str, str]) -> dict[str, str]:
+        names = self.secrets.headers
+        return {k: MASK if k.lower() in names else v for k, v in _pairs(headers)}
+
+    def _curl(self, masked_headers: Mapping[str, str]) -> str:
+        pieces = [self.secrets.redact(self.url)]
+        for name, value in masked_headers.items():
+            if name.lower() not in _CURL_SKIPPED and f"{name}: {value}" != "Accept: */*":
+                pieces.append(f"{name}: {value}")
+        if self.request_body:
+            pieces.append(_body_for_curl(self.request_body, self.request_headers, self.secrets))
+        if any("'" in piece for piece in pieces):
+            # Quoting splits a value at its quotes; hide secrets while they are still whole.
+            pieces = [self.secrets.redact(piece) for piece in pieces]
         parts = ["curl"]
         if self.method == "HEAD":
             parts.append("--head")
         elif self.method != "GET" or self.request_body:
             parts += ["-X", self.method]
-        parts.append(_quote(self.secrets.redact(self.url)))
-        for name, value in self.secrets.redact_headers(self.request_headers).items():
-            if name.lower() not in _CURL_SKIPPED and f"{name}: {value}" != "Accept: */*":
-                parts += ["-H", _quote(f"{name}: {value}")]
+        parts.append(_quote(pieces[0]))
+        last = len(pieces) - 1 if self.request_body else len(pieces)
+        for header in pieces[1:last]:
+            parts += ["-H", _quote(header)]
         if self.request_body:
-            body = _body_for_curl(self.request_body, self.request_headers, self.secrets)
-            parts += ["--data-raw", _quote(body)]
+            parts += ["--data-raw", _quote(pieces[-1])]
         return " ".join(parts)
-
-    def report(self) -> str:
-        """The text attached to the report: request, response and curl line, all redacted."""
-        redact_headers = self.secrets.redact_headers
-        lines = [self.describe()]
-        lines += [f"{k}: {v}" for k, v in redact_headers(self.request_headers).items()]
-        if self.request_body:
-            lines += ["", _body_for_report(self.request_body, self.request_headers, self.secrets)]
-        lines += ["", f"HTTP {self.status} {self.reason}  ({self.elapsed * 1000:.1f} ms)"]
-        lines += [f"{k}: {v}" for k, v in redact_headers(self.response_headers).items()]
-        if self.response_body:
-            shown = self._shown_response_body()
-            lines += ["", shown]
-        lines += ["", self.curl()]
-        return "\n".join(lines)
 
     def _shown_response_body(self) -> str:
         if _looks_like_json(self.content_type, self.response_body):
@@ -166,8 +206,23 @@ class Exchange:
             except InterlockError:
                 pass
             else:
+                if not self.has_sensitive_fields():
+                    text = _pretty(document)
+                    # Without escapes, the text holds each string as it is, so the final
+                    # pass over the report finds every secret value in it.
+                    if "\\" not in text:
+                        return text
                 return _pretty(self.secrets.redact_json(document))
         return _body_for_report(self.response_body, self.response_headers, self.secrets)
+
+
+def _pairs(headers: Mapping[str, str]) -> Iterable[tuple[str, str]]:
+    if isinstance(headers, CaseInsensitiveDict):
+        # Its items() goes through a generator and a lower() per key; this runs twice for
+        # every request of a run, so read the (name, value) pairs it keeps directly.
+        pairs: Iterable[tuple[str, str]] = headers._store.values()  # type: ignore[attr-defined]
+        return pairs
+    return headers.items()
 
 
 def _quote(text: str) -> str:

@@ -1,0 +1,64 @@
+"""Reading contract files (JSON or YAML) and naming places in them, for ``schema`` and
+``openapi`` alike.
+
+Example:
+    >>> json_path(["items", 0, "first name"])
+    "$.items[0]['first name']"
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from interlock.errors import InterlockError
+from interlock.match import child_path
+
+
+def load_document(path: Path, what: str) -> Any:
+    """A JSON or YAML file, or an ``InterlockError`` that points at the bad line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InterlockError(
+            f"Cannot read {what} {path}: {err.strerror}", where=str(path)
+        ) from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise InterlockError(
+            f"Invalid JSON in {what}: {err.msg}", where=f"{path}:{err.lineno}:{err.colno}"
+        ) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise InterlockError(f"Invalid YAML in {what}: {problem}", where=f"{path}{line}") from None
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A value as one line of JSON, cut at ``limit`` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def json_path(parts: Sequence[Any] | Iterator[Any]) -> str:
+    """The normalized JSONPath of a jsonschema error's path."""
+    path = "$"
+    for part in parts:
+        path = child_path(path, part)
+    return path
+
+
+def error_order(error: Any) -> tuple[Any, ...]:
+    """Sort key for jsonschema errors: by instance path, then schema path."""
+    return (
+        [(isinstance(p, str), p) for p in error.absolute_path],
+        list(map(str, error.absolute_schema_path)),
+    )
