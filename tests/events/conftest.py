@@ -11,6 +11,7 @@ import pytest
 
 from interlock.stack.base import KindContext, ProcessPlan, ReadyCheck
 from interlock.stack.kinds import mosquitto, rabbitmq, redis
+
 from .servers import Server, running
 
 

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +56,8 @@ class Server:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM to the group, SIGKILL to whatever is left after ``timeout``."""
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 self.process.poll()  # reap the leader so it does not linger as a zombie

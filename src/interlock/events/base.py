@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from interlock.errors import InterlockError
+from interlock.errors import InterlockError, did_you_mean
+from interlock.values import parse_duration
 
 T = TypeVar("T")
 
@@ -232,7 +233,9 @@ class Broker(Protocol):
         ...
 
 
-def split_match(pattern: str, channel: str, sep: str, one: str, rest: str, rest_empty: bool) -> bool:
+def split_match(
+    pattern: str, channel: str, sep: str, one: str, rest: str, rest_empty: bool
+) -> bool:
     """The wildcard rule NATS, AMQP and MQTT share, over ``sep``-separated words: ``one``
     matches exactly one word; ``rest`` matches the remaining words: one or more, last word
     only (NATS ``>``, ``rest_empty=False``), or zero or more (AMQP/MQTT ``#``, ``True``; AMQP
@@ -283,8 +286,6 @@ class Settings:
             )
         self.data = data
         self.where = where
-        from interlock.errors import did_you_mean
-
         for key in data:
             if key not in known:
                 raise InterlockError(
@@ -342,8 +343,6 @@ class Settings:
 
     def duration(self, key: str, default: float) -> float:
         """Seconds, written as a number or as "5 seconds" / "300 ms"."""
-        from interlock.values import parse_duration
-
         value = self.data.get(key, default)
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
             return float(value)

@@ -104,7 +104,7 @@ class EventListeners:
         broker: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Publish ``document`` (bytes and text as they are, anything else as JSON) ``times`` times."""
+        """Publish ``document`` ``times`` times (bytes and text as they are, else as JSON)."""
         name = self._broker_name(broker, f'publish to "{channel}"')
         if isinstance(document, bytes):
             body = document
@@ -154,7 +154,8 @@ class EventListeners:
         )
         self._attach_received()
         if len(found) != n:
-            title = f'{len(found)} {_events(len(found))} on "{channel}" matched, expected exactly {n}'
+            count = f"{len(found)} {_events(len(found))}"
+            title = f'{count} on "{channel}" matched, expected exactly {n}'
             raise self._failure(title, channel, on_channel, expected if len(found) < n else None)
         self.last_event = found[-1] if found else None
         return found
@@ -277,7 +278,7 @@ class EventListeners:
             hint=f'Add from "<broker>": {", ".join(sorted(self.brokers))}',
         )
 
-    def _on_channel(self, channel: str, broker: str | None) -> Callable[[Event], bool]:
+    def _on_channel(self, channel: str, broker: str | None) -> _OnChannel:
         """Whether an event belongs to ``channel``, through one listen per broker (so
         overlapping listens do not count an event twice)."""
         names = [self._broker_name(broker, f'expect events on "{channel}"')] if broker else list(
@@ -301,12 +302,7 @@ class EventListeners:
                 "stack file.",
             )
 
-        def on_channel(event: Event) -> bool:
-            return sources.get(event.broker) == event.listen and self.brokers[
-                event.broker
-            ].matches(channel, event.channel)
-
-        return on_channel
+        return _OnChannel(channel, sources, self.brokers)
 
     def _failure(
         self, title: str, channel: str, on_channel: Callable[[Event], bool], expected: Any
@@ -316,6 +312,14 @@ class EventListeners:
                  if expected is not None else ""]
         if not arrived:
             lines.append(f'no event arrived on "{channel}" since listening')
+            sources = on_channel.sources if isinstance(on_channel, _OnChannel) else {}
+            elsewhere: dict[str, int] = {}
+            for event in self.buffer.snapshot():
+                if sources.get(event.broker) == event.listen:
+                    elsewhere[event.channel] = elsewhere.get(event.channel, 0) + 1
+            if elsewhere:
+                lines.append("other channels of the same listen got: " + ", ".join(
+                    f'"{name}" ({count})' for name, count in sorted(elsewhere.items())))
         else:
             lines.append(f'{len(arrived)} {_events(len(arrived))} arrived on "{channel}":')
             lines.extend(f"  #{i} {self._show(e)}" for i, e in enumerate(arrived[:_SHOWN], 1))
@@ -347,7 +351,10 @@ class EventListeners:
         lines.append(f"arrived ({len(arrived)}):" if arrived else "arrived: nothing")
         for i, event in enumerate(arrived[:_SHOWN], 1):
             ok, document = event.try_json()
-            shown = {c: _column(document, c) if ok else "(not JSON)" for c in columns}
+            if not ok:
+                lines.append(f"  {i}. (not JSON) {event.body[:80]!r}")
+                continue
+            shown = {c: _column(document, c) for c in columns}
             lines.append(f"  {i}. {_row_text(self.secrets.redact_json(shown))}")
         lines.append(f"rows 1-{matched} arrived in order; row {matched + 1} did not follow"
                      if matched else "row 1 never arrived")
@@ -378,6 +385,21 @@ class EventListeners:
             self.reporter.attach(name, self.secrets.redact(body.decode("utf-8", "replace")), TEXT)
             return
         self.reporter.attach(name, pretty_json(self.secrets.redact_json(document)), JSON)
+
+
+class _OnChannel:
+    """Whether an event is on ``channel``, as received through the chosen listen of its
+    broker (``sources``: broker name → listened pattern)."""
+
+    def __init__(self, channel: str, sources: dict[str, str], brokers: Mapping[str, Broker]):
+        self.channel = channel
+        self.sources = sources
+        self.brokers = brokers
+
+    def __call__(self, event: Event) -> bool:
+        return self.sources.get(event.broker) == event.listen and self.brokers[
+            event.broker
+        ].matches(self.channel, event.channel)
 
 
 def _check_expected(expected: Any) -> None:

@@ -71,7 +71,8 @@ class _Client:
         config = broker.config
         self.broker = broker
         parts = urlsplit(config.url)
-        protocol = MQTTProtocolVersion.MQTTv5 if config.version == 5 else MQTTProtocolVersion.MQTTv311
+        versions = {5: MQTTProtocolVersion.MQTTv5, 3: MQTTProtocolVersion.MQTTv311}
+        protocol = versions[config.version]
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"interlock-{purpose}-{uuid.uuid4().hex[:12]}",
@@ -112,8 +113,9 @@ class _Client:
         with self._lock:
             # Registered under the lock before paho can see the SUBACK for this mid.
             result, mid = self.client.subscribe(topic, qos)
-            self._acks[mid] = (acked, reasons)
-        if result != mqtt.MQTT_ERR_SUCCESS:
+            if mid is not None:
+                self._acks[mid] = (acked, reasons)
+        if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
             raise self.broker.error(f'listen on "{topic}"', mqtt.error_string(result))
         if not acked.wait(self.broker.config.timeout):
             raise self.broker.error(f'listen on "{topic}"', "no SUBACK in time")
@@ -173,7 +175,7 @@ class MqttBroker:
             properties = getattr(message, "properties", None)
             for name, value in getattr(properties, "UserProperty", None) or []:
                 headers[str(name)] = str(value)
-            deliver(Event.now(message.topic, message.payload, headers, broker=self.name,
+            deliver(Event.now(message.topic, bytes(message.payload), headers, broker=self.name,
                               listen=channel))
 
         client.client.on_message = on_message

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -152,7 +153,7 @@ class NatsBroker:
         else:
             sub = await self._nc.subscribe(channel, cb=on_message)
         # The server has seen the SUB (and the consumer exists) once flush returns.
-        await self._nc.flush(timeout=self.config.timeout)
+        await self._nc.flush(timeout=max(1, round(self.config.timeout)))
         return sub
 
     def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
@@ -174,7 +175,7 @@ class NatsBroker:
             await self._js.publish(channel, body, headers=headers, stream=stream)
         else:
             await self._nc.publish(channel, body, headers=headers)
-            await self._nc.flush(timeout=self.config.timeout)
+            await self._nc.flush(timeout=max(1, round(self.config.timeout)))
 
     async def _stream_for(self, subject: str) -> str | None:
         for stream in self.config.streams:
@@ -202,10 +203,9 @@ class NatsBroker:
         if self.closed:
             return
         self.closed = True
-        try:
+        # A connection that broke already has nothing left to close; the loop still must stop.
+        with contextlib.suppress(Exception):
             self.run(self._nc.close(), timeout=self.config.timeout)
-        except Exception:
-            pass
         self._stop_loop()
 
     def _stop_loop(self) -> None:

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -110,18 +111,16 @@ class _Consumer(threading.Thread):
     def stop(self) -> None:
         connection, channel = self._connection, self._channel
         if connection is not None and channel is not None and self.is_alive():
-            try:
+            # If the connection is already gone, the thread is ending by itself.
+            with contextlib.suppress(pika.exceptions.AMQPError, RuntimeError):
                 connection.add_callback_threadsafe(channel.stop_consuming)
-            except (pika.exceptions.AMQPError, RuntimeError):
-                pass  # the connection is already gone: the thread is ending by itself
         self.join(timeout=10)
 
     def _close_connection(self) -> None:
         if self._connection is not None and self._connection.is_open:
-            try:
+            # Best effort: the broker drops exclusive queues with the connection anyway.
+            with contextlib.suppress(pika.exceptions.AMQPError):
                 self._connection.close()
-            except pika.exceptions.AMQPError:
-                pass  # closing is best effort: the broker drops exclusive queues anyway
 
 
 class _RabbitSubscription:
@@ -259,10 +258,8 @@ class RabbitBroker:
             consumer.stop()
         with self._lock:
             if self._publisher is not None and self._publisher.is_open:
-                try:
+                with contextlib.suppress(pika.exceptions.AMQPError):  # already closing
                     self._publisher.close()
-                except pika.exceptions.AMQPError:
-                    pass  # already closing; nothing of ours is left on it
             self._publisher = None
             self._publish_channel = None
 

@@ -64,7 +64,7 @@ class _StreamReader(threading.Thread):
         try:
             while not self.stopping.is_set():
                 try:
-                    answer = self.client.xread({self.key: self.last_id}, block=_BLOCK_MS)
+                    answer: Any = self.client.xread({self.key: self.last_id}, block=_BLOCK_MS)
                 except redis.exceptions.ConnectionError:
                     if self.stopping.is_set():
                         return
@@ -155,7 +155,7 @@ class RedisStreamsBroker:
 
     def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
         """``XADD channel * <field> body [header value …]``."""
-        fields: dict[str, bytes | str] = dict(headers or {})
+        fields: dict[Any, Any] = dict(headers or {})
         if self.config.field in fields:
             raise InterlockError(
                 f'A header is named "{self.config.field}", the field that holds the body',

@@ -139,21 +139,22 @@ class WebhookBroker:
         channel = path.split("?", 1)[0].strip("/")
         if is_binary or is_structured:
             try:
-                event = from_http_event(HTTPMessage(headers=dict(lowered), body=body))
+                cloud_event = from_http_event(HTTPMessage(headers=dict(lowered), body=body))
             except Exception as err:  # the SDK raises several unrelated types
                 self.rejected.append(f"{path}: {err}")
                 raise ValueError(f"not a valid CloudEvent: {err}") from None
-            body, event_headers = _unpack(event)
+            body, event_headers = _unpack(cloud_event)
             if self.config.channel == "type" or not channel:
-                channel = event.get_type()
+                channel = cloud_event.get_type()
         else:
             event_headers = dict(lowered)
         with self._lock:
             targets = [s for s in self._subscriptions if webhook_matches(s.pattern, channel)]
         for subscription in targets:
-            subscription.deliver(
-                Event.now(channel, body, event_headers, broker=self.name, listen=subscription.pattern)
+            event = Event.now(
+                channel, body, event_headers, broker=self.name, listen=subscription.pattern
             )
+            subscription.deliver(event)
         return channel
 
     def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
@@ -176,11 +177,19 @@ class WebhookBroker:
                 "source": self.config.source,
                 "datacontenttype": _content_type(body),
             }
-            cloud_event = CloudEvent(attributes, data)
+            try:
+                cloud_event = CloudEvent(attributes, data)
+            except Exception as err:  # the SDK's validation errors share no useful base
+                raise InterlockError(
+                    f'Cannot make a CloudEvent of type "{channel}"',
+                    details=str(err),
+                    where=f"brokers.{self.name}",
+                    hint="The channel is the CloudEvent type: give a non-empty name.",
+                ) from None
             message = (to_binary_event if self.config.mode == "binary" else to_structured_event)(
                 cloud_event
             )
-            url, body, request_headers = url, message.body, {**message.headers, **(headers or {})}
+            body, request_headers = message.body, {**message.headers, **(headers or {})}
         try:
             response = requests.post(url, data=body, headers=request_headers,
                                      timeout=self.config.timeout)

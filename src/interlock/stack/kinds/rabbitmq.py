@@ -15,7 +15,8 @@ Ready when the log says "Server startup complete" (logged after the AMQP listene
 
 Example:
     >>> from pathlib import Path
-    >>> plan(KindContext("rabbit", Path("/tmp/w"), 15672, free_port=lambda: 1)).url  # doctest: +SKIP
+    >>> ctx = KindContext("rabbit", Path("/tmp/w"), 15672, free_port=free_port)  # doctest: +SKIP
+    >>> plan(ctx).url  # doctest: +SKIP
     'amqp://guest:guest@127.0.0.1:15672/%2F'
 """
 
@@ -46,7 +47,7 @@ exec "$RABBITMQ_SERVER_SCRIPT"
 
 
 def plan(ctx: KindContext) -> ProcessPlan:
-    """The RabbitMQ node for ``ctx``; its extra addresses: ``node``, ``epmd_port``, ``dist_port``."""
+    """The RabbitMQ node for ``ctx``; extra addresses: ``node``, ``epmd_port``, ``dist_port``."""
     _no_options(ctx)
     _require()
     workdir = ctx.workdir
