@@ -34,7 +34,7 @@ def test_a_waiter_is_woken_by_a_push_from_another_thread() -> None:
 
 def test_wait_count_returns_surplus_events_seen_in_the_settle_window() -> None:
     buffer = EventBuffer()
-    for n in range(2):
+    for _ in range(2):
         buffer.push(Event.now("c", b"x"))
     timer = threading.Timer(0.05, buffer.push, args=(Event.now("c", b"x"),))
     timer.start()
@@ -97,7 +97,7 @@ def test_broker_config_errors_name_the_field() -> None:
     assert 'unknown setting "stream"' in str(caught.value) and "b.n.stream" in str(caught.value)
     with pytest.raises(InterlockError, match='missing setting "url"'):
         brokers_from_dict({"r": {"type": "rabbitmq"}}, "b")
-    with pytest.raises(InterlockError, match="must be one of 3.1.1, 3, 5"):
+    with pytest.raises(InterlockError, match=r"must be one of 3\.1\.1, 3, 5"):
         brokers_from_dict({"m": {"type": "mqtt", "url": "mqtt://h:1", "version": 4}}, "b")
     with pytest.raises(InterlockError, match="must be an amqp:// URL"):
         brokers_from_dict({"r": {"type": "rabbitmq", "url": "http://h"}}, "b")
