@@ -55,7 +55,7 @@ def poll_for(events: EventListeners, channel: str, expected: object, timeout: fl
     raise AssertionError("event not seen")
 
 
-def measure(n: int, url: str, wait: Callable[[EventListeners, str, object], None]) -> list[float]:
+def measure(n: int, url: str, wait: Callable[[EventListeners, str, object], object]) -> list[float]:
     service = NatsBroker("service", NatsConfig(url=url))  # stands for the system under test
     interlock = NatsBroker("nats", NatsConfig(url=url))
     events = EventListeners({"nats": interlock}, timeout=10)
@@ -95,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="interlock-bench-") as workdir:
         process, url = start_nats(Path(workdir))
         try:
-            push = measure(n, url, lambda ev, ch, exp: ev.expect_event(ch, exp) and None)
+            push = measure(n, url, lambda ev, ch, exp: ev.expect_event(ch, exp))
             poll = measure(n, url, lambda ev, ch, exp: poll_for(ev, ch, exp, 10))
         finally:
             os.killpg(process.pid, signal.SIGTERM)

@@ -36,9 +36,9 @@ def test_wait_count_returns_surplus_events_seen_in_the_settle_window() -> None:
     buffer = EventBuffer()
     for _ in range(2):
         buffer.push(Event.now("c", b"x"))
-    timer = threading.Timer(0.05, buffer.push, args=(Event.now("c", b"x"),))
+    timer = threading.Timer(0.01, buffer.push, args=(Event.now("c", b"x"),))
     timer.start()
-    found = buffer.wait_count(lambda e: True, 2, timeout=5, settle=5)
+    found = buffer.wait_count(lambda e: True, 2, timeout=5, settle=2)
     timer.join()
     assert len(found) == 3
 

@@ -39,11 +39,12 @@ class EventListeners:
     the expectation steps and ``settle`` the extra window ``exactly N`` waits for surplus
     events, both in seconds.
 
-    Example:
-        >>> events = EventListeners({"nats": nats_broker}, timeout=5)  # doctest: +SKIP
-        >>> events.listen("orders.>")  # doctest: +SKIP
-        >>> events.publish("payments.received", {"orderId": "o-1"})  # doctest: +SKIP
-        >>> events.expect_event("orders.created", {"orderId": "o-1"})  # doctest: +SKIP
+    Example::
+
+        events = EventListeners({"nats": nats_broker}, timeout=5)
+        events.listen("orders.>")
+        events.publish("payments.received", {"orderId": "o-1"})
+        events.expect_event("orders.created", {"orderId": "o-1"})
     """
 
     def __init__(
@@ -197,9 +198,10 @@ class EventListeners:
         """Events on ``channel`` arrive in the order of ``rows`` (other events may come in
         between). Each column is a top-level field, or a JSONPath when it starts with ``$``.
 
-        Example:
-            >>> events.expect_order("orders.>", [{"type": "OrderCreated"},
-            ...                                  {"type": "OrderAssigned"}])  # doctest: +SKIP
+        Example::
+
+            events.expect_order("orders.>", [{"type": "OrderCreated"},
+                                             {"type": "OrderAssigned"}])
         """
         if not rows:
             raise InterlockError("the order table has no rows", hint="List one event per row.")

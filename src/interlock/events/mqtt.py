@@ -141,10 +141,11 @@ class _MqttSubscription:
 class MqttBroker:
     """An MQTT broker (Mosquitto, EMQX, HiveMQ…).
 
-    Example:
-        >>> broker = MqttBroker("mqtt", config)  # doctest: +SKIP
-        >>> broker.subscribe("sensors/#", print)  # doctest: +SKIP
-        >>> broker.publish("sensors/k1/temp", b'{"c": 21}')  # doctest: +SKIP
+    Example::
+
+        broker = MqttBroker("mqtt", config)
+        broker.subscribe("sensors/#", print)
+        broker.publish("sensors/k1/temp", b'{"c": 21}')
     """
 
     config_type = MqttConfig

@@ -74,10 +74,11 @@ class _NatsSubscription:
 class NatsBroker:
     """A connection to a NATS server.
 
-    Example:
-        >>> broker = NatsBroker("nats", config)  # doctest: +SKIP
-        >>> sub = broker.subscribe("orders.>", print)  # doctest: +SKIP
-        >>> broker.publish("orders.created", b'{"id": 1}')  # doctest: +SKIP
+    Example::
+
+        broker = NatsBroker("nats", config)
+        sub = broker.subscribe("orders.>", print)
+        broker.publish("orders.created", b'{"id": 1}')
     """
 
     config_type = NatsConfig

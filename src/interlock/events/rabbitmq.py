@@ -134,10 +134,11 @@ class _RabbitSubscription:
 class RabbitBroker:
     """A RabbitMQ topic exchange.
 
-    Example:
-        >>> broker = RabbitBroker("rabbit", config)  # doctest: +SKIP
-        >>> broker.subscribe("orders.#", print)  # doctest: +SKIP
-        >>> broker.publish("orders.created", b'{"id": 1}')  # doctest: +SKIP
+    Example::
+
+        broker = RabbitBroker("rabbit", config)
+        broker.subscribe("orders.#", print)
+        broker.publish("orders.created", b'{"id": 1}')
     """
 
     config_type = RabbitConfig

@@ -87,10 +87,11 @@ class _StreamReader(threading.Thread):
 class RedisStreamsBroker:
     """Redis streams as a broker.
 
-    Example:
-        >>> broker = RedisStreamsBroker("redis", config)  # doctest: +SKIP
-        >>> broker.subscribe("orders", print)  # doctest: +SKIP
-        >>> broker.publish("orders", b'{"id": 1}')  # doctest: +SKIP
+    Example::
+
+        broker = RedisStreamsBroker("redis", config)
+        broker.subscribe("orders", print)
+        broker.publish("orders", b'{"id": 1}')
     """
 
     config_type = RedisStreamsConfig

@@ -4,10 +4,9 @@
 A config file under the working folder: one listener on 127.0.0.1:``ctx.port``, anonymous
 clients allowed, no persistence, log to stdout.
 
-Example:
-    >>> from pathlib import Path
-    >>> plan(KindContext("mqtt", Path("/tmp/w"), 11883)).url  # doctest: +SKIP
-    'mqtt://127.0.0.1:11883'
+Example (what the process backend does with it)::
+
+    plan(KindContext("mqtt", workdir, port=11883)).url   # 'mqtt://127.0.0.1:11883'
 """
 
 from __future__ import annotations

@@ -13,11 +13,10 @@ nothing behind.
 
 Ready when the log says "Server startup complete" (logged after the AMQP listener started).
 
-Example:
-    >>> from pathlib import Path
-    >>> ctx = KindContext("rabbit", Path("/tmp/w"), 15672, free_port=free_port)  # doctest: +SKIP
-    >>> plan(ctx).url  # doctest: +SKIP
-    'amqp://guest:guest@127.0.0.1:15672/%2F'
+Example (what the process backend does with it)::
+
+    ctx = KindContext("rabbit", workdir, port=15672, free_port=free_port)
+    plan(ctx).url   # 'amqp://guest:guest@127.0.0.1:15672/%2F'
 """
 
 from __future__ import annotations

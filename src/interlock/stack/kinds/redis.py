@@ -3,11 +3,9 @@
 Nothing is persisted (no RDB snapshots, no AOF); the working folder is the server's ``dir``.
 Options: ``password`` (sets ``requirepass``; the url carries it).
 
-Example:
-    >>> from pathlib import Path
-    >>> p = plan(KindContext("cache", Path("/tmp/w"), 16379))  # doctest: +SKIP
-    >>> p.url  # doctest: +SKIP
-    'redis://127.0.0.1:16379/0'
+Example (what the process backend does with it)::
+
+    plan(KindContext("cache", workdir, port=16379)).url   # 'redis://127.0.0.1:16379/0'
 """
 
 from __future__ import annotations
