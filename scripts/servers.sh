@@ -81,16 +81,18 @@ if ! lists_present || ! candidates_known; then
     apt-get update -q >/dev/null
 fi
 say "installing ${missing[*]} (a minute or two, first time only)"
-if ! apt-get install "${apt_options[@]}" "${missing[@]}" >/tmp/interlock-servers-apt.log 2>&1; then
+apt_log="$(mktemp /tmp/interlock-servers-apt.XXXXXX)"
+if ! apt-get install "${apt_options[@]}" "${missing[@]}" >"$apt_log" 2>&1; then
     # A stale list points at versions the mirror no longer has: refresh once and retry.
     say "install failed, refreshing package lists and retrying"
     apt-get update -q >/dev/null
-    if ! apt-get install "${apt_options[@]}" "${missing[@]}" >/tmp/interlock-servers-apt.log 2>&1; then
-        tail -n 30 /tmp/interlock-servers-apt.log >&2
-        say "installing ${missing[*]} failed; full log: /tmp/interlock-servers-apt.log" >&2
+    if ! apt-get install "${apt_options[@]}" "${missing[@]}" >"$apt_log" 2>&1; then
+        tail -n 30 "$apt_log" >&2
+        say "installing ${missing[*]} failed; full log: $apt_log" >&2
         exit 1
     fi
 fi
+rm -f "$apt_log"
 
 # Services that started anyway (a policy ignored, a socket-activated epmd): stop and disable.
 for service in "${services[@]}"; do
