@@ -11,6 +11,8 @@ from interlock.events.base import EventBuffer
 
 from .brokers import CASES, Pair, connected
 
+pytestmark = pytest.mark.servers  # RabbitMQ, Redis, Mosquitto from Debian
+
 WITH_WILDCARDS = [name for name, case in CASES.items() if case.one]
 WITH_DEEP = [name for name, case in CASES.items() if case.deep]
 

@@ -23,6 +23,9 @@ SERVER_NAMES = {"redis-server", "beam.smp", "epmd", "mosquitto", "nats-server", 
                 "inet_gethost"}
 
 
+pytestmark = pytest.mark.servers  # RabbitMQ, Redis, Mosquitto from Debian
+
+
 def _ctx(tmp_path: Path, **options: object) -> KindContext:
     return KindContext("svc", tmp_path, free_port(), options=options, free_port=free_port)
 

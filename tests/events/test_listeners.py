@@ -34,6 +34,7 @@ def events(nats_broker: NatsBroker) -> Iterator[EventListeners]:
     listeners.close()
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("name", list(CASES))
 def test_expect_event_on_every_broker(name: str, request: pytest.FixtureRequest) -> None:
     with connected(CASES[name], request, name="b") as pair:
