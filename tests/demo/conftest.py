@@ -122,7 +122,8 @@ class Demo:
         return env
 
     def server(self, name: str, stack: contextlib.ExitStack, **overrides: str) -> Server:
-        server = Server(name, [sys.executable, "-m", f"demo.{name}", "--port", "{port}"],
+        server = Server(name, [sys.executable, "-m", f"demo.{name}", "--host", "127.0.0.1",
+                                      "--port", "{port}"],
                         self.workdir / f"{name}-{free_port()}.log",
                         env={**self.service_env(name), **overrides})
         stack.callback(server.stop)  # registered first: a half-started server still stops
