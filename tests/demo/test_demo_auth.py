@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import jwt
-from conftest import SECRET, Demo
 from demo_client import Api
+from demo_stack import SECRET, Demo
 
 
 def test_login_with_json_gives_a_bearer_token_with_the_users_role(api: Api) -> None:
