@@ -24,7 +24,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
     with contextlib.ExitStack() as stack:
         postgres_url = start_postgres(workdir, stack)
         nats_url = start_nats(workdir, stack)
-        system = Demo(workdir, postgres_url, nats_url, {}, stack)
+        system = Demo(workdir, postgres_url, nats_url, {})
         started = time.monotonic()
         system.services["auth"] = system.server("auth", stack)
         for name in ("orders", "notifications", "analytics"):

@@ -106,7 +106,6 @@ class Demo:
     postgres_url: str  # postgresql://postgres@127.0.0.1:<port>
     nats_url: str
     services: dict[str, Server]
-    stack: contextlib.ExitStack
 
     def service_env(self, name: str) -> dict[str, str]:
         auth = self.services.get("auth")
