@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import jwt
-from conftest import SECRET, Demo
 from demo_client import Api
+from demo_stack import SECRET, Demo
 
 
 def test_login_with_json_gives_a_bearer_token_with_the_users_role(api: Api) -> None:
@@ -75,9 +75,13 @@ def test_verify_refuses_each_kind_of_bad_token_and_says_why(api: Api) -> None:
     assert answer.status_code == 401 and answer.json() == {"error": "missing bearer token"}
 
 
-def test_auth_never_logs_a_password_or_a_token(api: Api, demo: Demo) -> None:
+def test_no_service_logs_a_password_a_token_or_the_key(api: Api, demo: Demo) -> None:
     token = api.token("alice")
     api.call("auth", "POST", "/auth/verify", token=token)
-    log = demo.services["auth"].log()
-    assert "POST /auth/verify -> 200" in log
-    assert token not in log and "pw-for-tests" not in log and SECRET not in log
+    api.call("orders", "GET", "/orders/not-mine", token=token)
+    assert "POST /auth/verify -> 200" in demo.services["auth"].log()
+    assert "GET /orders/not-mine -> 404" in demo.services["orders"].log()
+    for name, server in demo.services.items():
+        log = server.log()
+        for secret in (token, "pw-for-tests", SECRET):
+            assert secret not in log, f"{name} logged a secret"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conftest import Demo, wait_until
 from demo_bus import Bus
 from demo_client import Api, check_event
+from demo_stack import Demo, wait_until
 
 ITEMS = [{"productId": "ladder", "quantity": 1}]
 

@@ -12,8 +12,8 @@ import uuid
 import pytest
 import requests
 import yaml
-from conftest import ROOT, Demo, wait_until
 from demo_client import Api, ContractBroken
+from demo_stack import ROOT, Demo, wait_until
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Demo, wait_until
 from demo_client import Api
+from demo_stack import Demo, wait_until
 
 ITEMS = [{"productId": "drill-1", "quantity": 1}]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conftest import Demo
 from demo_bus import Bus
 from demo_client import Api, check_event
+from demo_stack import Demo
 
 LIFECYCLE = ("orders.created", "orders.assigned", "orders.started", "orders.completed")
 ITEMS = [{"productId": "drill-1", "quantity": 2}, {"productId": "bit-6mm", "quantity": 10}]
@@ -127,7 +127,8 @@ def test_field_errors_are_422_and_all_listed(api: Api) -> None:
     assert [error["field"] for error in answer.json()["errors"]] == [
         "items[0].productId", "items[0].quantity", "items[1].quantity", "items[2].quantity",
         "items[3].quantity"]
-    for body in ({}, {"items": []}, {"items": "drill"}):
+    bodies: list[dict[str, Any]] = [{}, {"items": []}, {"items": "drill"}]
+    for body in bodies:
         answer = api.call("orders", "POST", "/orders", user="alice", json=body)
         assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "items"
     order = place(api)
