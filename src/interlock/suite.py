@@ -28,13 +28,15 @@ from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
 from interlock.contracts import OpenApiContract, SchemaLibrary
 from interlock.errors import InterlockError, did_you_mean
+from interlock.events.base import Broker
+from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
-from interlock.values import Scope, render
+from interlock.values import Scope, render, render_tree
 
 DEFAULT_STACK = "default"
 
@@ -77,6 +79,9 @@ class Suite:
         self.schemas = SchemaLibrary(self.contract_dirs)
         self._openapi: dict[str, OpenApiContract] = {}
         self._auth: Authenticator | None = None
+        self.events_config = EventsConfig.from_dict(
+            self.section("events"), self.config.where("events"))
+        self._brokers: dict[int, dict[str, Broker]] = {}
         self._failed_stacks: dict[str, InterlockError] = {}
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
@@ -183,6 +188,33 @@ class Suite:
             )
         return self._auth
 
+    @property
+    def has_brokers(self) -> bool:
+        """Whether the configuration declares any broker."""
+        return bool(self.section("brokers"))
+
+    def brokers_for(self, stack: Stack | None) -> dict[str, Broker]:
+        """The brokers of the configuration, connected to ``stack``'s services (once)."""
+        key = id(stack)
+        with self._lock:
+            if key not in self._brokers:
+                scope = self.scope.child()
+                if stack is not None:
+                    for name in stack.specs:
+                        scope.namespaces[name] = _address_in(stack, name)
+                where = self.config.where("brokers")
+                data = render_tree(self.section("brokers"), scope, where)
+                connected: dict[str, Broker] = {}
+                self._brokers[key] = connected
+                for name, config in brokers_from_dict(data, where).items():
+                    connected[name] = config.connect(self.secrets)
+            return self._brokers[key]
+
+    def close_brokers(self, stack: Stack | None) -> None:
+        """Disconnect the brokers of ``stack`` (an isolated stack that stops)."""
+        for broker in self._brokers.pop(id(stack), {}).values():
+            broker.close()
+
     def openapi(self, service: str, where: str = "") -> OpenApiContract:
         """The OpenAPI contract configured for ``service`` (``openapi:`` in the stack file)."""
         spec = self.services.get(service)
@@ -260,6 +292,12 @@ class Suite:
             return
         self._closed = True
         problems: list[str] = []
+        for key in list(self._brokers):
+            for broker in self._brokers.pop(key).values():
+                try:
+                    broker.close()
+                except Exception as err:
+                    problems.append(str(err))
         for closer in reversed(self._closers):
             try:
                 closer()
@@ -277,3 +315,7 @@ class Suite:
         shutil.rmtree(Path("/tmp") / f"interlock-{self.registry.run_id}", ignore_errors=True)
         if problems:
             self.progress("interlock: problems while stopping: " + "; ".join(problems))
+
+
+def _address_in(stack: Stack, name: str) -> Callable[[str], str]:
+    return lambda attribute: stack.address(name).get(attribute)

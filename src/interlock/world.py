@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from interlock.contracts import Observed
 from interlock.errors import InterlockError
+from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
@@ -89,6 +90,20 @@ class World:
 
         return cast(HttpSession, self.part("http", build))
 
+    @property
+    def events(self) -> EventListeners:
+        """This scenario's event listeners (configured channels already listened to)."""
+
+        def build() -> EventListeners:
+            listeners = EventListeners.start(
+                self.suite.brokers_for(self.stack), self.suite.events_config,
+                self.suite.reporter, self.suite.secrets,
+            )
+            self.on_close(listeners.close)
+            return listeners
+
+        return cast(EventListeners, self.part("events", build))
+
     def last_exchange(self) -> Exchange:
         """The latest HTTP exchange of the scenario; an error if there is none yet."""
         exchange = self.http.last
@@ -125,6 +140,8 @@ class World:
         """Start the scenario: what the configuration says every scenario gets
         (listeners on configured channels, data fixtures named by ``@data.<name>`` tags)."""
         self.tags = tags
+        if self.suite.has_brokers and self.suite.events_config.listen:
+            _ = self.events  # listening starts before the first step, so nothing is missed
         for starter in self.suite.scenario_starters:
             starter(self)
 
