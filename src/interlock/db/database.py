@@ -358,6 +358,7 @@ class Databases:
         reporter: Reporter | None = None,
     ) -> None:
         self.secrets = secrets or Secrets()
+        self.reporter = reporter
         self._shared = {
             name: _Engine(config, self.secrets, reporter) for name, config in configs.items()
         }

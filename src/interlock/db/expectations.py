@@ -165,8 +165,8 @@ def query_returns(db: Database, sql: str, rows: list[Mapping[str, Any]]) -> None
     expected = [{c: _cell(v) for c, v in row.items()} for row in rows]
     actual = []
     for index, record in enumerate(records):
-        want = expected[index] if index < len(expected) else {}
-        actual.append({c: comparable(record[real[c]], want.get(c)) for c in listed})
+        want = expected[index] if index < len(expected) else dict.fromkeys(listed)
+        actual.append({c: comparable(record[real[c]], want[c]) for c in want})
     mismatches = compare(expected, actual)
     if not mismatches:
         return

@@ -15,6 +15,7 @@ Example (SQLite in memory):
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -55,6 +56,8 @@ class Schema:
                 hint=closest_first(bare, known, "Tables"),
             )
         table = sa.Table(real, sa.MetaData(), autoload_with=conn, schema=schema or None)
+        if conn.dialect.name == "mysql":
+            _mark_mariadb_json(conn, table)
         self._tables[key] = table
         return table
 
@@ -87,6 +90,25 @@ class Schema:
                 )
             out.append(folded[0])
         return out
+
+
+_JSON_VALID = re.compile(r"json_valid\(\s*`?(\w+)`?\s*\)", re.IGNORECASE)
+
+
+def _mark_mariadb_json(conn: sa.Connection, table: sa.Table) -> None:
+    """MariaDB's JSON is LONGTEXT with a ``json_valid`` column check; say it is JSON, so values
+    are parsed on the way out and written as JSON on the way in. (Column checks are not in
+    SQLAlchemy's reflection, so information_schema is asked.)"""
+    schema = "DATABASE()" if table.schema is None else ":schema"
+    query = sa.text(
+        "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+        f"WHERE CONSTRAINT_SCHEMA = {schema} AND TABLE_NAME = :table"
+    )
+    params = {"table": table.name, **({"schema": table.schema} if table.schema else {})}
+    for (clause,) in conn.execute(query, params):
+        for name in _JSON_VALID.findall(str(clause)):
+            if name in table.columns:
+                table.columns[name].type = sa.JSON()
 
 
 def closest_first(name: str, known: list[str], what: str) -> str:
