@@ -7,6 +7,7 @@ the group, then SIGKILL — always, even when the test failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import signal
@@ -99,10 +100,8 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             continue
     process.wait()
-    try:  # children that outlived their leader
+    with contextlib.suppress(ProcessLookupError):  # children that outlived their leader
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def postgres_plan(workdir: Path, port: int) -> ProcessPlan:
@@ -128,19 +127,42 @@ def postgres_plan(workdir: Path, port: int) -> ProcessPlan:
             account = pwd.getpwnam(PGSERVER_USER)
             os.chown(workdir, account.pw_uid, account.pw_gid)
         done = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
-             "--encoding=utf8", "--no-sync"],
-            check=False, capture_output=True, text=True, user=user,
-        )  # fmt: skip
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=utf8",
+                "--no-sync",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            user=user,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
 
     return ProcessPlan(
         command=[
-            str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
-            "-k", str(workdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
-        ],  # fmt: skip
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(workdir),
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ],
         port=port,
         url=f"postgresql://postgres@127.0.0.1:{port}",
         ready=ReadyCheck("log", pattern="database system is ready to accept connections"),

@@ -99,7 +99,8 @@ def test_typed_comparisons(make_databases: MakeDatabases) -> None:
         db.expect_row_matching("customers", {"id": "c-1", "vip": "true"})
         # JSON columns are parsed
         db.expect_row_matching(
-            "orders", {"id": "o-1", "details": '{"items": [{"sku": "p-1", "qty": 2}], "note": null}'}
+            "orders",
+            {"id": "o-1", "details": '{"items": [{"sku": "p-1", "qty": 2}], "note": null}'},
         )
         # timestamps against ISO text, in any zone, and #datetime
         db.expect_row_matching("orders", {"id": "o-1", "created_at": "2024-05-01T10:00:00Z"})
@@ -193,7 +194,10 @@ def test_query_returns_listed_columns_in_order(make_databases: MakeDatabases) ->
     with ScenarioData(make_databases()) as data:
         seed(data)
         db = data.database()
-        sql = "SELECT status, count(*) AS n, sum(total) AS s FROM orders GROUP BY status ORDER BY status"
+        sql = (
+            "SELECT status, count(*) AS n, sum(total) AS s "
+            "FROM orders GROUP BY status ORDER BY status"
+        )
         db.expect_query_returns(
             sql, [{"status": '"pending"', "n": "2"}, {"status": "shipped", "n": "1"}]
         )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -29,6 +28,7 @@ from interlock.db import expectations
 from interlock.db.cells import aligned_table, shown, to_column
 from interlock.db.config import DatabaseConfig
 from interlock.db.connection import create_engine, redact_url, server_message, url_password
+from interlock.db.results import SqlResult, StatementResult
 from interlock.db.schema import Schema
 from interlock.db.statements import split_statements
 from interlock.errors import InterlockError, did_you_mean
@@ -51,39 +51,6 @@ class Ledger(Protocol):
 
     def keeps_rows(self, database: Database, table: sa.Table) -> bool:
         """Whether the rows of ``table`` need to be tracked to be undone (not truncated)."""
-
-
-@dataclass
-class StatementResult:
-    """One executed statement: its text, the rows it changed, the rows it returned."""
-
-    sql: str
-    rowcount: int
-    columns: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class SqlResult:
-    """What ``run_sql`` did, statement by statement.
-
-    Example:
-        >>> SqlResult([StatementResult("DELETE FROM t", 2)]).rowcount
-        2
-    """
-
-    statements: list[StatementResult]
-
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by all statements together."""
-        return sum(max(s.rowcount, 0) for s in self.statements)
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows returned by the last statement that returned rows."""
-        returning = [s for s in self.statements if s.columns]
-        return returning[-1].rows if returning else []
 
 
 class _Engine:

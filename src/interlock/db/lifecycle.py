@@ -117,17 +117,13 @@ class ScenarioData:
     # -- undo ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Undo everything this scope did, then reset the databases of this level.
+        """Reset the databases of this level, then undo everything else this scope did.
 
         Every step is tried even when one fails; the first failure is raised at the end.
         """
         problems: list[InterlockError] = []
-        undo, self._undo = self._undo, []
-        for item in reversed(undo):
-            try:
-                self._apply(item)
-            except InterlockError as err:
-                problems.append(err)
+        # Resets first: truncated child tables no longer hold rows that refer to tracked
+        # parent rows, so those can then be deleted.
         for name in self.databases.names:
             db = self.databases.get(name)
             if db.config.reset != self.level or db.config.cleanup == "tracked":
@@ -141,6 +137,12 @@ class ScenarioData:
             except InterlockError as err:
                 problems.append(err)
             self.reset_seconds[name] = time.perf_counter() - started
+        undo, self._undo = self._undo, []
+        for item in reversed(undo):
+            try:
+                self._apply(item)
+            except InterlockError as err:
+                problems.append(err)
         if problems:
             first = problems[0]
             if len(problems) > 1:

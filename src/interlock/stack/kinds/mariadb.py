@@ -160,13 +160,15 @@ def _let_traverse(path: Path) -> None:
 
 def _create(socket: Path, user: str, password: str, databases: list[str]) -> None:
     quoted = password.replace("\\", "\\\\").replace("'", "\\'")
-    sql = [
-        f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4" for name in databases
-    ]
+    sql = [f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4" for name in databases]
     sql += [
         f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{quoted}'",
         f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%' WITH GRANT OPTION",
         f"ALTER USER 'root'@'localhost' IDENTIFIED BY '{quoted}'",
+        # mariadb-install-db also makes password-less root@127.0.0.1, root@::1,
+        # root@<hostname> (and maybe anonymous) accounts: remove them, as
+        # mariadb-secure-installation would
+        "DELETE FROM mysql.global_priv WHERE (User = 'root' AND Host <> 'localhost') OR User = ''",
         "FLUSH PRIVILEGES",
     ]
     script = ";\n".join(sql) + ";\n"
