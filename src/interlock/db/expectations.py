@@ -32,6 +32,7 @@ import heapq
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -48,6 +49,15 @@ if TYPE_CHECKING:
 CLOSEST = 10  # actual rows shown in a failure
 
 
+@dataclass
+class _Scan:
+    """The rows a SELECT gave, sorted into matching ones and the closest others."""
+
+    total: int = 0
+    matched: list[dict[str, Any]] = field(default_factory=list)
+    closest: list[tuple[int, int, dict[str, Any], list[Mismatch]]] = field(default_factory=list)
+
+
 def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any]) -> None:
     """At least one row (``n`` None) or exactly ``n`` rows of ``table`` match ``row``."""
     with db.transaction() as conn:
@@ -56,30 +66,25 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
         kinds: dict[str, ColumnKind] = {c: column_kind(t.columns[c].type) for c in names}
         expected = {c: _cell(v) for c, v in zip(names, row.values(), strict=True)}
         compare(expected, expected)  # an unknown marker is an error even in an empty table
-        statement = sa.select(t)
-        result = db.execute(conn, statement, f"SELECT * FROM {t.name}")
-        all_columns = list(result.keys())
-        total = 0
-        matched: list[dict[str, Any]] = []
-        closest: list[tuple[int, int, dict[str, Any], list[Mismatch]]] = []
-        report_rows: list[dict[str, Any]] = []
-        for total, record in enumerate(result, start=1):
-            values = dict(record._mapping)
-            if len(report_rows) < 50:
-                report_rows.append(values)
-            actual = {c: comparable(values[c], expected[c], kinds[c]) for c in names}
-            mismatches = compare(expected, actual)
-            if not mismatches:
-                matched.append(values)
-            else:
-                entry = (-len(mismatches), -total, values, mismatches)
-                if len(closest) < CLOSEST:
-                    heapq.heappush(closest, entry)
-                else:
-                    heapq.heappushpop(closest, entry)
-    db.attach(f"SELECT * FROM {t.name}", all_columns, report_rows)
+        # Plain text and integer cells narrow the SELECT: every row that matches satisfies the
+        # WHERE (it may be looser, e.g. a case-insensitive collation; Python decides). Only
+        # when the check fails is the whole table read, to show the closest rows.
+        narrow = {c: v for c, v in expected.items() if _exact_in_sql(kinds[c], t.columns[c], v)}
+        scan: _Scan | None = None
+        if narrow:
+            condition = sa.and_(*(t.columns[c] == v for c, v in narrow.items()))
+            text = f"SELECT * FROM {t.name} WHERE " + " AND ".join(
+                f"{c} = {_sql_literal(v)}" for c, v in narrow.items()
+            )
+            scan = _scan(db, conn, sa.select(t).where(condition), text, names, expected, kinds)
+            if not _holds(n, len(scan.matched)):
+                scan = None
+        if scan is None:
+            text = f"SELECT * FROM {t.name}"
+            scan = _scan(db, conn, sa.select(t), text, names, expected, kinds)
+    total, matched, closest = scan.total, scan.matched, scan.closest
     count = len(matched)
-    if (n is None and count >= 1) or count == n:
+    if _holds(n, count):
         return
     shown_columns = names + [c.name for c in t.primary_key.columns if c.name not in names]
     where = f'Table "{t.name}" in "{db.name}"'
@@ -107,6 +112,56 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
         if count > CLOSEST:
             lines.append(f"  … and {count - CLOSEST} more")
     raise Failure(title, db.secrets.redact("\n".join(lines)))
+
+
+def _sql_literal(value: Any) -> str:
+    return "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
+
+
+def _holds(n: int | None, count: int) -> bool:
+    return count >= 1 if n is None else count == n
+
+
+def _exact_in_sql(kind: ColumnKind, column: sa.Column[Any], value: Any) -> bool:
+    if kind == "text" and isinstance(value, str):
+        return not value.startswith(("#", "\\#"))
+    return (
+        kind == "number"
+        and isinstance(column.type, sa.Integer)
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+    )
+
+
+def _scan(
+    db: Database,
+    conn: sa.Connection,
+    statement: sa.Select[Any],
+    text: str,
+    names: list[str],
+    expected: dict[str, Any],
+    kinds: dict[str, ColumnKind],
+) -> _Scan:
+    result = db.execute(conn, statement, text)
+    columns = list(result.keys())
+    scan = _Scan()
+    report_rows: list[dict[str, Any]] = []
+    for scan.total, record in enumerate(result, start=1):
+        values = dict(record._mapping)
+        if len(report_rows) < 50:
+            report_rows.append(values)
+        actual = {c: comparable(values[c], expected[c], kinds[c]) for c in names}
+        mismatches = compare(expected, actual)
+        if not mismatches:
+            scan.matched.append(values)
+            continue
+        entry = (-len(mismatches), -scan.total, values, mismatches)
+        if len(scan.closest) < CLOSEST:
+            heapq.heappush(scan.closest, entry)
+        else:
+            heapq.heappushpop(scan.closest, entry)
+    db.attach(text, columns, report_rows)
+    return scan
 
 
 def row_count(db: Database, table: str, n: int) -> None:
