@@ -27,6 +27,7 @@ from interlock.auth import Authenticator
 from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
 from interlock.contracts import OpenApiContract, SchemaLibrary
+from interlock.db import Databases, DatabasesConfig
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig, brokers_from_dict
@@ -82,6 +83,10 @@ class Suite:
         self.events_config = EventsConfig.from_dict(
             self.section("events"), self.config.where("events"))
         self._brokers: dict[int, dict[str, Broker]] = {}
+        self._databases: dict[int, Databases] = {}
+        data_settings = self.section("data")
+        fixtures = str(data_settings.get("fixtures", "")) if data_settings else ""
+        self.fixtures_dir = (self.root / fixtures) if fixtures else self.data_dir / "fixtures"
         self._failed_stacks: dict[str, InterlockError] = {}
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
@@ -210,6 +215,30 @@ class Suite:
                     connected[name] = config.connect(self.secrets)
             return self._brokers[key]
 
+    @property
+    def has_databases(self) -> bool:
+        """Whether the configuration declares any database."""
+        return bool(self.section("databases"))
+
+    def databases_for(self, stack: Stack | None) -> Databases:
+        """The configured databases, their URLs rendered against ``stack`` (engines lazy)."""
+        key = id(stack)
+        with self._lock:
+            if key not in self._databases:
+                scope = self.scope.child()
+                if stack is not None:
+                    for name in stack.specs:
+                        scope.namespaces[name] = _address_in(stack, name)
+                where = str(self.config.path)
+                data = {
+                    "databases": render_tree(self.section("databases"), scope, where),
+                    "data": self.section("data"),
+                }
+                config = DatabasesConfig.from_dict(data, where)
+                self._databases[key] = Databases(
+                    config.databases, secrets=self.secrets, reporter=self.reporter)
+            return self._databases[key]
+
     def close_brokers(self, stack: Stack | None) -> None:
         """Disconnect the brokers of ``stack`` (an isolated stack that stops)."""
         for broker in self._brokers.pop(id(stack), {}).values():
@@ -298,6 +327,11 @@ class Suite:
                     broker.close()
                 except Exception as err:
                     problems.append(str(err))
+        for key in list(self._databases):
+            try:
+                self._databases.pop(key).close()
+            except Exception as err:
+                problems.append(str(err))
         for closer in reversed(self._closers):
             try:
                 closer()

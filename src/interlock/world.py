@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from interlock.contracts import Observed
+from interlock.db import Database, ScenarioData
 from interlock.errors import InterlockError
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
@@ -104,6 +105,22 @@ class World:
 
         return cast(EventListeners, self.part("events", build))
 
+    @property
+    def data(self) -> ScenarioData:
+        """This scenario's databases, with what it inserts undone after it."""
+
+        def build() -> ScenarioData:
+            data = ScenarioData(self.suite.databases_for(self.stack),
+                                fixtures_dir=self.suite.fixtures_dir)
+            self.on_close(data.close)
+            return data
+
+        return cast(ScenarioData, self.part("data", build))
+
+    def database(self, name: str | None = None) -> Database:
+        """A configured database by name (the only one when ``name`` is None)."""
+        return self.data.database(name)
+
     def last_exchange(self) -> Exchange:
         """The latest HTTP exchange of the scenario; an error if there is none yet."""
         exchange = self.http.last
@@ -142,6 +159,9 @@ class World:
         self.tags = tags
         if self.suite.has_brokers and self.suite.events_config.listen:
             _ = self.events  # listening starts before the first step, so nothing is missed
+        for tag in tags:
+            if tag.startswith("data."):
+                self.data.load_fixture(tag.split(".", 1)[1])
         for starter in self.suite.scenario_starters:
             starter(self)
 
