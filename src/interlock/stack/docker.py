@@ -7,17 +7,18 @@ network and volume carries the labels ``interlock.run``, ``interlock.stack``,
 ``interlock.service`` and ``interlock.owner`` (host/pid/start time of the process that made
 it), so a run's leftovers are found and removed even when its owner was killed.
 
-Example:
-    >>> engine = DockerEngine.connect()  # doctest: +SKIP
-    >>> web = engine.start(ContainerSpec("web", image="my/app:1", port=8000,
-    ...                                  ready=ReadyCheck("http", path="/health")),
-    ...                    run_id="r-1a2b", stack="default")  # doctest: +SKIP
-    >>> web.address.url  # from the host                       # doctest: +SKIP
-    'http://127.0.0.1:32771'
-    >>> address_for(web, engine.network_name("r-1a2b", "default")).url  # from a container
-    'http://web:8000'                                          # doctest: +SKIP
-    >>> print(engine.remove_run("r-1a2b"))                     # doctest: +SKIP
-    removed 1 container (interlock-r-1a2b-default-web), 1 network (interlock-r-1a2b-default)
+Example (needs an engine, so not run as a doctest):
+
+    engine = DockerEngine.connect()
+    web = engine.start(ContainerSpec("web", image="my/app:1", port=8000,
+                                     ready=ReadyCheck("http", path="/health")),
+                       run_id="r-1a2b", stack="default")
+    web.address.url                                           # from the host
+    # 'http://127.0.0.1:32771'
+    address_for(web, engine.network_name("r-1a2b")).url       # from a container of the stack
+    # 'http://web:8000'
+    print(engine.remove_run("r-1a2b"))
+    # removed 1 container (interlock-r-1a2b-default-web), 1 network (interlock-r-1a2b-default)
 """
 
 from __future__ import annotations

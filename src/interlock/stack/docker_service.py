@@ -12,10 +12,12 @@ Readiness is probed the way the user wrote it (HTTP or TCP against the published
 the host, a log regex over the container's log, a command run inside the container with
 ``exec``); an image's own HEALTHCHECK, when it has one, is waited for first.
 
-Example (with a started engine, see ``DockerEngine.start``):
-    >>> svc = engine.start(ContainerSpec("web", image="app"), run_id="r1")  # doctest: +SKIP
-    >>> svc.address.url, svc.network_address.url  # doctest: +SKIP
-    ('http://127.0.0.1:32771', 'http://web:8000')
+Example (needs an engine, so not run as a doctest; see ``DockerEngine.start``):
+
+    svc = engine.start(ContainerSpec("web", image="my/app:1", port=8000), run_id="r1")
+    svc.address.url, svc.network_address.url
+    # ('http://127.0.0.1:32771', 'http://web:8000')
+    svc.pause(); svc.resume(); svc.restart()  # same container, same published port
 """
 
 from __future__ import annotations
