@@ -34,7 +34,8 @@ SESSION = f"t{uuid.uuid4().hex[:6]}"  # every run id of this test session starts
 def _unavailable(reason: str) -> None:
     if os.environ.get("INTERLOCK_REQUIRE_DOCKER") == "1":
         pytest.fail(f"INTERLOCK_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
-    pytest.skip(f"no Docker engine: {reason.splitlines()[0]} (run `make docker-setup`)")
+    short = "; ".join(line.strip() for line in reason.splitlines() if "hint:" not in line)
+    pytest.skip(f"{short} (start one with `make docker-setup`)")
 
 
 @pytest.fixture(scope="session")

@@ -277,3 +277,15 @@ def test_labels_on_every_container_network_and_volume(
     removed = engine.remove_run(run_id)
     assert (removed.containers, removed.networks, removed.volumes) == (
         [svc.container.name], [network.name], [volume.name])
+
+
+@docker
+def test_starting_a_service_twice_in_a_run_is_explained(
+    engine: DockerEngine, images: Images, run_id: str
+) -> None:
+    spec = app(images, "once", "log", ready=ReadyCheck("log", pattern="ready to serve"))
+    engine.start(spec, run_id=run_id)
+    with pytest.raises(InterlockError) as caught:
+        engine.start(spec, run_id=run_id)
+    assert caught.value.title == 'Cannot create the container of service "once"'
+    assert f"interlock-{run_id}-default-once already exists" in caught.value.hint

@@ -25,31 +25,43 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker
-import psutil
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, ImageNotFound
 
 from interlock.errors import InterlockError
 from interlock.stack.base import Address, DockerPlan, ReadyCheck, RunningService
+from interlock.stack.docker_build import build_image
 from interlock.stack.docker_service import DockerService
+from interlock.stack.docker_sweep import (
+    LABEL_OWNER,
+    LABEL_RUN,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    Removed,
+    owner_is_alive,
+    remove_run,
+    run_labels,
+    runs_on,
+    sweep,
+    this_owner,
+)
 from interlock.stack.ports import free_port
 
-LABEL_RUN = "interlock.run"
-LABEL_STACK = "interlock.stack"
-LABEL_SERVICE = "interlock.service"
-LABEL_OWNER = "interlock.owner"
+__all__ = [
+    "LABEL_OWNER", "LABEL_RUN", "LABEL_SERVICE", "LABEL_STACK", "ContainerSpec", "DockerEngine",
+    "DockerService", "Removed", "address_for", "addresses_seen_from", "owner_is_alive",
+    "this_owner",
+]
+
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _PORT_TAKEN = re.compile(r"port is already allocated|address already in use", re.I)
-_BUILD_TAIL = 40
 
 
 def _say(line: str) -> None:
@@ -59,28 +71,6 @@ def _say(line: str) -> None:
 def _slug(text: str) -> str:
     """A piece of a Docker object name (letters, digits, _ . -)."""
     return re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-.") or "x"
-
-
-def this_owner() -> str:
-    """This process as an owner label: host/pid/start time (pids are reused, start times not)."""
-    me = psutil.Process()
-    return f"{socket.gethostname()}/{me.pid}/{int(me.create_time())}"
-
-
-def owner_is_alive(owner: str) -> bool:
-    """Whether the process named by an owner label still runs.
-
-    An owner on another host cannot be checked from here: it counts as alive, so a run on a
-    shared engine is never swept by somebody else's machine.
-    """
-    host, _, rest = owner.partition("/")
-    pid_text, _, started = rest.partition("/")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True
-    try:
-        return str(int(psutil.Process(int(pid_text)).create_time())) == started
-    except psutil.NoSuchProcess:
-        return False
 
 
 @dataclass(frozen=True)
@@ -132,35 +122,6 @@ class ContainerSpec:
         }
         values.update(overrides)
         return cls(name, **values)
-
-
-@dataclass
-class Removed:
-    """What a clean-up removed, to say so."""
-
-    containers: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
-    volumes: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.containers or self.networks or self.volumes)
-
-    def __str__(self) -> str:
-        parts = [
-            f"{len(names)} {what}{'s' if len(names) != 1 else ''} ({', '.join(names)})"
-            for what, names in (
-                ("container", self.containers), ("network", self.networks),
-                ("volume", self.volumes),
-            )
-            if names
-        ]
-        return "removed " + ", ".join(parts) if parts else "nothing to remove"
-
-    def add(self, other: Removed) -> None:
-        """Take in what another clean-up removed."""
-        self.containers += other.containers
-        self.networks += other.networks
-        self.volumes += other.volumes
 
 
 def address_for(service: RunningService, network: str | None) -> Address:
@@ -262,10 +223,7 @@ class DockerEngine:
     @staticmethod
     def labels(run_id: str, stack: str, service: str = "") -> dict[str, str]:
         """The labels on everything a run creates."""
-        labels = {LABEL_RUN: run_id, LABEL_STACK: stack, LABEL_OWNER: this_owner()}
-        if service:
-            labels[LABEL_SERVICE] = service
-        return labels
+        return run_labels(run_id, stack, service)
 
     def network(self, run_id: str, stack: str = "default") -> str:
         """The stack's network, created on first use; its name."""
@@ -311,68 +269,20 @@ class DockerEngine:
         self, spec: ContainerSpec, *, stack: str = "default", log_dir: Path | None = None,
         progress: Callable[[str], None] = _say,
     ) -> str:
-        """Build ``spec.build`` (streaming the output to ``<log_dir>/<name>.build.log``).
+        """Build ``spec.build`` (output streamed to ``<log_dir>/<name>.build.log``); the image id.
 
         The image is tagged ``interlock/<stack>-<name>:latest`` for people to find; the run
-        itself uses the returned image id, so parallel runs that build the same tag from
-        different sources never start each other's images.
+        itself uses the returned id, so parallel runs that build the same tag from different
+        sources never start each other's images.
         """
         context = Path(spec.build)
         if not context.is_absolute() and spec.base_dir is not None:
             context = spec.base_dir / context
-        dockerfile = spec.dockerfile or "Dockerfile"
-        where = f'service "{spec.name}"'
-        if not context.is_dir():
-            raise InterlockError(
-                f'Build context of service "{spec.name}" is not a folder: {context}',
-                where=where,
-                hint="build: is a folder (relative to the stack file) with a Dockerfile",
-            )
-        if not (context / dockerfile).is_file():
-            raise InterlockError(
-                f'No {dockerfile} in the build context of service "{spec.name}": {context}',
-                where=where, hint="Add the Dockerfile, or name it with dockerfile:",
-            )
-        tag = f"interlock/{_slug(stack).lower()}-{_slug(spec.name).lower()}:latest"
-        progress(f"interlock: {spec.name}: building {context} ({dockerfile})")
-        log_file = None
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            log_file = (log_dir / f"{spec.name}.build.log").open("w", encoding="utf-8")
-        tail: deque[str] = deque(maxlen=_BUILD_TAIL)
-        image_id = ""
-        error = ""
-        try:
-            for chunk in self.client.api.build(
-                path=str(context), dockerfile=dockerfile, tag=tag, buildargs=dict(spec.build_args),
-                rm=True, forcerm=True, decode=True, network_mode=self.build_network,
-                labels={LABEL_SERVICE: spec.name, LABEL_STACK: stack},
-            ):
-                text = str(chunk.get("stream") or chunk.get("status") or "")
-                if "error" in chunk:
-                    error = str(chunk["error"])
-                    text += error + "\n"
-                if "aux" in chunk and "ID" in chunk["aux"]:
-                    image_id = str(chunk["aux"]["ID"])
-                if text:
-                    tail.extend(text.rstrip("\n").splitlines())
-                    if log_file:
-                        log_file.write(text)
-        except APIError as err:
-            error = str(err.explanation or err)
-            tail.append(error)
-        finally:
-            if log_file:
-                log_file.close()
-        if error or not image_id:
-            raise InterlockError(
-                f'Building the image of service "{spec.name}" failed: {error or "no image"}',
-                details="last build lines:\n" + "\n".join("| " + line for line in tail),
-                where=f"{context / dockerfile}",
-                hint="Fix the Dockerfile; the full build log is "
-                + (str(log_dir / f"{spec.name}.build.log") if log_dir else "above"),
-            )
-        return image_id
+        return build_image(
+            self.client, spec.name, context, spec.dockerfile or "Dockerfile",
+            build_args=spec.build_args, stack=stack, log_dir=log_dir, progress=progress,
+            network=self.build_network,
+        )
 
     # --- containers ------------------------------------------------------------------------
 
@@ -418,11 +328,21 @@ class DockerEngine:
         endpoint = self.client.api.create_endpoint_config(aliases=[spec.name])
         for attempt in range(5):
             ports = {f"{spec.port}/tcp": ("127.0.0.1", free_port())} if spec.port else {}
-            container = self.client.containers.create(
-                image_id, list(spec.command) or None, name=name, detach=True, init=True,
-                environment=dict(spec.env), labels=labels, ports=ports, volumes=volumes,
-                network=network, networking_config={network: endpoint},
-            )
+            try:
+                container = self.client.containers.create(
+                    image_id, list(spec.command) or None, name=name, detach=True, init=True,
+                    environment=dict(spec.env), labels=labels, ports=ports, volumes=volumes,
+                    network=network, networking_config={network: endpoint},
+                )
+            except APIError as err:
+                taken = err.status_code == 409
+                raise InterlockError(
+                    f'Cannot create the container of service "{spec.name}"',
+                    details=str(err.explanation or err), where=f'service "{spec.name}"',
+                    hint=f"A container {name} already exists: this run started the service "
+                    "twice; stop it first (or remove_run)." if taken
+                    else "Check the volumes, command and env of the service.",
+                ) from None
             try:
                 container.start()
             except APIError as err:
@@ -456,57 +376,24 @@ class DockerEngine:
                 volumes[name] = {"bind": path, "mode": mode or "rw"}
         return volumes
 
+
     # --- clean-up --------------------------------------------------------------------------
 
     def runs(self) -> dict[str, str]:
         """Run ids that have containers, networks or volumes on the engine, and their owners."""
-        found: dict[str, str] = {}
-        label = {"label": LABEL_RUN}
-        for kind in (self.client.containers.list(all=True, filters=label),
-                     self.client.networks.list(filters=label),
-                     self.client.volumes.list(filters=label)):
-            for item in kind:
-                item_labels = item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
-                labels = item_labels or {}
-                found.setdefault(labels[LABEL_RUN], labels.get(LABEL_OWNER, ""))
-        return found
+        return runs_on(self.client)
 
     def remove_run(self, run_id: str) -> Removed:
         """Remove every container, network and volume labelled with ``run_id``."""
-        removed = Removed()
-        label = {"label": f"{LABEL_RUN}={run_id}"}
-        for container in self.client.containers.list(all=True, filters=label):
-            try:
-                container.remove(force=True, v=True)
-                removed.containers.append(container.name)
-            except NotFound:
-                pass
-        for network in self.client.networks.list(filters=label):
-            try:
-                network.remove()
-                removed.networks.append(network.name)
-            except NotFound:
-                pass
-        for volume in self.client.volumes.list(filters=label):
-            try:
-                volume.remove(force=True)
-                removed.volumes.append(volume.name)
-            except NotFound:
-                pass
-        return removed
+        return remove_run(self.client, run_id)
 
     def sweep(self, run_ids: Iterable[str] | None = None) -> Removed:
-        """Remove the leftovers of runs whose owner is gone.
+        """Remove the leftovers of runs whose owner is gone; what was removed.
 
         With ``run_ids`` (from the run registry), those runs; without, every run on the
         engine whose ``interlock.owner`` process no longer exists on this host.
         """
-        if run_ids is None:
-            run_ids = [run for run, owner in self.runs().items() if not owner_is_alive(owner)]
-        removed = Removed()
-        for run_id in run_ids:
-            removed.add(self.remove_run(run_id))
-        return removed
+        return sweep(self.client, run_ids)
 
 
 def _unreachable(tried: str, url: str, err: Exception, where: str) -> InterlockError:

@@ -262,8 +262,8 @@ class DockerService:
                           "image's HEALTHCHECK to report healthy")
             self._poll(self._healthy, "the image's HEALTHCHECK reports healthy", deadline, limit)
         if check is not None:
-            self.progress(f"interlock: {self.name}: waiting up to {limit:g} s for "
-                          f"{check.describe()} at {self._where(check)}")
+            self.progress(self.redact(f"interlock: {self.name}: waiting up to {limit:g} s for "
+                                      f"{check.describe()} at {self._where(check)}"))
             self._poll(lambda: self.holds(check), check.describe(), deadline, limit, check)
         return time.monotonic() - started
 
