@@ -85,6 +85,17 @@ def test_restart_keeps_container_and_published_port(
     assert answers(svc)
 
 
+def test_restart_waits_for_a_fresh_log_line_not_the_old_one(
+    engine: DockerEngine, images: Images, run_id: str
+) -> None:
+    spec = ContainerSpec("worker", image=images.app, command=("log",), env={"DELAY": "1"},
+                         ready=ReadyCheck("log", pattern="^ready to serve$"))
+    svc = engine.start(spec, run_id=run_id)
+    svc.restart(timeout=5)
+    # Had the first start's line counted, restart would return before the second one.
+    assert svc.log().count("ready to serve") == 2
+
+
 def test_log_collects_stdout_and_is_kept_after_removal(
     engine: DockerEngine, images: Images, run_id: str, tmp_path: Path
 ) -> None:
