@@ -1,0 +1,418 @@
+"""The Docker backend: services as containers on one network per stack and run.
+
+Every stack of a run gets its own network, ``interlock-<run_id>-<stack>``; each container
+joins it with its service name as network alias, so services reach each other by name
+(``http://orders:8000``). Published ports are bound on 127.0.0.1 only. Every container,
+network and volume carries the labels ``interlock.run``, ``interlock.stack``,
+``interlock.service`` and ``interlock.owner`` (host/pid/start time of the process that made
+it), so a run's leftovers are found and removed even when its owner was killed.
+
+Example (needs an engine, so not run as a doctest):
+
+    engine = DockerEngine.connect()
+    web = engine.start(ContainerSpec("web", image="my/app:1", port=8000,
+                                     ready=ReadyCheck("http", path="/health")),
+                       run_id="r-1a2b", stack="default")
+    web.address.url                                           # from the host
+    # 'http://127.0.0.1:32771'
+    address_for(web, engine.network_name("r-1a2b")).url       # from a container of the stack
+    # 'http://web:8000'
+    print(engine.remove_run("r-1a2b"))
+    # removed 1 container (interlock-r-1a2b-default-web), 1 network (interlock-r-1a2b-default)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound
+
+from interlock.errors import InterlockError
+from interlock.stack.base import Address, DockerPlan, ReadyCheck, RunningService
+from interlock.stack.docker_build import build_image
+from interlock.stack.docker_service import DockerService
+from interlock.stack.docker_sweep import (
+    LABEL_OWNER,
+    LABEL_RUN,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    Removed,
+    owner_is_alive,
+    remove_run,
+    run_labels,
+    runs_on,
+    sweep,
+    this_owner,
+)
+from interlock.stack.ports import free_port
+
+__all__ = [
+    "LABEL_OWNER", "LABEL_RUN", "LABEL_SERVICE", "LABEL_STACK", "ContainerSpec", "DockerEngine",
+    "DockerService", "Removed", "address_for", "addresses_seen_from", "owner_is_alive",
+    "this_owner",
+]
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+_PORT_TAKEN = re.compile(r"port is already allocated|address already in use", re.I)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _slug(text: str) -> str:
+    """A piece of a Docker object name (letters, digits, _ . -)."""
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-.") or "x"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One service as a container: an image, or a build context with a Dockerfile.
+
+    The fields mirror the stack file's ``docker:`` block; ``env`` and ``command`` arrive
+    already rendered (``{auth.url}`` resolved with ``address_for`` on the stack's network).
+    ``port`` is the port the service listens on inside the container (0: none published).
+    Relative ``build`` and bind-mount paths are relative to ``base_dir``.
+
+    Example:
+        >>> ContainerSpec("orders", build="demo/", port=8000).url_template
+        'http://{host}:{port}'
+    """
+
+    name: str
+    image: str = ""
+    build: str = ""
+    dockerfile: str = ""
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    port: int = 0
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    volumes: Mapping[str, str] = field(default_factory=dict)  # source -> /path[:ro]
+    ready: ReadyCheck | None = None
+    url_template: str = "http://{host}:{port}"
+    base_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.image and not self.build:
+            raise InterlockError(
+                f'Service "{self.name}" has neither a docker image nor a build context',
+                hint="image: my/service:1.2  or  build: demo/  (a folder with a Dockerfile)",
+            )
+
+    @classmethod
+    def from_plan(cls, name: str, plan: DockerPlan, **overrides: Any) -> ContainerSpec:
+        """The spec for a built-in kind's ``DockerPlan``.
+
+        Example:
+            >>> plan = DockerPlan("redis:7", 6379, "redis://{host}:{port}", ReadyCheck("tcp"))
+            >>> ContainerSpec.from_plan("cache", plan).port
+            6379
+        """
+        values: dict[str, Any] = {
+            "image": plan.image, "port": plan.container_port, "url_template": plan.url_template,
+            "ready": plan.ready, "env": dict(plan.env), "command": tuple(plan.command or ()),
+        }
+        values.update(overrides)
+        return cls(name, **values)
+
+
+def address_for(service: RunningService, network: str | None) -> Address:
+    """The address of ``service`` as seen by a consumer on ``network`` (None: the host).
+
+    A container on the same network reaches a Docker service by name and container port; a
+    process, the test itself, or a container elsewhere uses the published 127.0.0.1 port.
+
+    Example:
+        >>> from types import SimpleNamespace as S
+        >>> svc = S(address=Address("http://127.0.0.1:32771", "127.0.0.1", 32771),
+        ...         network_address=Address("http://web:8000", "web", 8000), network="net-1")
+        >>> address_for(svc, "net-1").url, address_for(svc, None).url
+        ('http://web:8000', 'http://127.0.0.1:32771')
+    """
+    inner = getattr(service, "network_address", None)
+    if network and inner is not None and getattr(service, "network", None) == network:
+        return inner
+    return service.address
+
+
+def addresses_seen_from(
+    running: Mapping[str, RunningService], network: str | None
+) -> dict[str, Callable[[str], str]]:
+    """``values.Scope`` namespaces for ``{name.url}`` as seen from ``network`` (None: host).
+
+    Example:
+        >>> from types import SimpleNamespace as S
+        >>> svc = S(address=Address("http://127.0.0.1:1", "127.0.0.1", 1))
+        >>> addresses_seen_from({"auth": svc}, None)["auth"]("url")
+        'http://127.0.0.1:1'
+    """
+
+    def resolver(service: RunningService) -> Callable[[str], str]:
+        return lambda attribute: address_for(service, network).get(attribute)
+
+    return {name: resolver(service) for name, service in running.items()}
+
+
+class DockerEngine:
+    """A connection to a Docker engine, and what Interlock does with it."""
+
+    def __init__(
+        self, client: Any, *, tried: str, pull_missing: bool = False,
+        build_network: str | None = None,
+    ) -> None:
+        self.client = client
+        self.tried = tried
+        self.pull_missing = pull_missing
+        self.build_network = build_network
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(
+        cls, where: str = "", *, base_url: str = "", timeout: float = 120,
+        pull_missing: bool = False, build_network: str | None = None,
+    ) -> DockerEngine:
+        """Connect to the engine at ``base_url``, else ``DOCKER_HOST``, else the local socket.
+
+        ``pull_missing``: pull an ``image:`` that is not on this machine (off by default: a
+        test run should not depend on a registry). ``build_network``: the network builds run
+        in (``"none"`` proves a build needs nothing from outside).
+
+        Raises an InterlockError saying what was tried and how to start an engine.
+        """
+        if base_url:
+            tried = f"{base_url} (given)"
+        elif os.environ.get("DOCKER_HOST"):
+            tried = f"{os.environ['DOCKER_HOST']} (from DOCKER_HOST)"
+        else:
+            tried = f"{DEFAULT_SOCKET} (the default; DOCKER_HOST is not set)"
+        try:
+            if base_url:
+                client = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
+            else:
+                client = docker.from_env(version="auto", timeout=int(timeout))
+            client.ping()
+        except DockerException as err:
+            url = base_url or os.environ.get("DOCKER_HOST", "")
+            raise _unreachable(tried, url, err, where) from None
+        return cls(client, tried=tried, pull_missing=pull_missing, build_network=build_network)
+
+    def close(self) -> None:
+        """Close the connection (containers keep running)."""
+        self.client.close()
+
+    # --- names and networks ----------------------------------------------------------------
+
+    @staticmethod
+    def network_name(run_id: str, stack: str = "default") -> str:
+        """The network of one stack of one run: ``interlock-<run_id>-<stack>``."""
+        return f"interlock-{_slug(run_id)}-{_slug(stack)}"
+
+    @staticmethod
+    def container_name(run_id: str, stack: str, service: str) -> str:
+        """``interlock-<run_id>-<stack>-<service>``: unique per run, readable in ``docker ps``."""
+        return f"interlock-{_slug(run_id)}-{_slug(stack)}-{_slug(service)}"
+
+    @staticmethod
+    def labels(run_id: str, stack: str, service: str = "") -> dict[str, str]:
+        """The labels on everything a run creates."""
+        return run_labels(run_id, stack, service)
+
+    def network(self, run_id: str, stack: str = "default") -> str:
+        """The stack's network, created on first use; its name."""
+        name = self.network_name(run_id, stack)
+        with self._lock:
+            # Docker's name filter matches substrings: compare whole names.
+            if not any(n.name == name for n in self.client.networks.list(names=[name])):
+                self.client.networks.create(
+                    name, driver="bridge", labels=self.labels(run_id, stack), check_duplicate=True
+                )
+        return name
+
+    # --- images ----------------------------------------------------------------------------
+
+    def image(
+        self, spec: ContainerSpec, *, stack: str = "default", log_dir: Path | None = None,
+        progress: Callable[[str], None] = _say,
+    ) -> str:
+        """The image id to run ``spec`` with: built from its context, or found locally."""
+        if spec.build:
+            return self.build(spec, stack=stack, log_dir=log_dir, progress=progress)
+        try:
+            return str(self.client.images.get(spec.image).id)
+        except ImageNotFound:
+            if not self.pull_missing:
+                raise InterlockError(
+                    f'Image "{spec.image}" of service "{spec.name}" is not on this machine',
+                    where=f'service "{spec.name}"',
+                    hint=f"docker pull {spec.image} (or build it); or let Interlock pull "
+                    "missing images (DockerEngine.connect(pull_missing=True)).",
+                ) from None
+        progress(f"interlock: {spec.name}: pulling {spec.image}")
+        try:
+            return str(self.client.images.pull(spec.image).id)
+        except APIError as err:
+            raise InterlockError(
+                f'Cannot pull image "{spec.image}" for service "{spec.name}"',
+                details=str(err.explanation or err), where=f'service "{spec.name}"',
+                hint="Check the image name and that its registry is reachable.",
+            ) from None
+
+    def build(
+        self, spec: ContainerSpec, *, stack: str = "default", log_dir: Path | None = None,
+        progress: Callable[[str], None] = _say,
+    ) -> str:
+        """Build ``spec.build`` (output streamed to ``<log_dir>/<name>.build.log``); the image id.
+
+        The image is tagged ``interlock/<stack>-<name>:latest`` for people to find; the run
+        itself uses the returned id, so parallel runs that build the same tag from different
+        sources never start each other's images.
+        """
+        context = Path(spec.build)
+        if not context.is_absolute() and spec.base_dir is not None:
+            context = spec.base_dir / context
+        return build_image(
+            self.client, spec.name, context, spec.dockerfile or "Dockerfile",
+            build_args=spec.build_args, stack=stack, log_dir=log_dir, progress=progress,
+            network=self.build_network,
+        )
+
+    # --- containers ------------------------------------------------------------------------
+
+    def start(
+        self, spec: ContainerSpec, *, run_id: str, stack: str = "default",
+        log_dir: Path | None = None, progress: Callable[[str], None] = _say,
+        redact: Callable[[str], str] = lambda text: text, wait: bool = True,
+    ) -> DockerService:
+        """Create and start the container of ``spec``, and (``wait``) wait until it is ready.
+
+        The published port is chosen free on 127.0.0.1 and bound by number, so that restarts
+        keep it (an engine-chosen port changes on every restart); if another program takes it
+        before the container binds it, a new one is chosen. If the service never gets ready,
+        its container is removed (its log is in the error and in ``<log_dir>/<name>.log``).
+        """
+        image_id = self.image(spec, stack=stack, log_dir=log_dir, progress=progress)
+        network = self.network(run_id, stack)
+        labels = self.labels(run_id, stack, spec.name)
+        volumes = self._volumes(spec, run_id, stack)
+        container = self._run(spec, image_id, network, labels, volumes, run_id, stack)
+        service = DockerService(
+            spec.name, container, network=network, container_port=spec.port,
+            url_template=spec.url_template, ready=spec.ready,
+            log_path=log_dir / f"{spec.name}.log" if log_dir else None,
+            progress=progress, redact=redact,
+        )
+        if spec.ready is None and spec.port and not service.has_healthcheck():
+            # Nothing said how to know it is ready: at least it must answer on its port.
+            service.ready = ReadyCheck("tcp")
+        if wait:
+            try:
+                service.wait_ready()
+            except BaseException:
+                service.remove()
+                raise
+        return service
+
+    def _run(
+        self, spec: ContainerSpec, image_id: str, network: str, labels: dict[str, str],
+        volumes: dict[str, dict[str, str]], run_id: str, stack: str,
+    ) -> Any:
+        name = self.container_name(run_id, stack, spec.name)
+        endpoint = self.client.api.create_endpoint_config(aliases=[spec.name])
+        for attempt in range(5):
+            ports = {f"{spec.port}/tcp": ("127.0.0.1", free_port())} if spec.port else {}
+            try:
+                container = self.client.containers.create(
+                    image_id, list(spec.command) or None, name=name, detach=True, init=True,
+                    environment=dict(spec.env), labels=labels, ports=ports, volumes=volumes,
+                    network=network, networking_config={network: endpoint},
+                )
+            except APIError as err:
+                taken = err.status_code == 409
+                raise InterlockError(
+                    f'Cannot create the container of service "{spec.name}"',
+                    details=str(err.explanation or err), where=f'service "{spec.name}"',
+                    hint=f"A container {name} already exists: this run started the service "
+                    "twice; stop it first (or remove_run)." if taken
+                    else "Check the volumes, command and env of the service.",
+                ) from None
+            try:
+                container.start()
+            except APIError as err:
+                container.remove(force=True, v=True)
+                if _PORT_TAKEN.search(str(err)) and attempt < 4:
+                    continue
+                raise InterlockError(
+                    f'Container of service "{spec.name}" did not start',
+                    details=str(err.explanation or err), where=f'service "{spec.name}"',
+                    hint="Check the command, volumes and image of the service.",
+                ) from None
+            container.reload()
+            return container
+        raise AssertionError("unreachable")
+
+    def _volumes(self, spec: ContainerSpec, run_id: str, stack: str) -> dict[str, dict[str, str]]:
+        """Bind mounts for paths, run-scoped labelled volumes for plain names."""
+        volumes: dict[str, dict[str, str]] = {}
+        for source, target in spec.volumes.items():
+            path, _, mode = target.partition(":")
+            if source.startswith(("/", ".", "~")):
+                host = Path(source).expanduser()
+                if not host.is_absolute() and spec.base_dir is not None:
+                    host = spec.base_dir / host
+                volumes[str(host.resolve())] = {"bind": path, "mode": mode or "rw"}
+            else:
+                name = f"{self.network_name(run_id, stack)}-{_slug(source)}"
+                existing = self.client.volumes.list(filters={"name": name})
+                if not any(v.name == name for v in existing):
+                    self.client.volumes.create(name, labels=self.labels(run_id, stack, spec.name))
+                volumes[name] = {"bind": path, "mode": mode or "rw"}
+        return volumes
+
+
+    # --- clean-up --------------------------------------------------------------------------
+
+    def runs(self) -> dict[str, str]:
+        """Run ids that have containers, networks or volumes on the engine, and their owners."""
+        return runs_on(self.client)
+
+    def remove_run(self, run_id: str) -> Removed:
+        """Remove every container, network and volume labelled with ``run_id``."""
+        return remove_run(self.client, run_id)
+
+    def sweep(self, run_ids: Iterable[str] | None = None) -> Removed:
+        """Remove the leftovers of runs whose owner is gone; what was removed.
+
+        With ``run_ids`` (from the run registry), those runs; without, every run on the
+        engine whose ``interlock.owner`` process no longer exists on this host.
+        """
+        return sweep(self.client, run_ids)
+
+
+def _unreachable(tried: str, url: str, err: Exception, where: str) -> InterlockError:
+    """Why the engine did not answer, in words, and what to do about it."""
+    text = str(err)
+    socket_path = (url or DEFAULT_SOCKET).removeprefix("unix://")
+    if (url or DEFAULT_SOCKET).startswith("unix://") and not os.path.exists(socket_path):
+        reason = f"the socket {socket_path} does not exist: no Docker engine is running there"
+    elif "Permission denied" in text:
+        reason = f"permission denied on {socket_path}: this user may not use the engine"
+    elif "Connection refused" in text:
+        reason = "connection refused: nothing listens there"
+    else:
+        reason = text.splitlines()[0][:300] if text else type(err).__name__
+    return InterlockError(
+        "Cannot reach the Docker engine",
+        details=f"tried:  {tried}\nreason: {reason}",
+        where=where,
+        hint="Start one: `make docker-setup` (scripts/docker-setup.sh installs and starts "
+        "dockerd), or `sudo dockerd &`; or point DOCKER_HOST at a running engine; "
+        "or use the process backend (INTERLOCK_BACKEND=process).",
+    )

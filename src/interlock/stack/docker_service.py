@@ -1,0 +1,365 @@
+"""A service running in a container: its two addresses, its faults, its readiness.
+
+A ``DockerService`` is the ``RunningService`` the Docker backend returns. It has two
+addresses, because a container is reached differently depending on who asks:
+
+* ``address``: from the host (the test, a process-backend service):
+  ``http://127.0.0.1:<published port>``;
+* ``network_address``: from another container on the stack's network:
+  ``http://<service name>:<container port>`` (the service name is its network alias).
+
+Readiness is probed the way the user wrote it (HTTP or TCP against the published port from
+the host, a log regex over the container's log, a command run inside the container with
+``exec``); an image's own HEALTHCHECK, when it has one, is waited for first.
+
+Example (needs an engine, so not run as a doctest; see ``DockerEngine.start``):
+
+    svc = engine.start(ContainerSpec("web", image="my/app:1", port=8000), run_id="r1")
+    svc.address.url, svc.network_address.url
+    # ('http://127.0.0.1:32771', 'http://web:8000')
+    svc.pause(); svc.resume(); svc.restart()  # same container, same published port
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from docker.errors import APIError, NotFound
+
+from interlock.errors import InterlockError
+from interlock.stack.base import Address, ReadyCheck
+
+LOG_TAIL_LINES = 30
+_UP = ("running", "paused", "restarting")
+
+
+def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log, indented for an error message."""
+    tail = log.rstrip().splitlines()[-lines:]
+    return "\n".join("| " + line for line in tail) if tail else "| (the container wrote nothing)"
+
+
+def _started_at(attrs: dict[str, Any]) -> float:
+    """Epoch seconds of the container's last start (Docker gives RFC 3339 with nanoseconds)."""
+    text = str(attrs.get("State", {}).get("StartedAt") or "")
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", text)
+    if not match:
+        return 0.0
+    whole = datetime.fromisoformat(match.group(1) + "+00:00").timestamp()
+    return whole + float(match.group(2) or 0)
+
+
+class DockerService:
+    """One container of a stack; a ``RunningService``.
+
+    Restarts keep the container and its published port: the port was chosen once, when the
+    container was created, and is bound by that number (see ``DockerEngine.start``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        container: Any,
+        *,
+        network: str,
+        container_port: int,
+        url_template: str,
+        ready: ReadyCheck | None,
+        log_path: Path | None = None,
+        progress: Callable[[str], None] = lambda line: None,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
+        self.name = name
+        self.container = container
+        self.network = network
+        self.container_port = container_port
+        self.url_template = url_template
+        self.ready = ready
+        self.log_path = log_path
+        self.progress = progress
+        self.redact = redact
+        self._lock = threading.Lock()
+        self.address = self._host_address()
+        self.network_address = Address(
+            url_template.format(host=name, port=container_port), name, container_port
+        )
+
+    # --- addresses -------------------------------------------------------------------------
+
+    @property
+    def published_port(self) -> int:
+        """The host port on 127.0.0.1 that reaches ``container_port`` (0 when none)."""
+        ports = self.container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+        bindings = ports.get(f"{self.container_port}/tcp") or []
+        for binding in bindings:
+            if binding.get("HostIp") in ("127.0.0.1", "") and binding.get("HostPort"):
+                return int(binding["HostPort"])
+        # A stopped container has no live bindings; the configured one is what it gets back.
+        configured = self.container.attrs.get("HostConfig", {}).get("PortBindings") or {}
+        for binding in configured.get(f"{self.container_port}/tcp") or []:
+            if binding.get("HostPort"):
+                return int(binding["HostPort"])
+        return 0
+
+    def _host_address(self) -> Address:
+        port = self.published_port
+        return Address(self.url_template.format(host="127.0.0.1", port=port), "127.0.0.1", port)
+
+    # --- state -----------------------------------------------------------------------------
+
+    def _reload(self) -> str:
+        """The container's status after a fresh look ("gone" once it is removed)."""
+        try:
+            self.container.reload()
+        except NotFound:
+            return "gone"
+        return str(self.container.status)
+
+    def is_running(self) -> bool:
+        """Whether the container is up (a paused one is)."""
+        return self._reload() in _UP
+
+    @property
+    def paused(self) -> bool:
+        """Whether the container is frozen by ``pause``."""
+        return self._reload() == "paused"
+
+    def exit_code(self) -> int | None:
+        """The exit code once the container has stopped."""
+        if self._reload() in _UP:
+            return None
+        return int(self.container.attrs.get("State", {}).get("ExitCode", 0))
+
+    def log(self) -> str:
+        """Everything the container wrote to stdout and stderr, over all its starts."""
+        try:
+            raw = self.container.logs(stdout=True, stderr=True)
+        except NotFound:
+            # Removed: what ``remove`` saved is all there is.
+            if self.log_path and self.log_path.exists():
+                return self.log_path.read_text(errors="replace")
+            return ""
+        return bytes(raw).decode("utf-8", errors="replace")
+
+    def _log_since_start(self) -> str:
+        since = _started_at(self.container.attrs)
+        raw = self.container.logs(stdout=True, stderr=True, since=since) if since else b""
+        return bytes(raw).decode("utf-8", errors="replace") if since else self.log()
+
+    # --- faults ----------------------------------------------------------------------------
+
+    def _unfreeze(self) -> None:
+        # Docker refuses to stop or kill a paused container.
+        if self._reload() == "paused":
+            self.container.unpause()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (through the container's init), SIGKILL after ``timeout`` seconds."""
+        with self._lock:
+            if self._reload() not in _UP:
+                return
+            self._unfreeze()
+            self.container.stop(timeout=max(1, math.ceil(timeout)))
+            self._reload()
+
+    def kill(self) -> None:
+        """SIGKILL at once."""
+        with self._lock:
+            if self._reload() not in _UP:
+                return
+            self._unfreeze()
+            try:
+                self.container.kill()
+            except APIError as err:
+                if "is not running" not in str(err):
+                    raise
+            self.container.wait(timeout=30)
+            self._reload()
+
+    def pause(self) -> None:
+        """Freeze every process of the container (cgroup freezer): no answers, no exit."""
+        if self._reload() == "running":
+            self.container.pause()
+
+    def resume(self) -> None:
+        """Unfreeze."""
+        if self._reload() == "paused":
+            self.container.unpause()
+
+    def start(self) -> None:
+        """Start the same container again after a stop or kill (same port, same volumes)."""
+        with self._lock:
+            if self._reload() == "paused":
+                self.container.unpause()
+            elif self.container.status not in _UP:
+                self._start_container()
+
+    def restart(self, timeout: float = 10.0) -> float:
+        """Stop and start the same container (``docker restart``); wait until ready again.
+
+        Returns the seconds it took to be ready. The published port is the same as before.
+        """
+        with self._lock:
+            self._unfreeze()
+            try:
+                self.container.restart(timeout=max(1, math.ceil(timeout)))
+            except APIError as err:
+                raise self._port_error(err) from None
+            self._reload()
+        return self.wait_ready()
+
+    def _start_container(self) -> None:
+        try:
+            self.container.start()
+        except APIError as err:
+            raise self._port_error(err) from None
+        self._reload()
+        self.address = self._host_address()
+
+    def _port_error(self, err: APIError) -> InterlockError:
+        return InterlockError(
+            f'Container of service "{self.name}" could not start again',
+            details=str(err.explanation or err),
+            hint=f"If another program took port {self.address.port} meanwhile, stop it; "
+            "otherwise read the container log (docker logs " + self.container.name + ").",
+        )
+
+    def remove(self) -> None:
+        """Remove the container (and its anonymous volumes), keeping its log in ``log_path``."""
+        with self._lock:
+            try:
+                if self.log_path:
+                    self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                    self.log_path.write_text(self.redact(self.log()))
+                self.container.remove(force=True, v=True)
+            except NotFound:
+                pass
+
+    # --- readiness -------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float | None = None) -> float:
+        """Wait for the image HEALTHCHECK (if any), then for the service's ReadyCheck.
+
+        Returns the seconds it took. Raises an InterlockError naming the service, the check,
+        the address and the tail of the container log when the time runs out or the
+        container exits first.
+        """
+        started = time.monotonic()
+        check = self.ready
+        limit = timeout if timeout is not None else check.timeout if check else 30.0
+        deadline = started + limit
+        if self.has_healthcheck():
+            self.progress(f"interlock: {self.name}: waiting up to {limit:g} s for the "
+                          "image's HEALTHCHECK to report healthy")
+            self._poll(self._healthy, "the image's HEALTHCHECK reports healthy", deadline, limit)
+        if check is not None:
+            self.progress(self.redact(f"interlock: {self.name}: waiting up to {limit:g} s for "
+                                      f"{check.describe()} at {self._where(check)}"))
+            self._poll(lambda: self.holds(check), check.describe(), deadline, limit, check)
+        return time.monotonic() - started
+
+    def _where(self, check: ReadyCheck) -> str:
+        if check.kind in ("http", "tcp"):
+            return f"{self.address.host}:{self.address.port}"
+        return f"container {self.container.name}"
+
+    def holds(self, check: ReadyCheck) -> bool:
+        """One probe: does ``check`` hold right now?"""
+        if check.kind == "http":
+            url = f"http://127.0.0.1:{self.address.port}{check.path}"
+            try:
+                status = requests.get(url, timeout=1.0).status_code
+            except requests.RequestException:
+                return False
+            return status == check.status if check.status else status < 500
+        if check.kind == "tcp":
+            return _accepts_and_holds("127.0.0.1", self.address.port)
+        if check.kind == "log":
+            return re.search(check.pattern, self._log_since_start(), re.MULTILINE) is not None
+        if check.kind == "command":
+            try:
+                result = self.container.exec_run(list(check.command), stdout=True, stderr=True)
+            except APIError:
+                return False
+            return bool(result.exit_code == 0)
+        raise InterlockError(f"Unknown readiness check {check.kind!r} for service {self.name!r}")
+
+    def has_healthcheck(self) -> bool:
+        """Whether the image (or container) defines a HEALTHCHECK."""
+        test = (self.container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or []
+        return bool(test) and test[0] != "NONE"
+
+    def _healthy(self) -> bool:
+        health = self.container.attrs.get("State", {}).get("Health") or {}
+        if health.get("Status") == "unhealthy":
+            last = (health.get("Log") or [{}])[-1]
+            raise self._error(
+                f'Service "{self.name}" reports unhealthy (its image\'s HEALTHCHECK fails)',
+                "the image's HEALTHCHECK reports healthy",
+                extra=f"last check output:\n{log_tail(str(last.get('Output', '')), 10)}\n",
+            )
+        return bool(health.get("Status") == "healthy")
+
+    def _poll(
+        self, holds: Callable[[], bool], what: str, deadline: float, limit: float,
+        check: ReadyCheck | None = None,
+    ) -> None:
+        interval = 0.02
+        while True:
+            status = self._reload()
+            if status not in _UP:
+                code = self.container.attrs.get("State", {}).get("ExitCode")
+                raise self._error(
+                    f'Service "{self.name}" exited before it was ready (exit code {code})', what
+                )
+            if status == "running" and holds():
+                return
+            now = time.monotonic()
+            if now >= deadline:
+                raise self._error(
+                    f'Service "{self.name}" was not ready within {limit:g} seconds', what,
+                    extra="" if check is None else f"address: {self._where(check)}\n",
+                )
+            time.sleep(min(interval, deadline - now))
+            interval = min(interval * 1.5, 0.25)
+
+    def _error(self, title: str, what: str, extra: str = "") -> InterlockError:
+        return InterlockError(
+            title,
+            details=self.redact(
+                f"check:   {what}\n{extra}container: {self.container.name}\n"
+                f"log tail:\n{log_tail(self.log())}"
+            ),
+            where=f'service "{self.name}"',
+            hint="Read the log above; check the image, command, env and port (the service "
+            f"must listen on {self.container_port} inside the container), or raise ready.timeout.",
+        )
+
+
+def _accepts_and_holds(host: str, port: int, hold: float = 0.1) -> bool:
+    """Whether a TCP server really answers behind a published port.
+
+    Docker's userland proxy accepts every connection on a published port at once, even when
+    nothing listens inside the container yet, and then closes it. So a plain connect says
+    "ready" too early; a connection that stays open (or gets data) for ``hold`` seconds does not.
+    """
+    if not port:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as sock:
+            sock.settimeout(hold)
+            try:
+                return sock.recv(1) != b""
+            except TimeoutError:
+                return True
+    except OSError:
+        return False
