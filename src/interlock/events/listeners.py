@@ -332,7 +332,7 @@ class EventListeners:
             index, mismatches, document = closest
             lines.append(f"closest, #{index}, differs:")
             lines.extend("  " + line for line in
-                         format_mismatches(mismatches, document, self.secrets).splitlines())
+                         format_mismatches(mismatches, document, secrets=self.secrets).splitlines())
         hint = ("Check that the service publishes to this channel (and that the name and "
                 "broker are right)" if not arrived else "")
         return Failure(title, self.secrets.redact("\n".join(line for line in lines if line)),
