@@ -228,7 +228,7 @@ def test_only_the_latest_result_of_a_scenario_counts(suite: Path) -> None:
     assert results.services["auth"] == "http://localhost:41235"
     # The fixture's attachment reached the scenario its container wraps.
     paid = results.scenarios[2]
-    assert Touch("http", f"{ORDERS_URL}/orders".join(["GET ", ""]), status=200) in paid.touches
+    assert Touch("http", f"GET {ORDERS_URL}/orders", status=200) in paid.touches
 
 
 # --- the document ----------------------------------------------------------------------------
@@ -290,9 +290,7 @@ def test_operation_coverage_with_statuses(suite: Path) -> None:
 
 def test_event_and_database_coverage(suite: Path) -> None:
     summary, text = generate(suite)
-    events = section(text, "### Events")
-    events = text[text.index("## Coverage") :]
-    events = section(events, "### Events")
+    events = section(text[text.index("## Coverage") :], "### Events")
     paid = "Payments: Payment received"
     assert row(events, "orders.created", "order-created.schema.json",
                "Orders: Create an order", "—")
