@@ -23,5 +23,14 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests steps environment demo bench environment.py
 	$(BIN)/mypy
 
+docker-setup:
+	@bash scripts/docker-setup.sh
+
+servers:
+	@bash scripts/servers.sh
+
+bench: $(BIN)/.installed
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
 clean:
 	rm -rf reports/allure-results reports/junit .interlock

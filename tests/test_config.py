@@ -25,11 +25,11 @@ def load(suite_dir: Path, text: str) -> Suite:
 
 @pytest.mark.parametrize(("text", "message", "line"), [
     ("servics:\n  a: {}\n", 'Unknown section "servics"', 1),
-    ("services:\n  auth:\n    proces: {command: x}\n", 'Unknown field "proces"', 2),
-    ("services:\n  auth:\n    kind: postgress\n", 'Unknown kind "postgress"', 2),
+    ("services:\n  auth:\n    proces: {command: x}\n", 'Unknown field "proces"', 3),
+    ("services:\n  auth:\n    kind: postgress\n", 'Unknown kind "postgress"', 3),
     ("services:\n  auth:\n    env: {A: 1}\n", 'Service "auth" has no way to run', 2),
-    ("services:\n  auth:\n    process: {cwd: x}\n", "process needs a command", 2),
-    ("services:\n  auth:\n    kind: nats\n    ready: {log: '('}\n", "not a valid regex", 2),
+    ("services:\n  auth:\n    process: {cwd: x}\n", "process needs a command", 3),
+    ("services:\n  auth:\n    kind: nats\n    ready: {log: '('}\n", "not a valid regex", 4),
     ("services:\n  a: {kind: nats}\nstacks:\n  small: [b]\n", 'names unknown service "b"', 4),
     ("services:\n  a:\n    kind: nats\n  b: [\n", "not valid YAML", 5),
 ])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,3 +207,23 @@ def require_mapping(value: Any, where: str, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InterlockError(f"{what} must be a mapping, not {type(value).__name__}", where=where)
     return value
+
+
+_WHERE = re.compile(r"^(?P<file>.*?)(?::(?P<line>\d+))?(?: \((?P<path>[^)]*)\))?$")
+
+
+def field_where(where: str, data: Any, key: str) -> str:
+    """The ``where`` of field ``key`` inside a mapping whose own ``where`` is given:
+    its own line when the mapping remembers it, and the dotted path one deeper.
+
+    Example:
+        >>> node = Located({"redy": 1}); node.lines["redy"] = 7
+        >>> field_where("interlock.yaml:5 (services.web)", node, "redy")
+        'interlock.yaml:7 (services.web.redy)'
+    """
+    match = _WHERE.match(where)
+    if not match or not match.group("file"):
+        return where
+    line = getattr(data, "lines", {}).get(key) or match.group("line")
+    path = f"{match.group('path')}.{key}" if match.group("path") else key
+    return f"{match.group('file')}{':' + str(line) if line else ''} ({path})"

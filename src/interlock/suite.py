@@ -23,14 +23,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from interlock.auth import Authenticator
+from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
+from interlock.contracts import OpenApiContract, SchemaLibrary
 from interlock.errors import InterlockError, did_you_mean
+from interlock.events.base import Broker
+from interlock.events.config import EventsConfig, brokers_from_dict
+from interlock.http import HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
-from interlock.values import Scope, render
+from interlock.values import Scope, render, render_tree
 
 DEFAULT_STACK = "default"
 
@@ -47,7 +53,7 @@ class Suite:
     ) -> None:
         self.config = config
         self.root = config.root
-        self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.progress = progress or (lambda line: print(line, file=sys.__stderr__, flush=True))
         report = config.section("report")
         self.secrets = Secrets(
             headers=[str(h) for h in report.get("redact_headers", [])],
@@ -64,6 +70,18 @@ class Suite:
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.stacks: dict[str, Stack] = {}
+        self.current_stack: Stack | None = None
+        for name in self.services:
+            self.scope.namespaces[name] = self._address_in_current_stack(name)
+        contracts = settings.get("contracts", [])
+        folders = [contracts] if isinstance(contracts, str) else list(contracts)
+        self.contract_dirs = [self.root / str(f) for f in folders] + [self.data_dir]
+        self.schemas = SchemaLibrary(self.contract_dirs)
+        self._openapi: dict[str, OpenApiContract] = {}
+        self._auth: Authenticator | None = None
+        self.events_config = EventsConfig.from_dict(
+            self.section("events"), self.config.where("events"))
+        self._brokers: dict[int, dict[str, Broker]] = {}
         self._failed_stacks: dict[str, InterlockError] = {}
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
@@ -94,6 +112,14 @@ class Suite:
         if name not in self._secret_values:
             raise KeyError(f"no secret {name!r}; configured: {', '.join(self._secret_values)}")
         return self._secret_values[name]
+
+    def _address_in_current_stack(self, name: str) -> Callable[[str], str]:
+        def lookup(attribute: str) -> str:
+            if self.current_stack is None:
+                raise KeyError(f'service "{name}" is not started (no stack is running yet)')
+            return self.current_stack.address(name).get(attribute)
+
+        return lookup
 
     def _services(self) -> dict[str, ServiceSpec]:
         section = self.config.section("services")
@@ -133,6 +159,74 @@ class Suite:
             f'File not found: "{name}"', where=where,
             hint="Looked in: " + ", ".join(str(f) for f in searched),
         )
+
+    # -- capabilities shared by the run ---------------------------------------------------
+
+    def new_http_session(self, stack: Stack | None = None) -> HttpSession:
+        """An HTTP client whose service names resolve in ``stack`` (the current one)."""
+
+        def base_url_of(name: str) -> str:
+            chosen = stack or self.current_stack
+            if chosen is None:
+                raise InterlockError(
+                    f'Unknown service "{name}": no stack is running',
+                    hint="Declare services in environment/interlock.yaml",
+                )
+            return chosen.address(name).url
+
+        return HttpSession(base_url_of=base_url_of, secrets=self.secrets, reporter=self.reporter)
+
+    @property
+    def auth(self) -> Authenticator:
+        """The users and their logins (one login per user per run)."""
+        if self._auth is None:
+            where = self.config.where("auth")
+            config = AuthConfig.from_dict(self.section("auth"), where)
+            self._auth = Authenticator(
+                config, session=self.new_http_session, secrets=self.secrets, scope=self.scope,
+                files=self.root,
+            )
+        return self._auth
+
+    @property
+    def has_brokers(self) -> bool:
+        """Whether the configuration declares any broker."""
+        return bool(self.section("brokers"))
+
+    def brokers_for(self, stack: Stack | None) -> dict[str, Broker]:
+        """The brokers of the configuration, connected to ``stack``'s services (once)."""
+        key = id(stack)
+        with self._lock:
+            if key not in self._brokers:
+                scope = self.scope.child()
+                if stack is not None:
+                    for name in stack.specs:
+                        scope.namespaces[name] = _address_in(stack, name)
+                where = self.config.where("brokers")
+                data = render_tree(self.section("brokers"), scope, where)
+                connected: dict[str, Broker] = {}
+                self._brokers[key] = connected
+                for name, config in brokers_from_dict(data, where).items():
+                    connected[name] = config.connect(self.secrets)
+            return self._brokers[key]
+
+    def close_brokers(self, stack: Stack | None) -> None:
+        """Disconnect the brokers of ``stack`` (an isolated stack that stops)."""
+        for broker in self._brokers.pop(id(stack), {}).values():
+            broker.close()
+
+    def openapi(self, service: str, where: str = "") -> OpenApiContract:
+        """The OpenAPI contract configured for ``service`` (``openapi:`` in the stack file)."""
+        spec = self.services.get(service)
+        if spec is None or not spec.openapi:
+            raise InterlockError(
+                f'No OpenAPI document is configured for service "{service}"', where=where,
+                hint=f"Add `openapi: path/to/{service}.openapi.yaml` to service {service} "
+                "in environment/interlock.yaml.",
+            )
+        if service not in self._openapi:
+            self._openapi[service] = OpenApiContract.load(self.root / spec.openapi)
+        return self._openapi[service]
 
     # -- stacks -----------------------------------------------------------------------------
 
@@ -198,6 +292,12 @@ class Suite:
             return
         self._closed = True
         problems: list[str] = []
+        for key in list(self._brokers):
+            for broker in self._brokers.pop(key).values():
+                try:
+                    broker.close()
+                except Exception as err:
+                    problems.append(str(err))
         for closer in reversed(self._closers):
             try:
                 closer()
@@ -215,3 +315,7 @@ class Suite:
         shutil.rmtree(Path("/tmp") / f"interlock-{self.registry.run_id}", ignore_errors=True)
         if problems:
             self.progress("interlock: problems while stopping: " + "; ".join(problems))
+
+
+def _address_in(stack: Stack, name: str) -> Callable[[str], str]:
+    return lambda attribute: stack.address(name).get(attribute)

@@ -261,3 +261,20 @@ def parse_duration(text: str, where: str = "") -> float:
         )
     number = float(match.group(1))
     return number / 1000 if match.group(2).startswith("m") else number
+
+
+def render_tree(value: Any, scope: Scope, where: str = "") -> Any:
+    """Every text inside a configuration tree rendered (mappings and lists walked).
+
+    Example:
+        >>> render_tree({"url": "{nats.url}", "n": 1, "l": ["{x}"]},
+        ...             Scope({"x": "y"}, {"nats": {"url": "nats://h:1"}.__getitem__}))
+        {'url': 'nats://h:1', 'n': 1, 'l': ['y']}
+    """
+    if isinstance(value, str):
+        return render(value, scope, where)
+    if isinstance(value, Mapping):
+        return {key: render_tree(item, scope, where) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_tree(item, scope, where) for item in value]
+    return value

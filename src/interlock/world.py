@@ -18,9 +18,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from interlock.contracts import Observed
 from interlock.errors import InterlockError
+from interlock.events.listeners import EventListeners
+from interlock.http import Exchange, HttpSession
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 from interlock.values import Scope, render, render_json
@@ -75,6 +78,57 @@ class World:
             self._parts[key] = build()
         return self._parts[key]
 
+    @property
+    def http(self) -> HttpSession:
+        """This scenario's HTTP client (headers, credentials, the last exchange)."""
+
+        def build() -> HttpSession:
+            session = self.suite.new_http_session(self.stack)
+            session.on_exchange.append(self._check_contract_automatically)
+            self.on_close(session.close)
+            return session
+
+        return cast(HttpSession, self.part("http", build))
+
+    @property
+    def events(self) -> EventListeners:
+        """This scenario's event listeners (configured channels already listened to)."""
+
+        def build() -> EventListeners:
+            listeners = EventListeners.start(
+                self.suite.brokers_for(self.stack), self.suite.events_config,
+                self.suite.reporter, self.suite.secrets,
+            )
+            self.on_close(listeners.close)
+            return listeners
+
+        return cast(EventListeners, self.part("events", build))
+
+    def last_exchange(self) -> Exchange:
+        """The latest HTTP exchange of the scenario; an error if there is none yet."""
+        exchange = self.http.last
+        if exchange is None:
+            raise InterlockError(
+                "No response yet: this scenario has not sent a request", where=self.where,
+                hint='Send one first, e.g. When I send GET "/orders/{order_id}" to "orders"',
+            )
+        return exchange
+
+    def check_contract(self, exchange: Exchange) -> None:
+        """Check an exchange against its service's OpenAPI document."""
+        if not exchange.service:
+            raise InterlockError(
+                f"The request to {exchange.url} went to no named service: no contract to check",
+                where=self.where, hint='Send it with to "<service>".',
+            )
+        contract = self.suite.openapi(exchange.service, self.where)
+        contract.check(observed(exchange), where=self.where, secrets=self.suite.secrets)
+
+    def _check_contract_automatically(self, exchange: Exchange) -> None:
+        spec = self.suite.services.get(exchange.service or "")
+        if spec is not None and spec.check_contract:
+            self.check_contract(exchange)
+
     def require_stack(self) -> Stack:
         """The stack this scenario runs against."""
         if self.stack is None:
@@ -86,6 +140,8 @@ class World:
         """Start the scenario: what the configuration says every scenario gets
         (listeners on configured channels, data fixtures named by ``@data.<name>`` tags)."""
         self.tags = tags
+        if self.suite.has_brokers and self.suite.events_config.listen:
+            _ = self.events  # listening starts before the first step, so nothing is missed
         for starter in self.suite.scenario_starters:
             starter(self)
 
@@ -105,3 +161,11 @@ class World:
             except Exception as err:
                 problems.append(str(err))
         return problems
+
+
+def observed(exchange: Exchange) -> Observed:
+    """An HTTP exchange as the contract checker sees it."""
+    return Observed(
+        exchange.method, exchange.url, dict(exchange.request_headers), exchange.request_body,
+        exchange.status, dict(exchange.response_headers), exchange.response_body,
+    )

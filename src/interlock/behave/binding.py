@@ -20,11 +20,9 @@ for library sentences):
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, Literal
-
-from behave.matchers import _the_step_matcher_factory
-from behave.step_registry import registry
 
 from interlock.errors import Failure, InterlockError
 from interlock.values import parse_duration
@@ -35,6 +33,40 @@ QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'
 """A double-quoted name or value; the group is named by ``QUOTED.format("name")``."""
 
 Retry = Literal["check", "resend", "wait"]
+
+
+SENTENCES: list[tuple[str, Callable[..., Any]]] = []
+"""Every library sentence, so that a runner whose step modules were loaded before (another
+behave run in the same process) still gets them (``ensure_registered``)."""
+
+
+def _current_registry() -> Any:
+    # While behave imports step modules it swaps in a module of its own whose `registry` is
+    # the runner's; outside that, this is behave's global registry.
+    import behave.step_registry
+
+    module: Any = sys.modules.get("behave.step_registry") or behave.step_registry
+    return module.registry
+
+
+def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
+    from behave.matchers import _the_step_matcher_factory
+
+    factory: Any = getattr(registry, "step_matcher_factory", None) or _the_step_matcher_factory
+    saved = factory.current_matcher
+    factory.use_step_matcher("re")
+    try:
+        registry.add_step_definition("step", pattern, run)
+    finally:
+        factory._current_matcher = saved
+
+
+def ensure_registered(registry: Any) -> None:
+    """Add the library's sentences to ``registry`` unless it has them already."""
+    known = {getattr(d, "pattern", None) for d in registry.steps.get("step", [])}
+    for pattern, run in SENTENCES:
+        if f"^{pattern}$" not in known and pattern not in known:
+            _register(registry, pattern, run)
 
 
 class SuiteMistake(AssertionError):
@@ -94,12 +126,8 @@ def sentence(
                 failure.located(world.where)
                 raise
 
-        saved = _the_step_matcher_factory.current_matcher
-        _the_step_matcher_factory.use_step_matcher("re")
-        try:
-            registry.add_step_definition("step", full, run)
-        finally:
-            _the_step_matcher_factory._current_matcher = saved
+        SENTENCES.append((full, run))
+        _register(_current_registry(), full, run)
         return fn
 
     return decorate

@@ -16,14 +16,17 @@ and may wrap any of them to add its own set-up. What they do:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from interlock.allure import AllureReporter
 from interlock.behave.allure_files import allure_results_dir, write_allure_files
+from interlock.behave.binding import ensure_registered
 from interlock.errors import InterlockError
 from interlock.report import TEXT
 from interlock.stack.ready import log_tail
@@ -42,12 +45,38 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _setup_error(context: Any) -> BaseException | None:
+    for name in ("interlock_run_error", "interlock_feature_error", "interlock_scenario_error"):
+        error = getattr(context, name, None)
+        if error is not None:
+            return error
+    return None
+
+
 def before_all(context: Any) -> None:
-    """Build the suite for this run."""
+    """Build the suite for this run.
+
+    A set-up error here, in ``before_feature`` or in ``before_scenario`` (a bad stack file, a
+    service that does not start) is kept and raised again by ``before_step``, so that every
+    affected scenario is reported as broken, with the error, in Allure and in behave's
+    summary, and the run exits non-zero.
+    """
+    context.interlock_run_error = None
+    try:
+        _before_all(context)
+    except Exception as err:
+        context.interlock_run_error = err
+        print(f"interlock: {err}", file=sys.__stderr__, flush=True)
+
+
+def _before_all(context: Any) -> None:
     path = context.config.userdata.get(
         "interlock.config", os.environ.get("INTERLOCK_CONFIG", DEFAULT_CONFIG)
     )
     signal.signal(signal.SIGTERM, _terminate)
+    runner_registry = getattr(getattr(context, "_runner", None), "step_registry", None)
+    if runner_registry is not None:
+        ensure_registered(runner_registry)
     suite = Suite.load(Path(path))
     suite.reporter = AllureReporter(suite.secrets)
     context.interlock_suite = suite
@@ -57,6 +86,18 @@ def before_all(context: Any) -> None:
 
 def before_feature(context: Any, feature: Any) -> None:
     """Bind the feature to its stack (started on first use)."""
+    context.interlock_feature_error = None
+    context.interlock_stack = None
+    if context.interlock_run_error is not None:
+        return
+    try:
+        _before_feature(context, feature)
+    except Exception as err:
+        context.interlock_feature_error = err
+        print(f"interlock: {err}", file=sys.__stderr__, flush=True)
+
+
+def _before_feature(context: Any, feature: Any) -> None:
     suite: Suite = context.interlock_suite
     context.interlock_stack = None
     named = [t.split(".", 1)[1] for t in feature.tags if t.startswith("stack.")]
@@ -75,6 +116,17 @@ def before_feature(context: Any, feature: Any) -> None:
 
 def before_scenario(context: Any, scenario: Any) -> None:
     """A fresh world for the scenario."""
+    context.interlock_scenario_error = None
+    context.interlock_world = None
+    if _setup_error(context) is not None:
+        return
+    try:
+        _before_scenario(context, scenario)
+    except Exception as err:
+        context.interlock_scenario_error = err
+
+
+def _before_scenario(context: Any, scenario: Any) -> None:
     suite: Suite = context.interlock_suite
     context.interlock_step = None
 
@@ -82,13 +134,18 @@ def before_scenario(context: Any, scenario: Any) -> None:
         step = getattr(context, "interlock_step", None)
         return str(step.location) if step is not None else str(scenario.location)
 
+    suite.current_stack = context.interlock_stack
     world = World(suite, context.interlock_stack, where)
     context.interlock_world = world
     world.begin(list(scenario.effective_tags))
 
 
 def before_step(context: Any, step: Any) -> None:
-    """Remember the step, for ``feature:line`` in messages; hand it its text and table."""
+    """Remember the step, for ``feature:line`` in messages; hand it its text and table.
+    Raise a set-up error kept by an earlier hook, so the scenario is reported broken."""
+    error = _setup_error(context)
+    if error is not None:
+        raise error
     context.interlock_step = step
     world = getattr(context, "interlock_world", None)
     if world is not None:
@@ -102,6 +159,15 @@ def after_step(context: Any, step: Any) -> None:
     if world is None or world.stack is None:
         return
     broken = world.part("broken", set)
+    if step.status.has_failed():
+        # A failed step may be the first sign of a service dying: give a dying process a
+        # moment to be seen dead, so the failure says so (with its log) instead of only
+        # "connection refused".
+        for service in world.stack.running.values():
+            settle = getattr(service, "wait_exit", None)
+            if settle is not None and service.is_running():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    settle(0.5)
     for name, service in world.stack.running.items():
         if name not in broken and not service.is_running():
             raise InterlockError(
@@ -138,6 +204,7 @@ def after_all(context: Any) -> None:
     """Stop every stack and close every connection."""
     suite: Suite | None = getattr(context, "interlock_suite", None)
     if suite is None:
+        sys.stderr.flush()
         return
     try:
         folder = allure_results_dir(context)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from interlock.config import field_where
 from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.base import ReadyCheck
 from interlock.values import parse_duration
@@ -27,7 +28,8 @@ def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], where: str, w
     for key in data:
         if key not in allowed:
             raise InterlockError(
-                f'Unknown field "{key}" in {what}', where=where, hint=did_you_mean(key, allowed)
+                f'Unknown field "{key}" in {what}', where=field_where(where, data, key),
+                hint=did_you_mean(key, allowed),
             )
 
 
@@ -187,7 +189,8 @@ class ServiceSpec:
         kind = str(data.get("kind") or "")
         if kind and kind not in BUILT_IN_KINDS:
             raise InterlockError(
-                f'Unknown kind "{kind}" for service "{name}"', where=where,
+                f'Unknown kind "{kind}" for service "{name}"',
+                where=field_where(where, data, "kind"),
                 hint=did_you_mean(kind, BUILT_IN_KINDS),
             )
         if not kind and not any(k in data for k in ("process", "docker", "external")):
@@ -203,12 +206,16 @@ class ServiceSpec:
             name=name,
             where=where,
             kind=kind,
-            process=ProcessForm.from_dict(data["process"], where) if "process" in data else None,
-            docker=DockerForm.from_dict(data["docker"], where) if "docker" in data else None,
+            process=(ProcessForm.from_dict(data["process"], field_where(where, data, "process"))
+                     if "process" in data else None),
+            docker=(DockerForm.from_dict(data["docker"], field_where(where, data, "docker"))
+                    if "docker" in data else None),
             external=(
-                ExternalForm.from_dict(data["external"], where) if "external" in data else None
+                ExternalForm.from_dict(data["external"], field_where(where, data, "external"))
+                if "external" in data else None
             ),
-            ready=ready_from_dict(data["ready"], where) if "ready" in data else None,
+            ready=(ready_from_dict(data["ready"], field_where(where, data, "ready"))
+                   if "ready" in data else None),
             depends_on=tuple(str(d) for d in depends),
             env=_strings(data.get("env"), where, "env"),
             options=dict(_mapping(data.get("options"), where, "options")),

@@ -114,7 +114,7 @@ class Stack:
         self.scope = scope or Scope()
         self.registry = registry
         self.secrets = secrets or Secrets()
-        self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.progress = progress or (lambda line: print(line, file=sys.__stderr__, flush=True))
         self.running: dict[str, RunningService] = {}
         self.ready_checks: dict[str, ReadyCheck] = {}
         self.start_seconds: dict[str, float] = {}

@@ -1,0 +1,14 @@
+"""``python -m demo.auth [--host H] [--port P]``."""
+
+import sys
+
+from demo.auth.app import build_app
+from demo.service import run
+
+
+def main(argv: list[str]) -> int:
+    return run(build_app, "auth", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,95 @@
+"""Sentences of STEPS.md "Events": listen, publish, and expect events, over
+``interlock.events.EventListeners``. Waiting is push-based: a step returns as soon as the
+matching event arrives; ``within <n> seconds,`` sets how long it may wait.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from interlock.behave.binding import q, sentence
+from interlock.behave.tables import headings_of, rows_of
+from interlock.values import parse_cell, parse_duration, render_json_text
+
+BROKER = r'(?: (?:from|on|via) "(?P<broker>[^"]*)")?'
+WINDOW = r"(?P<window>\d+(?:\.\d+)?\s*(?:seconds?|ms))"
+
+
+def _document(world: Any) -> Any:
+    """The step's docstring: JSON when it is JSON (``{names}`` rendered), raw text otherwise,
+    so a malformed payload can be published on purpose."""
+    text = render_json_text(world.step_text or "", world.scope, world.where)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text.encode()
+
+
+@sentence(r"I listen for events on " + q("channel") + BROKER)
+def listen(world: Any, channel: str, broker: str | None = None) -> None:
+    """Given I listen for events on "orders.>" from "nats"."""
+    world.events.listen(world.render(channel), broker)
+
+
+@sentence(r"I publish to " + q("channel") + BROKER + r"(?P<twice> twice)?:")
+def publish(world: Any, channel: str, broker: str | None = None, twice: str | None = None) -> None:
+    """When I publish to "payments.received": / ... twice: (a JSON docstring)."""
+    world.events.publish(world.render(channel), _document(world), times=2 if twice else 1,
+                         broker=broker)
+
+
+@sentence(r"an event on " + q("channel") + BROKER + r" matches:", expectation=True, retry="wait")
+def event_matches(world: Any, channel: str, broker: str | None = None,
+                  timeout: float | None = None) -> None:
+    """Then an event on "orders.created" matches: (contains comparison)."""
+    world.events.expect_event(world.render(channel), world.render_json(world.step_text or ""),
+                              timeout, broker)
+
+
+@sentence(r"exactly (?P<n>\d+) events? on " + q("channel") + BROKER + r" match(?:es)?:",
+          expectation=True, retry="wait")
+def exactly_n(world: Any, n: str, channel: str, broker: str | None = None,
+              timeout: float | None = None) -> None:
+    """Then exactly 1 event on "notifications.sent" matches:."""
+    world.events.expect_exactly(int(n), world.render(channel),
+                                world.render_json(world.step_text or ""), timeout, broker)
+
+
+@sentence(r"no event on " + q("channel") + BROKER + r" matches:", expectation=True, retry="wait")
+def no_event_matches(world: Any, channel: str, broker: str | None = None,
+                     timeout: float | None = None) -> None:
+    """Then no event on "orders.dlq" matches: (waits the whole window)."""
+    world.events.expect_none(world.render(channel), world.render_json(world.step_text or ""),
+                             timeout, broker)
+
+
+@sentence(r"no event arrives on " + q("channel") + BROKER + r" within " + WINDOW)
+def no_event_arrives(world: Any, channel: str, window: str, broker: str | None = None) -> None:
+    """Then no event arrives on "orders.completed" within 2 seconds."""
+    world.events.expect_no_event(world.render(channel), parse_duration(window, world.where),
+                                 broker)
+
+
+@sentence(r"the events on " + q("channel") + BROKER + r" arrive in this order:",
+          expectation=True, retry="wait")
+def events_in_order(world: Any, channel: str, broker: str | None = None,
+                    timeout: float | None = None) -> None:
+    """Then the events on "orders.>" arrive in this order: (a table of fields)."""
+    headings = headings_of(world)
+    rows = [{h: parse_cell(world.render(row[h])) for h in headings}
+            for row in rows_of(world, *headings)]
+    world.events.expect_order(world.render(channel), rows, timeout, broker)
+
+
+@sentence(r"the event matches the schema " + q("schema"))
+def event_schema(world: Any, schema: str) -> None:
+    """Then the event matches the schema "order-created.schema.json"."""
+    world.suite.schemas.check(world.events.last_json(), world.render(schema),
+                              what="event JSON", where=world.where, secrets=world.suite.secrets)
+
+
+@sentence(r"I remember the event JSON at " + q("path") + r" as " + q("name"))
+def remember_event(world: Any, path: str, name: str) -> None:
+    """Then I remember the event JSON at "$.orderId" as "event_order_id"."""
+    world.remember(name, world.events.last_value(path))

@@ -1,0 +1,26 @@
+"""Databases: seed rows, run SQL, check tables, and undo what each scenario wrote.
+
+Example:
+    >>> from interlock.db import DatabasesConfig, Databases, ScenarioData
+    >>> config = DatabasesConfig.from_dict({"databases": {"main": {"url": "sqlite://"}}}, "x")
+    >>> dbs = Databases(config.databases)
+    >>> with ScenarioData(dbs) as data:
+    ...     data.database().query("SELECT 1 AS one")
+    [{'one': 1}]
+    >>> dbs.close()
+"""
+
+from interlock.db.config import DatabaseConfig, DatabasesConfig
+from interlock.db.database import Database, Databases, SqlResult, StatementResult
+from interlock.db.lifecycle import ScenarioData, drop_templates
+
+__all__ = [
+    "Database",
+    "DatabaseConfig",
+    "Databases",
+    "DatabasesConfig",
+    "ScenarioData",
+    "SqlResult",
+    "StatementResult",
+    "drop_templates",
+]

@@ -1,0 +1,457 @@
+"""The events a scenario listens for, and the expectations the event steps check.
+
+One ``EventListeners`` per scenario: it subscribes on the suite's connected brokers, collects
+every event in one ``EventBuffer``, and its ``expect_*`` methods wait on that buffer (woken by
+each arrival; no polling). ``close()`` unsubscribes everything after the scenario.
+
+Example:
+    >>> from interlock.events.webhook import WebhookBroker, WebhookConfig
+    >>> import requests
+    >>> hooks = WebhookBroker("hooks", WebhookConfig())
+    >>> events = EventListeners({"hooks": hooks}, timeout=2)
+    >>> events.listen("orders/created")
+    >>> _ = requests.post(hooks.url + "/orders/created", json={"id": 7, "state": "new"})
+    >>> events.expect_event("orders/created", {"id": 7}).json()["state"]
+    'new'
+    >>> events.close(); hooks.close()
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from interlock.errors import Failure, InterlockError, did_you_mean
+from interlock.events.base import Broker, Event, EventBuffer, Subscription
+from interlock.events.config import EventsConfig
+from interlock.match import MISSING, compare, format_mismatches, select, select_one
+from interlock.report import JSON, TEXT, Reporter, pretty_json
+from interlock.secrets import Secrets
+
+_SHOWN = 20  # events listed in a failure; more are counted
+
+
+class EventListeners:
+    """Listening, publishing and expecting events for one scenario.
+
+    ``brokers`` are connected ``Broker`` objects by name; ``timeout`` is the default wait of
+    the expectation steps and ``settle`` the extra window ``exactly N`` waits for surplus
+    events, both in seconds.
+
+    Example::
+
+        events = EventListeners({"nats": nats_broker}, timeout=5)
+        events.listen("orders.>")
+        events.publish("payments.received", {"orderId": "o-1"})
+        events.expect_event("orders.created", {"orderId": "o-1"})
+    """
+
+    def __init__(
+        self,
+        brokers: Mapping[str, Broker],
+        *,
+        timeout: float = 5.0,
+        settle: float = 0.3,
+        reporter: Reporter | None = None,
+        secrets: Secrets | None = None,
+    ) -> None:
+        self.brokers = dict(brokers)
+        self.timeout = timeout
+        self.settle = settle
+        self.reporter = reporter
+        self.secrets = secrets or Secrets()
+        self.buffer = EventBuffer()
+        self.last_event: Event | None = None
+        self._listening: dict[tuple[str, str], Subscription] = {}
+        self._attached = 0
+
+    @classmethod
+    def start(
+        cls,
+        brokers: Mapping[str, Broker],
+        config: EventsConfig,
+        reporter: Reporter | None = None,
+        secrets: Secrets | None = None,
+    ) -> EventListeners:
+        """Listeners for a new scenario, already listening to ``events.listen``.
+
+        If one of those listens fails, the ones already made are closed before raising.
+        """
+        listeners = cls(brokers, timeout=config.timeout, settle=config.settle,
+                        reporter=reporter, secrets=secrets)
+        try:
+            for entry in config.listen:
+                listeners.listen(entry.channel, entry.broker)
+        except BaseException:
+            listeners.close()
+            raise
+        return listeners
+
+    # -- listening and publishing -------------------------------------------------------
+
+    def listen(self, channel: str, broker: str | None = None) -> None:
+        """Start receiving events on ``channel`` (broker wildcards allowed); idempotent."""
+        name = self._broker_name(broker, f'listen for events on "{channel}"')
+        if (name, channel) in self._listening:
+            return
+        self._listening[(name, channel)] = self.brokers[name].subscribe(channel, self.buffer.push)
+
+    def publish(
+        self,
+        channel: str,
+        document: Any,
+        times: int = 1,
+        broker: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish ``document`` ``times`` times (bytes and text as they are, else as JSON)."""
+        name = self._broker_name(broker, f'publish to "{channel}"')
+        if isinstance(document, bytes):
+            body = document
+        elif isinstance(document, str):
+            body = document.encode()
+        else:
+            body = json.dumps(document).encode()
+        for _ in range(times):
+            self.brokers[name].publish(channel, body, headers)
+        self._attach(f"event {channel} (published)", body)
+
+    # -- expectations -------------------------------------------------------------------
+
+    def expect_event(
+        self, channel: str, expected: Any, timeout: float | None = None, broker: str | None = None
+    ) -> Event:
+        """The first event on ``channel`` that contains ``expected``; returns the moment it
+        arrives (or at once if it already did); a ``Failure`` listing what came otherwise."""
+        on_channel = self._on_channel(channel, broker)
+        _check_expected(expected)
+        wait = self.timeout if timeout is None else timeout
+        event = self.buffer.wait_for(lambda e: on_channel(e) and _contains(expected, e), wait)
+        self._attach_received()
+        if event is None:
+            raise self._failure(
+                f'no event on "{channel}" matched within {_seconds(wait)}', channel, on_channel,
+                expected,
+            )
+        self.last_event = event
+        return event
+
+    def expect_exactly(
+        self,
+        n: int,
+        channel: str,
+        expected: Any,
+        timeout: float | None = None,
+        broker: str | None = None,
+    ) -> list[Event]:
+        """Exactly ``n`` events on ``channel`` contain ``expected``: waits for ``n``, then the
+        settle window for any extra one."""
+        on_channel = self._on_channel(channel, broker)
+        _check_expected(expected)
+        wait = self.timeout if timeout is None else timeout
+        found = self.buffer.wait_count(
+            lambda e: on_channel(e) and _contains(expected, e), n, wait, self.settle
+        )
+        self._attach_received()
+        if len(found) != n:
+            count = f"{len(found)} {_events(len(found))}"
+            title = f'{count} on "{channel}" matched, expected exactly {n}'
+            raise self._failure(title, channel, on_channel, expected if len(found) < n else None)
+        self.last_event = found[-1] if found else None
+        return found
+
+    def expect_none(
+        self, channel: str, expected: Any, window: float | None = None, broker: str | None = None
+    ) -> None:
+        """No event on ``channel`` contains ``expected`` (during ``window`` seconds, by default
+        the event timeout; an event that already arrived fails at once)."""
+        on_channel = self._on_channel(channel, broker)
+        _check_expected(expected)
+        wait = self.timeout if window is None else window
+        event = self.buffer.wait_for(lambda e: on_channel(e) and _contains(expected, e), wait)
+        self._attach_received()
+        if event is not None:
+            raise Failure(
+                f'an event on "{channel}" matched, expected none',
+                self.secrets.redact(f"matching event: {self._show(event)}"),
+            )
+
+    def expect_no_event(self, channel: str, window: float, broker: str | None = None) -> None:
+        """Nothing at all arrives on ``channel`` (since listening, and during ``window``)."""
+        on_channel = self._on_channel(channel, broker)
+        event = self.buffer.wait_for(on_channel, window)
+        self._attach_received()
+        if event is not None:
+            raise Failure(
+                f'an event arrived on "{channel}", expected none within {_seconds(window)}',
+                self.secrets.redact(f"event: {self._show(event)}"),
+            )
+
+    def expect_order(
+        self,
+        channel: str,
+        rows: Sequence[Mapping[str, Any]],
+        timeout: float | None = None,
+        broker: str | None = None,
+    ) -> list[Event]:
+        """Events on ``channel`` arrive in the order of ``rows`` (other events may come in
+        between). Each column is a top-level field, or a JSONPath when it starts with ``$``.
+
+        Example::
+
+            events.expect_order("orders.>", [{"type": "OrderCreated"},
+                                             {"type": "OrderAssigned"}])
+        """
+        if not rows:
+            raise InterlockError("the order table has no rows", hint="List one event per row.")
+        on_channel = self._on_channel(channel, broker)
+        for row in rows:
+            _check_expected(dict(row))
+
+        def in_order(events: list[Event]) -> list[Event] | None:
+            picked: list[Event] = []
+            for event in events:
+                if on_channel(event) and _row_matches(rows[len(picked)], event):
+                    picked.append(event)
+                    if len(picked) == len(rows):
+                        return picked
+            return None
+
+        wait = self.timeout if timeout is None else timeout
+        found = self.buffer.wait_until(in_order, wait)
+        self._attach_received()
+        if found is None:
+            raise self._order_failure(channel, rows, on_channel, wait)
+        self.last_event = found[-1]
+        return found
+
+    # -- the last event -----------------------------------------------------------------
+
+    def last_json(self) -> Any:
+        """The JSON of the event the last expectation found (for schemas and remembering)."""
+        if self.last_event is None:
+            raise InterlockError(
+                "no event to look at yet",
+                hint='A step such as `Then an event on "orders.created" matches:` must find '
+                "one first.",
+            )
+        return self.last_event.json()
+
+    def last_value(self, path: str) -> Any:
+        """The value at JSONPath ``path`` in the last event found."""
+        event = self.last_event
+        document = self.last_json()
+        assert event is not None
+        return select_one(document, path, what=f'the event on "{event.channel}"',
+                          secrets=self.secrets)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Unsubscribe everything (every subscription is tried, even when one fails)."""
+        listening, self._listening = self._listening, {}
+        problems: list[str] = []
+        for (broker, channel), subscription in listening.items():
+            try:
+                subscription.close()
+            except Exception as err:
+                problems.append(f'{broker} "{channel}": {type(err).__name__}: {err}')
+        self._attach_received()
+        if problems:
+            raise InterlockError("some event subscriptions did not close cleanly",
+                                 details=self.secrets.redact("\n".join(problems)))
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _broker_name(self, broker: str | None, action: str) -> str:
+        if broker is not None:
+            if broker not in self.brokers:
+                raise InterlockError(f'unknown broker "{broker}"',
+                                     hint=did_you_mean(broker, list(self.brokers)))
+            return broker
+        if len(self.brokers) == 1:
+            return next(iter(self.brokers))
+        if not self.brokers:
+            raise InterlockError(f"cannot {action}: no broker is configured",
+                                 hint="Add a `brokers:` block to the stack file.")
+        raise InterlockError(
+            f"cannot {action}: several brokers are configured, say which one",
+            hint=f'Add from "<broker>": {", ".join(sorted(self.brokers))}',
+        )
+
+    def _on_channel(self, channel: str, broker: str | None) -> _OnChannel:
+        """Whether an event belongs to ``channel``, through one listen per broker (so
+        overlapping listens do not count an event twice)."""
+        names = [self._broker_name(broker, f'expect events on "{channel}"')] if broker else list(
+            self.brokers
+        )
+        sources: dict[str, str] = {}
+        for name in names:
+            patterns = [p for (b, p) in self._listening if b == name]
+            covering = [p for p in patterns if p == channel] or [
+                p for p in patterns if self.brokers[name].matches(p, channel)
+            ]
+            if covering:
+                sources[name] = covering[0]
+        if not sources:
+            listened = ", ".join(f'"{p}" ({b})' for b, p in self._listening) or "nothing"
+            raise InterlockError(
+                f'not listening for events on "{channel}"',
+                details=f"listening to: {listened}",
+                hint=f'Add `Given I listen for events on "{channel}"` before the step that '
+                "triggers the event, or list the channel under `events: listen:` in the "
+                "stack file.",
+            )
+
+        return _OnChannel(channel, sources, self.brokers)
+
+    def _failure(
+        self, title: str, channel: str, on_channel: Callable[[Event], bool], expected: Any
+    ) -> Failure:
+        arrived = [e for e in self.buffer.snapshot() if on_channel(e)]
+        lines = [f"expected (contains): {json.dumps(self.secrets.redact_json(expected))}"
+                 if expected is not None else ""]
+        if not arrived:
+            lines.append(f'no event arrived on "{channel}" since listening')
+            sources = on_channel.sources if isinstance(on_channel, _OnChannel) else {}
+            elsewhere: dict[str, int] = {}
+            for event in self.buffer.snapshot():
+                if sources.get(event.broker) == event.listen:
+                    elsewhere[event.channel] = elsewhere.get(event.channel, 0) + 1
+            if elsewhere:
+                lines.append("other channels of the same listen got: " + ", ".join(
+                    f'"{name}" ({count})' for name, count in sorted(elsewhere.items())))
+        else:
+            lines.append(f'{len(arrived)} {_events(len(arrived))} arrived on "{channel}":')
+            lines.extend(f"  #{i} {self._show(e)}" for i, e in enumerate(arrived[:_SHOWN], 1))
+            if len(arrived) > _SHOWN:
+                lines.append(f"  … and {len(arrived) - _SHOWN} more")
+        closest = _closest(expected, arrived) if expected is not None else None
+        if closest is not None:
+            index, mismatches, document = closest
+            lines.append(f"closest, #{index}, differs:")
+            lines.extend("  " + line for line in
+                         format_mismatches(mismatches, document, self.secrets).splitlines())
+        hint = ("Check that the service publishes to this channel (and that the name and "
+                "broker are right)" if not arrived else "")
+        return Failure(title, self.secrets.redact("\n".join(line for line in lines if line)),
+                       hint=hint)
+
+    def _order_failure(
+        self, channel: str, rows: Sequence[Mapping[str, Any]], on_channel: Callable[[Event], bool],
+        wait: float,
+    ) -> Failure:
+        arrived = [e for e in self.buffer.snapshot() if on_channel(e)]
+        columns = list(rows[0])
+        matched = 0
+        for event in arrived:
+            if matched < len(rows) and _row_matches(rows[matched], event):
+                matched += 1
+        lines = ["expected, in this order:"]
+        lines += [f"  {i}. {_row_text(row)}" for i, row in enumerate(rows, 1)]
+        lines.append(f"arrived ({len(arrived)}):" if arrived else "arrived: nothing")
+        for i, event in enumerate(arrived[:_SHOWN], 1):
+            ok, document = event.try_json()
+            if not ok:
+                lines.append(f"  {i}. (not JSON) {event.body[:80]!r}")
+                continue
+            shown = {c: _column(document, c) for c in columns}
+            lines.append(f"  {i}. {_row_text(self.secrets.redact_json(shown))}")
+        lines.append(f"rows 1-{matched} arrived in order; row {matched + 1} did not follow"
+                     if matched else "row 1 never arrived")
+        return Failure(f'the events on "{channel}" did not arrive in this order within '
+                       f"{_seconds(wait)}", self.secrets.redact("\n".join(lines)))
+
+    def _show(self, event: Event) -> str:
+        ok, document = event.try_json()
+        text = json.dumps(self.secrets.redact_json(document)) if ok else repr(event.body[:200])
+        if len(text) > 300:
+            text = text[:300] + " …"
+        return f"{event.channel} ({event.broker}): {text}"
+
+    def _attach_received(self) -> None:
+        # Attachments are made here, on the step's thread: reporters attach to the running
+        # step, which adapter threads know nothing about.
+        events = self.buffer.snapshot()
+        for event in events[self._attached :]:
+            self._attach(f"event {event.channel}", event.body)
+        self._attached = len(events)
+
+    def _attach(self, name: str, body: bytes) -> None:
+        if self.reporter is None:
+            return
+        try:
+            document = json.loads(body)
+        except ValueError:
+            self.reporter.attach(name, self.secrets.redact(body.decode("utf-8", "replace")), TEXT)
+            return
+        self.reporter.attach(name, pretty_json(self.secrets.redact_json(document)), JSON)
+
+
+class _OnChannel:
+    """Whether an event is on ``channel``, as received through the chosen listen of its
+    broker (``sources``: broker name → listened pattern)."""
+
+    def __init__(self, channel: str, sources: dict[str, str], brokers: Mapping[str, Broker]):
+        self.channel = channel
+        self.sources = sources
+        self.brokers = brokers
+
+    def __call__(self, event: Event) -> bool:
+        return self.sources.get(event.broker) == event.listen and self.brokers[
+            event.broker
+        ].matches(self.channel, event.channel)
+
+
+def _check_expected(expected: Any) -> None:
+    # An unknown marker is the suite's mistake: say so now, not after the timeout.
+    compare(expected, None, "contains")
+
+
+def _contains(expected: Any, event: Event) -> bool:
+    ok, document = event.try_json()
+    return ok and not compare(expected, document, "contains")
+
+
+def _closest(expected: Any, events: Iterable[Event]) -> tuple[int, list[Any], Any] | None:
+    best: tuple[int, list[Any], Any] | None = None
+    for index, event in enumerate(events, 1):
+        ok, document = event.try_json()
+        if not ok:
+            continue
+        mismatches = compare(expected, document, "contains")
+        if best is None or len(mismatches) < len(best[1]):
+            best = (index, mismatches, document)
+    return best
+
+
+def _column(document: Any, column: str) -> Any:
+    if column.startswith("$"):
+        values = select(document, column)
+        return values[0] if len(values) == 1 else (values or MISSING)
+    if isinstance(document, dict):
+        return document.get(column, MISSING)
+    return MISSING
+
+
+def _row_matches(row: Mapping[str, Any], event: Event) -> bool:
+    ok, document = event.try_json()
+    return ok and all(
+        not compare(expected, _column(document, column), "contains")
+        for column, expected in row.items()
+    )
+
+
+def _row_text(row: Mapping[str, Any]) -> str:
+    return ", ".join(
+        f"{k}={'(missing)' if v is MISSING else json.dumps(v, default=str)}" for k, v in row.items()
+    )
+
+
+def _events(n: int) -> str:
+    return "event" if n == 1 else "events"
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:g} seconds"

@@ -1,0 +1,12 @@
+"""HTTP for acceptance tests: a per-scenario client that reports every exchange.
+
+Example:
+    >>> from interlock.http import HttpSession, Exchange, NO_BODY
+    >>> sorted(__all__)
+    ['Credentials', 'Exchange', 'HttpSession', 'NO_BODY']
+"""
+
+from interlock.http.exchange import Exchange
+from interlock.http.session import NO_BODY, Credentials, HttpSession
+
+__all__ = ["NO_BODY", "Credentials", "Exchange", "HttpSession"]

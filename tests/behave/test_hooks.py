@@ -1,0 +1,149 @@
+"""The hooks with a real behave run: cleanup on Ctrl-C and SIGTERM, hook errors, a service
+that crashes mid-scenario, a bad stack file, and user mistakes without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.behave.suite_builder import MiniSuite, mini_suite
+
+SERVICES = """
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    ready: {http: /health}
+"""
+
+
+def started_services(output: str) -> list[int]:
+    return [int(line.split("port")[-1]) for line in output.splitlines() if "ready at" in line]
+
+
+def tiny_processes() -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "tiny_service.py" in cmdline and "--port" in cmdline:
+            found.append(process)
+    return found
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> MiniSuite:
+    return mini_suite(tmp_path, SERVICES)
+
+
+def test_a_passing_run_starts_and_stops_its_services(suite: MiniSuite) -> None:
+    suite.write("features/ok.feature", """
+        Feature: ok
+          Scenario: health
+            When I send GET "/health" to "web"
+            Then the response status is 200
+            And the response JSON at "$.status" is "ok"
+    """)
+    before = {p.pid for p in tiny_processes()}
+    result = suite.run()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "interlock: web ready at http://127.0.0.1:" in result.stderr
+    assert {p.pid for p in tiny_processes()} - before == set()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_everything(suite: MiniSuite, sig: signal.Signals) -> None:
+    suite.write("features/slow.feature", """
+        Feature: slow
+          Scenario: waits
+            When I send GET "/health" to "web"
+            Then within 60 seconds, the response status is 599
+    """)
+    before = {p.pid for p in tiny_processes()}
+    run = suite.start()
+    assert run.stdout is not None
+    for line in run.stdout:  # wait until the scenario is running
+        if "When I send GET" in line:
+            break
+    mine = [p for p in tiny_processes() if p.pid not in before]
+    assert mine, "the service should be running during the scenario"
+    run.send_signal(sig)
+    run.wait(timeout=60)
+    assert run.returncode != 0
+    _gone, alive = psutil.wait_procs(mine, timeout=10)
+    assert not alive
+    assert not any((suite.root / ".interlock" / "runs").glob("*.json"))
+
+
+def test_a_service_that_dies_mid_scenario_fails_it_and_is_healed(suite: MiniSuite) -> None:
+    suite.write("features/crash.feature", """
+        Feature: crash
+          Scenario: the service dies under us
+            When I send GET "/crash" to "web"
+            Then the response status is 200
+
+          Scenario: later scenarios get a healthy stack
+            When I send GET "/health" to "web"
+            Then the response status is 200
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'Service "web" stopped unexpectedly' in output
+    assert "crashing on purpose" in output  # its log tail is shown
+    assert "interlock: healed web restarted" in output
+    assert "1 scenario passed" in output
+
+
+def test_a_bad_stack_file_names_the_field_and_line_without_traceback(tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, """
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    redy: {http: /health}
+""")
+    suite.write("features/x.feature", "Feature: x\n  Scenario: y\n    Given I am not logged in\n")
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'Unknown field "redy"' in output
+    assert "interlock.yaml:4 (services.web.redy)" in output
+    assert 'did you mean "ready"' in output
+    assert "Traceback" not in output
+
+
+def test_a_start_failure_is_reported_broken_in_allure_and_exits_non_zero(tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, """
+services:
+  web:
+    process: {command: "{tiny} --port {port} --exit-at-start"}
+    ready: {http: /health}
+""")
+    suite.write("features/x.feature", """
+        Feature: x
+          Scenario: y
+            When I send GET "/health" to "web"
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'Service "web" exited before it was ready' in output
+    assert "configuration missing" in output  # the log tail
+    statuses = [json.loads(p.read_text())["status"]
+                for p in suite.results.glob("*-result.json")]
+    assert statuses and all(s in ("broken", "failed", "skipped") for s in statuses)
+
+
+def test_a_user_mistake_in_a_step_reads_cleanly(suite: MiniSuite) -> None:
+    suite.write("features/typo.feature", """
+        Feature: typo
+          Scenario: unknown variable and service
+            When I send GET "/orders/{ordr_id}" to "web"
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert 'Suite error: Unknown variable "{ordr_id}"' in output
+    assert "features/typo.feature:3" in output
+    assert "Traceback" not in output

@@ -1,0 +1,247 @@
+"""The per-scenario API the event steps call, against real brokers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from interlock.errors import Failure, InterlockError
+from interlock.events.base import Broker
+from interlock.events.config import EventsConfig
+from interlock.events.listeners import EventListeners
+from interlock.events.nats import NatsBroker, NatsConfig
+from interlock.report import MemoryReporter
+from interlock.secrets import Secrets
+
+from .brokers import CASES, connected
+from .servers import Server
+
+
+@pytest.fixture
+def nats_broker(nats_server: Server) -> Iterator[NatsBroker]:
+    broker = NatsBroker("nats", NatsConfig(url=nats_server.url))
+    yield broker
+    broker.close()
+
+
+@pytest.fixture
+def events(nats_broker: NatsBroker) -> Iterator[EventListeners]:
+    listeners = EventListeners({"nats": nats_broker}, timeout=5, settle=0.2)
+    yield listeners
+    listeners.close()
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("name", list(CASES))
+def test_expect_event_on_every_broker(name: str, request: pytest.FixtureRequest) -> None:
+    with connected(CASES[name], request, name="b") as pair:
+        channel = pair.case.channel
+        listening = EventListeners({"b": pair.listener}, timeout=10)
+        publishing = EventListeners({"b": pair.publisher})
+        try:
+            listening.listen(channel)
+            publishing.publish(channel, {"type": "OrderCreated", "orderId": "o-1"})
+            publishing.publish(channel, {"type": "OrderCreated", "orderId": "o-2"}, times=2)
+            event = listening.expect_event(channel, {"orderId": "o-2"})
+            assert event.json()["orderId"] == "o-2"
+            assert len(listening.expect_exactly(2, channel, {"orderId": "o-2"})) == 2
+        finally:
+            listening.close()
+
+
+def test_expect_event_returns_as_soon_as_the_event_arrives(events: EventListeners,
+                                                          nats_broker: NatsBroker) -> None:
+    events.listen("orders.created")
+    timeout = 60.0
+    publisher = threading.Timer(0.2, nats_broker.publish,
+                                args=("orders.created", b'{"orderId": "late"}'))
+    started = time.monotonic()
+    publisher.start()
+    event = events.expect_event("orders.created", {"orderId": "late"}, timeout=timeout)
+    waited = time.monotonic() - started
+    publisher.join()
+    assert event.json() == {"orderId": "late"}
+    # Push-based: it returned on arrival, far from waiting the timeout out.
+    assert waited < timeout / 2
+
+
+def test_an_event_that_already_arrived_matches_at_once(events: EventListeners) -> None:
+    events.listen("orders.>")
+    events.publish("orders.created", {"orderId": "o-1"})
+    events.expect_event("orders.created", {"orderId": "o-1"})
+    assert events.expect_event("orders.created", {"orderId": "o-1"}, timeout=0).json() == {
+        "orderId": "o-1"
+    }
+
+
+def test_timeout_lists_what_arrived_and_the_closest_mismatches(events: EventListeners) -> None:
+    events.listen("orders.created")
+    events.publish("orders.created", {"orderId": "o-1", "status": "pending", "total": 3})
+    events.publish("orders.created", {"orderId": "o-2", "status": "paid", "total": 5})
+    events.expect_event("orders.created", {"orderId": "o-2"})
+    with pytest.raises(Failure) as caught:
+        events.expect_event("orders.created", {"orderId": "o-2", "status": "shipped"},
+                            timeout=0.2)
+    text = str(caught.value)
+    assert 'no event on "orders.created" matched within 200 ms' in text
+    assert "2 events arrived" in text
+    assert '"o-1"' in text and '"o-2"' in text
+    assert "closest, #2" in text
+    assert "$.status" in text and '"shipped"' in text
+
+
+def test_nothing_arrived_says_so(events: EventListeners) -> None:
+    events.listen("orders.created")
+    with pytest.raises(Failure) as caught:
+        events.expect_event("orders.created", {"orderId": "x"}, timeout=0.1)
+    assert 'no event arrived on "orders.created"' in str(caught.value)
+    assert "publishes to this channel" in caught.value.hint
+
+
+def test_exactly_n_waits_the_settle_window_for_extra_events(events: EventListeners) -> None:
+    events.listen("notifications.sent")
+    for _ in range(3):
+        events.publish("notifications.sent", {"orderId": "o-1"})
+    events.publish("notifications.sent", {"orderId": "o-9"})
+    assert len(events.expect_exactly(3, "notifications.sent", {"orderId": "o-1"})) == 3
+    with pytest.raises(Failure) as caught:
+        events.expect_exactly(2, "notifications.sent", {"orderId": "o-1"})
+    assert "3 events on \"notifications.sent\" matched, expected exactly 2" in str(caught.value)
+    with pytest.raises(Failure) as caught:
+        events.expect_exactly(1, "notifications.sent", {"orderId": "o-2"}, timeout=0.2)
+    assert "0 events" in str(caught.value)
+
+
+def test_no_event_matches(events: EventListeners) -> None:
+    events.listen("orders.dlq")
+    events.publish("orders.dlq", {"orderId": "other"})
+    events.expect_none("orders.dlq", {"orderId": "o-1"}, window=0.2)
+    events.publish("orders.dlq", {"orderId": "o-1"})
+    with pytest.raises(Failure) as caught:
+        events.expect_none("orders.dlq", {"orderId": "o-1"}, window=5)
+    assert 'an event on "orders.dlq" matched, expected none' in str(caught.value)
+
+
+def test_no_event_arrives(events: EventListeners) -> None:
+    events.listen("orders.completed")
+    events.expect_no_event("orders.completed", window=0.2)
+    events.publish("orders.completed", {"orderId": "o-1"})
+    with pytest.raises(Failure) as caught:
+        events.expect_no_event("orders.completed", window=5)
+    assert 'an event arrived on "orders.completed"' in str(caught.value)
+
+
+def test_events_arrive_in_order_with_fields_and_json_paths(events: EventListeners) -> None:
+    events.listen("orders.>")
+    for kind in ("OrderCreated", "OrderPaid", "OrderAssigned"):
+        events.publish(f"orders.{kind.lower()}", {"type": kind, "meta": {"v": kind[5:]}})
+    found = events.expect_order("orders.>", [{"type": "OrderCreated"}, {"type": "OrderAssigned"}])
+    assert [e.json()["type"] for e in found] == ["OrderCreated", "OrderAssigned"]
+    assert events.last_value("$.type") == "OrderAssigned"
+    events.expect_order("orders.>", [{"$.meta.v": "Created"}, {"$.meta.v": "Paid"}])
+    with pytest.raises(Failure) as caught:
+        events.expect_order("orders.>", [{"type": "OrderAssigned"}, {"type": "OrderCreated"}],
+                            timeout=0.2)
+    text = str(caught.value)
+    assert 'the events on "orders.>" did not arrive in this order' in text
+    assert "rows 1-1 arrived in order; row 2 did not follow" in text
+    assert 'type="OrderPaid"' in text
+
+
+def test_last_event_and_remembering_a_value(events: EventListeners) -> None:
+    with pytest.raises(InterlockError, match="no event to look at yet"):
+        events.last_json()
+    events.listen("orders.created")
+    events.publish("orders.created", {"orderId": "o-7", "items": [{"sku": "d-1"}]})
+    events.expect_event("orders.created", {"orderId": "#string"})
+    assert events.last_json()["orderId"] == "o-7"
+    assert events.last_value("$.items[0].sku") == "d-1"
+    with pytest.raises(Failure, match=r"no value at \$.customer"):
+        events.last_value("$.customer")
+
+
+def test_a_non_json_body(events: EventListeners) -> None:
+    events.listen("raw.bytes")
+    events.publish("raw.bytes", b"\x00not json")
+    with pytest.raises(Failure) as caught:
+        events.expect_event("raw.bytes", {"a": 1}, timeout=0.5)
+    assert "not json" in str(caught.value)
+    (event,) = events.buffer.snapshot()
+    with pytest.raises(InterlockError) as error:
+        event.json()
+    assert "event body is not JSON" in str(error.value)
+    assert "\\x00not json" in str(error.value)
+
+
+def test_unknown_broker_and_unlistened_channel(nats_broker: NatsBroker) -> None:
+    two: dict[str, Broker] = {"nats": nats_broker, "other": nats_broker}
+    events = EventListeners(two)
+    try:
+        with pytest.raises(InterlockError) as caught:
+            events.listen("orders.created", broker="natz")
+        assert 'unknown broker "natz"' in str(caught.value)
+        assert 'did you mean "nats"' in str(caught.value)
+        with pytest.raises(InterlockError, match="several brokers are configured"):
+            events.listen("orders.created")
+        with pytest.raises(InterlockError) as caught:
+            events.expect_event("orders.created", {})
+        assert 'Given I listen for events on "orders.created"' in caught.value.hint
+        with pytest.raises(InterlockError, match=r"(?i)unknown marker"):
+            events.listen("orders.created", broker="nats")
+            events.expect_event("orders.created", {"id": "#nonsense"})
+    finally:
+        events.close()
+
+
+def test_overlapping_listens_do_not_count_an_event_twice(events: EventListeners) -> None:
+    events.listen("orders.>")
+    events.listen("orders.created")
+    events.publish("orders.created", {"n": 1})
+    assert len(events.expect_exactly(1, "orders.created", {"n": 1})) == 1
+    assert len(events.expect_exactly(1, "orders.*", {"n": 1})) == 1
+
+
+def test_configured_listens_start_with_the_scenario(nats_broker: NatsBroker) -> None:
+    config = EventsConfig.from_dict({"timeout": "3 seconds", "listen": ["audit.>"]}, "events")
+    events = EventListeners.start({"nats": nats_broker}, config)
+    try:
+        nats_broker.publish("audit.login", b'{"user": "ann"}')
+        assert events.expect_event("audit.login", {"user": "ann"}).channel == "audit.login"
+        assert events.timeout == 3.0
+    finally:
+        events.close()
+
+
+def test_events_are_attached_to_the_report_redacted(nats_broker: NatsBroker) -> None:
+    secrets = Secrets()
+    secrets.add("s3cr3t-value")
+    reporter = MemoryReporter()
+    events = EventListeners({"nats": nats_broker}, reporter=reporter, secrets=secrets)
+    try:
+        events.listen("users.created")
+        events.publish("users.created", {"password": "pw", "note": "s3cr3t-value"})
+        events.expect_event("users.created", {"note": "#string"})
+    finally:
+        events.close()
+    names = [name for name, _body, _kind in reporter.attachments]
+    assert names == ["event users.created (published)", "event users.created"]
+    for _name, body, kind in reporter.attachments:
+        assert kind == "application/json"
+        assert "s3cr3t-value" not in body and '"pw"' not in body
+        assert '"***"' in body
+
+
+def test_close_unsubscribes(nats_broker: NatsBroker) -> None:
+    events = EventListeners({"nats": nats_broker})
+    events.listen("orders.created")
+    events.close()
+    nats_broker.publish("orders.created", b"{}")
+    marker = EventListeners({"nats": nats_broker})
+    marker.listen("orders.created")
+    nats_broker.publish("orders.created", b'{"marker": true}')
+    marker.expect_event("orders.created", {"marker": True})
+    marker.close()
+    assert events.buffer.snapshot() == []
