@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -306,8 +307,25 @@ class Suite:
             return self.stacks[name]
 
     def sweep(self) -> list[str]:
-        """Remove what killed runs left behind; say what."""
-        return self.registry.sweep()
+        """Remove what killed runs left behind (processes, folders, and containers when a
+        Docker engine answers); say what."""
+        removed = self.registry.sweep()
+        if self.backend == "docker" or os.environ.get("DOCKER_HOST") or os.path.exists(
+            "/var/run/docker.sock"
+        ):
+            try:
+                from interlock.stack.docker import DockerEngine
+
+                engine = DockerEngine.connect(timeout=10)
+            except InterlockError:
+                return removed  # no engine: nothing of ours can be running in one
+            try:
+                gone = engine.sweep()
+                if gone:
+                    removed.append(str(gone))
+            finally:
+                engine.close()
+        return removed
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run ``closer`` when the suite closes (last registered, first run)."""

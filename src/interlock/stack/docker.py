@@ -23,6 +23,8 @@ Example (needs an engine, so not run as a doctest):
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import re
 import sys
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import APIError, DockerException, ImageNotFound
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from interlock.errors import InterlockError
 from interlock.stack.base import Address, DockerPlan, ReadyCheck, RunningService
@@ -235,6 +237,14 @@ class DockerEngine:
                     name, driver="bridge", labels=self.labels(run_id, stack), check_duplicate=True
                 )
         return name
+
+    def remove_network(self, run_id: str, stack: str = "default") -> None:
+        """Remove one stack's network (its containers are gone); nothing if it is not there."""
+        name = self.network_name(run_id, stack)
+        for network in self.client.networks.list(names=[name]):
+            if network.name == name:
+                with contextlib.suppress(NotFound):
+                    network.remove()
 
     # --- images ----------------------------------------------------------------------------
 

@@ -120,6 +120,7 @@ class Stack:
         self.start_seconds: dict[str, float] = {}
         self._after_ready: dict[str, Callable[[], None] | None] = {}
         self.proxies: dict[str, DelayProxy] = {}
+        self._engine: Any = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._check_dependencies()
@@ -222,10 +223,12 @@ class Stack:
             self.progress(f"interlock: {name} is external at {url}")
             return
         if form == "docker":
-            raise InterlockError(
-                f'Service "{name}" asks for the Docker backend, which is not available here',
-                where=spec.where, hint="Use INTERLOCK_BACKEND=process",
-            )
+            container = self._start_container(spec)
+            seconds = time.monotonic() - began
+            self.start_seconds[name] = seconds
+            self.progress(f"interlock: {name} ready at {container.address.url} in {seconds:.2f} s"
+                          " (docker)")
+            return
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             process, check, after = self._launch_process(spec)
             try:
@@ -328,6 +331,70 @@ class Stack:
         process.start()
         return process, check, after
 
+    # -- the Docker backend ------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        """The run this stack belongs to (names and labels of its containers carry it)."""
+        return self.registry.run_id if self.registry else f"local-{os.getpid()}"
+
+    def _docker(self) -> Any:
+        with self._lock:
+            if self._engine is None:
+                from interlock.stack.docker import DockerEngine
+
+                self._engine = DockerEngine.connect(where=f"stack {self.name!r}")
+            return self._engine
+
+    def _start_container(self, spec: ServiceSpec) -> RunningService:
+        from interlock.stack.docker import ContainerSpec, DockerEngine, addresses_seen_from
+
+        engine = self._docker()
+        network = DockerEngine.network_name(self.run_id, self.name)
+        scope = self._scope_for(spec, 0, self.run_dir)
+        scope.namespaces.update(addresses_seen_from(dict(self.running), network))
+        form = spec.docker
+        overrides: dict[str, Any] = {}
+        if form is not None:
+            overrides = {
+                key: value for key, value in {
+                    "image": form.image, "build": form.build, "dockerfile": form.dockerfile,
+                    "port": form.port, "command": tuple(render(c, scope, spec.where)
+                                                        for c in form.command),
+                    "volumes": dict(form.volumes),
+                    "build_args": {k: v for k, v in (
+                        (k, render(v, scope, spec.where)) for k, v in form.build_args.items())
+                        if v},
+                }.items() if value
+            }
+            if form.image and not form.build:
+                overrides["build"] = ""
+            if form.build and not form.image:
+                overrides["image"] = ""
+        env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
+        if form is not None:
+            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
+        if spec.kind:
+            module = kind_module(spec.kind, spec.where)
+            ctx = KindContext(spec.name, self.run_dir / spec.name, 0, spec.options, free_port)
+            plan = module.docker_plan(ctx)
+            container = ContainerSpec.from_plan(
+                spec.name, plan, env={**plan.env, **env}, base_dir=self.root,
+                ready=spec.ready or plan.ready, **overrides)
+        else:
+            assert form is not None
+            container = ContainerSpec(
+                spec.name, env=env, ready=spec.ready, base_dir=self.root, **overrides)
+        service = engine.start(
+            container, run_id=self.run_id, stack=self.name, log_dir=self.run_dir,
+            progress=self.progress, redact=self.secrets.redact,
+        )
+        with self._lock:
+            self.running[spec.name] = service
+        if spec.ready:
+            self.ready_checks[spec.name] = spec.ready
+        return service
+
     def _probe(self, service: RunningService) -> Probe:
         return Probe(
             service.name, service.address.host, service.address.port,
@@ -339,6 +406,10 @@ class Stack:
     def wait_ready(self, name: str) -> None:
         """Wait until a (re)started service passes its readiness check again."""
         service = self.service(name)
+        own_wait = getattr(service, "wait_ready", None)
+        if own_wait is not None:  # a container knows its own health and log since restart
+            own_wait()
+            return
         check = self.ready_checks.get(name, ReadyCheck("tcp"))
         self._probe(service).wait(check, self._stopping)
 
@@ -411,8 +482,17 @@ class Stack:
                 continue
             try:
                 service.stop()
+                remove = getattr(service, "remove", None)
+                if remove is not None:
+                    remove()
             except Exception as err:  # keep stopping the others
                 errors.append(f"{name}: {err}")
+        if self._engine is not None:
+            try:
+                self._engine.remove_network(self.run_id, self.name)
+            except Exception as err:
+                errors.append(f"network: {err}")
+            self._engine.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if errors:
             raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
