@@ -24,7 +24,6 @@ Example (needs an engine, so not run as a doctest):
 from __future__ import annotations
 
 import contextlib
-
 import os
 import re
 import sys
