@@ -78,3 +78,25 @@ def test_literals_cells_and_durations() -> None:
     assert parse_duration("1 second") == 1.0
     with pytest.raises(InterlockError, match="Not a duration"):
         parse_duration("soon")
+
+
+def test_default_after_a_bar_when_the_name_has_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INTERLOCK_TEST_UNSET", raising=False)
+    monkeypatch.setenv("INTERLOCK_TEST_SET", "interlock/python-base:bookworm")
+    scope = Scope({"order_id": "o-1"}, {"orders": {"url": "http://127.0.0.1:9"}.__getitem__})
+    assert render("[{env.INTERLOCK_TEST_UNSET|}]", scope) == "[]"
+    assert render("{env.INTERLOCK_TEST_UNSET|python:3.11-slim}", scope) == "python:3.11-slim"
+    assert render("{env.INTERLOCK_TEST_SET|python:3.11-slim}", scope) == (
+        "interlock/python-base:bookworm")
+    assert render("{order_id|none} {missing|two words}", scope) == "o-1 two words"
+    assert render("{orders.url|x} {orders.nope|x}", scope) == "http://127.0.0.1:9 x"
+    # the default is text; JSON templates quote it outside strings, escape it inside
+    assert render_json('{"a": {missing|x}, "b": "{missing|say "hi"}"}', scope) == {
+        "a": "x", "b": 'say "hi"'}
+    assert render("{{missing|x}}", scope) == "{missing|x}"
+
+
+def test_without_a_bar_an_unknown_name_is_still_an_error() -> None:
+    with pytest.raises(InterlockError, match='Unknown variable "{nope}"'):
+        render("{nope}", Scope())
+    assert render("{a b}", Scope()) == "{a b}"  # a space in a name: not a placeholder

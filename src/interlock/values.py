@@ -6,6 +6,8 @@ Everything a step receives as text passes through here before it means anything:
 * ``{orders.url}``, ``{orders.host}``, ``{orders.port}`` are a service's address;
 * ``{env.NAME}`` is an environment variable;
 * ``{uuid}`` and ``{fake.email}`` (any Faker provider) are fresh generated data on every use;
+* ``{name|default}`` is ``name``'s value, or the text after ``|`` when ``name`` has none
+  (``{env.BASE_IMAGE|}``: that variable, or empty);
 * ``{{`` and ``}}`` are literal braces.
 
 Example:
@@ -30,7 +32,8 @@ from interlock.errors import InterlockError, did_you_mean
 Resolver = Callable[[str], Any]
 """Answers the part after the dot (``url`` for ``{orders.url}``); raises KeyError if unknown."""
 
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}\s]+)\}")
+# {name} or {name|default}: a default may hold spaces, a name may not.
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}\s|]+(?:\|[^{}]*)?)\}")
 
 
 class Scope:
@@ -68,7 +71,20 @@ class Scope:
         self.variables[name] = value
 
     def lookup(self, name: str, where: str = "") -> Any:
-        """The value of ``{name}``; an ``InterlockError`` naming the known names if unknown."""
+        """The value of ``{name}``; an ``InterlockError`` naming the known names if unknown.
+
+        ``name|default`` gives ``default`` (as text) where ``name`` alone would be unknown.
+
+        Example:
+            >>> Scope({"a": 1}).lookup("a|2"), Scope().lookup("env.SURELY_NOT_SET_42|none")
+            (1, 'none')
+        """
+        base, bar, default = name.partition("|")
+        if bar:
+            try:
+                return self.lookup(base, where)
+            except InterlockError:
+                return default
         if name in self.variables:
             return self.variables[name]
         if name == "uuid":
