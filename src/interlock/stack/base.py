@@ -91,6 +91,9 @@ class DockerPlan:
     ready: ReadyCheck
     env: dict[str, str] = field(default_factory=dict)
     command: list[str] | None = None
+    # Run inside the container (exec) once it is ready, in order, before anyone uses it:
+    # e.g. [["psql", "-c", "CREATE DATABASE orders"]]. Each must exit 0.
+    setup: list[list[str]] = field(default_factory=list)
 
 
 Kind = Callable[[KindContext], ProcessPlan]

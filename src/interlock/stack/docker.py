@@ -38,7 +38,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from interlock.errors import InterlockError
 from interlock.stack.base import Address, DockerPlan, ReadyCheck, RunningService
-from interlock.stack.docker_build import build_image
+from interlock.stack.docker_build import BuildCache, build_image
 from interlock.stack.docker_service import DockerService
 from interlock.stack.docker_sweep import (
     LABEL_OWNER,
@@ -80,8 +80,10 @@ class ContainerSpec:
 
     The fields mirror the stack file's ``docker:`` block; ``env`` and ``command`` arrive
     already rendered (``{auth.url}`` resolved with ``address_for`` on the stack's network).
-    ``port`` is the port the service listens on inside the container (0: none published).
-    Relative ``build`` and bind-mount paths are relative to ``base_dir``.
+    ``port`` is the port the service listens on inside the container (0: none published);
+    ``more_ports`` are published too. ``aliases`` are its names on the stack network (by
+    default its own name). ``setup`` commands run inside it once it is ready, each must exit
+    0. Relative ``build`` and bind-mount paths are relative to ``base_dir``.
 
     Example:
         >>> ContainerSpec("orders", build="demo/", port=8000).url_template
@@ -100,6 +102,10 @@ class ContainerSpec:
     ready: ReadyCheck | None = None
     url_template: str = "http://{host}:{port}"
     base_dir: Path | None = None
+    aliases: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()  # () keeps the image's
+    more_ports: tuple[int, ...] = ()
+    setup: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.image and not self.build:
@@ -120,6 +126,7 @@ class ContainerSpec:
         values: dict[str, Any] = {
             "image": plan.image, "port": plan.container_port, "url_template": plan.url_template,
             "ready": plan.ready, "env": dict(plan.env), "command": tuple(plan.command or ()),
+            "setup": tuple(tuple(step) for step in plan.setup),
         }
         values.update(overrides)
         return cls(name, **values)
@@ -174,6 +181,7 @@ class DockerEngine:
         self.pull_missing = pull_missing
         self.build_network = build_network
         self._lock = threading.Lock()
+        self._builds = BuildCache()
 
     @classmethod
     def connect(
@@ -287,10 +295,14 @@ class DockerEngine:
         context = Path(spec.build)
         if not context.is_absolute() and spec.base_dir is not None:
             context = spec.base_dir / context
-        return build_image(
-            self.client, spec.name, context, spec.dockerfile or "Dockerfile",
-            build_args=spec.build_args, stack=stack, log_dir=log_dir, progress=progress,
-            network=self.build_network,
+        dockerfile = spec.dockerfile or "Dockerfile"
+        # Services built from one context (the demo's four) build once per engine connection.
+        return self._builds.get(
+            (str(context.resolve()), dockerfile, tuple(sorted(spec.build_args.items()))),
+            lambda: build_image(
+                self.client, spec.name, context, dockerfile, build_args=spec.build_args,
+                stack=stack, log_dir=log_dir, progress=progress, network=self.build_network,
+            ),
         )
 
     # --- containers ------------------------------------------------------------------------
@@ -324,6 +336,8 @@ class DockerEngine:
         if wait:
             try:
                 service.wait_ready()
+                for step in spec.setup:
+                    service.run(step)
             except BaseException:
                 service.remove()
                 raise
@@ -334,14 +348,19 @@ class DockerEngine:
         volumes: dict[str, dict[str, str]], run_id: str, stack: str,
     ) -> Any:
         name = self.container_name(run_id, stack, spec.name)
-        endpoint = self.client.api.create_endpoint_config(aliases=[spec.name])
+        endpoint = self.client.api.create_endpoint_config(
+            aliases=list(spec.aliases or (spec.name,)))
         for attempt in range(5):
-            ports = {f"{spec.port}/tcp": ("127.0.0.1", free_port())} if spec.port else {}
+            ports = {
+                f"{port}/tcp": ("127.0.0.1", free_port())
+                for port in (spec.port, *spec.more_ports) if port
+            }
             try:
                 container = self.client.containers.create(
                     image_id, list(spec.command) or None, name=name, detach=True, init=True,
                     environment=dict(spec.env), labels=labels, ports=ports, volumes=volumes,
                     network=network, networking_config={network: endpoint},
+                    entrypoint=list(spec.entrypoint) or None,
                 )
             except APIError as err:
                 taken = err.status_code == 409

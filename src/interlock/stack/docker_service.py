@@ -10,7 +10,7 @@ addresses, because a container is reached differently depending on who asks:
 
 Readiness is probed the way the user wrote it (HTTP or TCP against the published port from
 the host, a log regex over the container's log, a command run inside the container with
-``exec``); an image's own HEALTHCHECK, when it has one, is waited for first.
+``exec``); without one, an image's own HEALTHCHECK, when it has one, is waited for.
 
 Example (needs an engine, so not run as a doctest; see ``DockerEngine.start``):
 
@@ -98,14 +98,18 @@ class DockerService:
     @property
     def published_port(self) -> int:
         """The host port on 127.0.0.1 that reaches ``container_port`` (0 when none)."""
+        return self.published(self.container_port)
+
+    def published(self, container_port: int) -> int:
+        """The host port on 127.0.0.1 that reaches ``container_port`` (0 when none)."""
         ports = self.container.attrs.get("NetworkSettings", {}).get("Ports") or {}
-        bindings = ports.get(f"{self.container_port}/tcp") or []
+        bindings = ports.get(f"{container_port}/tcp") or []
         for binding in bindings:
             if binding.get("HostIp") in ("127.0.0.1", "") and binding.get("HostPort"):
                 return int(binding["HostPort"])
         # A stopped container has no live bindings; the configured one is what it gets back.
         configured = self.container.attrs.get("HostConfig", {}).get("PortBindings") or {}
-        for binding in configured.get(f"{self.container_port}/tcp") or []:
+        for binding in configured.get(f"{container_port}/tcp") or []:
             if binding.get("HostPort"):
                 return int(binding["HostPort"])
         return 0
@@ -154,6 +158,25 @@ class DockerService:
         since = _started_at(self.container.attrs)
         raw = self.container.logs(stdout=True, stderr=True, since=since) if since else b""
         return bytes(raw).decode("utf-8", errors="replace") if since else self.log()
+
+    def run(self, command: list[str] | tuple[str, ...]) -> str:
+        """Run ``command`` inside the container (``docker exec``); its output.
+
+        Raises an InterlockError with the output when it exits non-zero.
+        """
+        result = self.container.exec_run(list(command), stdout=True, stderr=True)
+        output = bytes(result.output or b"").decode("utf-8", errors="replace")
+        if result.exit_code != 0:
+            raise InterlockError(
+                f'A set-up command failed in service "{self.name}" (exit code '
+                f"{result.exit_code})",
+                details=self.redact(f"command: {' '.join(command)}\noutput:\n"
+                                    f"{log_tail(output)}"),
+                where=f'service "{self.name}"',
+                hint="Run it yourself with docker exec to see why: docker exec "
+                f"{self.container.name} {' '.join(command)}",
+            )
+        return output
 
     # --- faults ----------------------------------------------------------------------------
 
@@ -247,7 +270,8 @@ class DockerService:
     # --- readiness -------------------------------------------------------------------------
 
     def wait_ready(self, timeout: float | None = None) -> float:
-        """Wait for the image HEALTHCHECK (if any), then for the service's ReadyCheck.
+        """Wait for the service's ReadyCheck, or, when it has none, for the image's
+        HEALTHCHECK (which Docker runs only every ``--interval``: an explicit check is faster).
 
         Returns the seconds it took. Raises an InterlockError naming the service, the check,
         the address and the tail of the container log when the time runs out or the
@@ -257,7 +281,7 @@ class DockerService:
         check = self.ready
         limit = timeout if timeout is not None else check.timeout if check else 30.0
         deadline = started + limit
-        if self.has_healthcheck():
+        if check is None and self.has_healthcheck():
             self.progress(f"interlock: {self.name}: waiting up to {limit:g} s for the "
                           "image's HEALTHCHECK to report healthy")
             self._poll(self._healthy, "the image's HEALTHCHECK reports healthy", deadline, limit)

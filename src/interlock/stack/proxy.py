@@ -16,23 +16,49 @@ Example:
     ...     client.sendall(b"ping"); client.recv(100)
     b'ping'
     >>> proxy.stop(); upstream.close()
+
+Under the Docker backend the callers are containers, so the same code runs in a small
+container of its own on the stack's network (``stack/docker_delay.py``): it takes the
+service's name there, forwards to the service's other name (``auth-direct``), and the host
+sets the delay through a control port. This file is therefore standard library only, and
+runs as a program::
+
+    python3 proxy.py --listen 8080 --upstream auth-direct:8080 --control 9000
+    curl -X PUT --data 3 http://127.0.0.1:<published 9000>/delay
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
+import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
 _CHUNK = 65536
+READY_LINE = "interlock delay proxy: ready"
+
+
+class Delay(Protocol):
+    """What the stack holds for a service with ``delay_proxy: true``, whatever runs it."""
+
+    port: int  # where callers on this machine reach the service through the proxy
+    delay: float  # seconds added to each answer; 0 for none
+
+    def stop(self) -> None:
+        """Stop the proxy."""
 
 
 class DelayProxy:
-    """Listens on a free port of 127.0.0.1 and forwards to ``host:port``, maybe slowly."""
+    """Listens on a free port of 127.0.0.1 (or on ``listen``) and forwards to ``host:port``,
+    maybe slowly. ``host`` is resolved again for every connection (a restarted container may
+    come back with another address)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, listen: tuple[str, int] = ("127.0.0.1", 0)) -> None:
         self.upstream = (host, port)
         self.delay = 0.0
-        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server = socket.create_server(listen)
         self.port: int = self._server.getsockname()[1]
         self._stopped = threading.Event()
         self._sockets: set[socket.socket] = set()
@@ -94,3 +120,60 @@ class DelayProxy:
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
+
+
+def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:
+    """``GET``/``PUT /delay`` (seconds as the body) on ``port``, for the host to set the delay."""
+
+    class Control(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(200, str(proxy.delay))
+
+        def do_PUT(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                seconds = float(self.rfile.read(length).decode() or "0")
+            except ValueError:
+                self._answer(400, "the body must be a number of seconds")
+                return
+            if self.path != "/delay" or seconds < 0:
+                self._answer(404 if self.path != "/delay" else 400, "PUT /delay <seconds>")
+                return
+            proxy.delay = seconds
+            self._answer(200, str(proxy.delay))
+
+        def _answer(self, status: int, text: str) -> None:
+            body = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet: the service's own log is what a reader looks at."""
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Control)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="proxy-control", daemon=True).start()
+    return server
+
+
+def main(argv: list[str]) -> int:
+    """The proxy as a program (in a container): forward ``--listen`` to ``--upstream``."""
+    parser = argparse.ArgumentParser(prog="proxy.py", description="A TCP proxy that can be slow.")
+    parser.add_argument("--listen", type=int, required=True, help="port to accept callers on")
+    parser.add_argument("--upstream", required=True, help="host:port of the real service")
+    parser.add_argument("--control", type=int, required=True, help="port of GET/PUT /delay")
+    args = parser.parse_args(argv)
+    host, _, port = args.upstream.rpartition(":")
+    proxy = DelayProxy(host, int(port), listen=("0.0.0.0", args.listen))
+    proxy.start()
+    serve_control(proxy, args.control)
+    print(f"{READY_LINE} on {args.listen}, forwarding to {args.upstream}", flush=True)
+    threading.Event().wait()  # until SIGTERM ends the process
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -41,7 +41,7 @@ from interlock.stack.base import Address, KindContext, ProcessPlan, ReadyCheck, 
 from interlock.stack.kinds import kind_module
 from interlock.stack.ports import free_port
 from interlock.stack.process import ProcessService
-from interlock.stack.proxy import DelayProxy
+from interlock.stack.proxy import Delay, DelayProxy
 from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
@@ -119,7 +119,7 @@ class Stack:
         self.ready_checks: dict[str, ReadyCheck] = {}
         self.start_seconds: dict[str, float] = {}
         self._after_ready: dict[str, Callable[[], None] | None] = {}
-        self.proxies: dict[str, DelayProxy] = {}
+        self.proxies: dict[str, Delay] = {}
         self._engine: Any = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -223,11 +223,11 @@ class Stack:
             self.progress(f"interlock: {name} is external at {url}")
             return
         if form == "docker":
-            container = self._start_container(spec)
+            self._start_container(spec)
             seconds = time.monotonic() - began
             self.start_seconds[name] = seconds
-            self.progress(f"interlock: {name} ready at {container.address.url} in {seconds:.2f} s"
-                          " (docker)")
+            self.progress(f"interlock: {name} ready at {self.address(name).url} in "
+                          f"{seconds:.2f} s (docker)")
             return
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             process, check, after = self._launch_process(spec)
@@ -348,6 +348,7 @@ class Stack:
 
     def _start_container(self, spec: ServiceSpec) -> RunningService:
         from interlock.stack.docker import ContainerSpec, DockerEngine, addresses_seen_from
+        from interlock.stack.docker_delay import ContainerDelay, direct_alias
 
         engine = self._docker()
         network = DockerEngine.network_name(self.run_id, self.name)
@@ -374,6 +375,9 @@ class Stack:
         env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
         if form is not None:
             env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
+        if spec.delay_proxy:
+            # Its name on the network goes to its proxy (see docker_delay.py).
+            overrides["aliases"] = (direct_alias(spec.name),)
         if spec.kind:
             module = kind_module(spec.kind, spec.where)
             ctx = KindContext(spec.name, self.run_dir / spec.name, 0, spec.options, free_port)
@@ -385,14 +389,25 @@ class Stack:
             assert form is not None
             container = ContainerSpec(
                 spec.name, env=env, ready=spec.ready, base_dir=self.root, **overrides)
-        service = engine.start(
-            container, run_id=self.run_id, stack=self.name, log_dir=self.run_dir,
-            progress=self.progress, redact=self.secrets.redact,
-        )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlock-proxy") as pool:
+            proxy = pool.submit(
+                ContainerDelay.start, engine, container, run_id=self.run_id, stack=self.name,
+                log_dir=self.run_dir, progress=self.progress,
+            ) if spec.delay_proxy else None
+            try:
+                service = engine.start(
+                    container, run_id=self.run_id, stack=self.name, log_dir=self.run_dir,
+                    progress=self.progress, redact=self.secrets.redact,
+                )
+            finally:
+                if proxy is not None and proxy.exception() is None:
+                    self.proxies[spec.name] = proxy.result()  # registered to be stopped
         with self._lock:
             self.running[spec.name] = service
         if spec.ready:
             self.ready_checks[spec.name] = spec.ready
+        if proxy is not None:
+            proxy.result()  # its failure, now that the service is registered to be stopped
         return service
 
     def _probe(self, service: RunningService) -> Probe:
@@ -469,24 +484,44 @@ class Stack:
 
     # -- stop ------------------------------------------------------------------------------
 
+    def _stopper(self, name: str) -> Callable[[], None]:
+        def stop() -> None:
+            with self._lock:
+                service = self.running.pop(name, None)
+            if service is None:
+                return
+            service.stop()
+            remove = getattr(service, "remove", None)
+            if remove is not None:
+                remove()
+
+        return stop
+
     def stop(self) -> None:
         """Stop every started service, dependents first; never stops half-way."""
         self._stopping.set()
         errors: list[str] = []
-        for proxy in self.proxies.values():
-            proxy.stop()
-        self.proxies.clear()
-        for name in reversed(self.order):
-            service = self.running.pop(name, None)
-            if service is None:
-                continue
+
+        def stop_one(name: str, stop: Callable[[], None]) -> None:
             try:
-                service.stop()
-                remove = getattr(service, "remove", None)
-                if remove is not None:
-                    remove()
+                stop()
             except Exception as err:  # keep stopping the others
                 errors.append(f"{name}: {err}")
+
+        # In waves: a service stops once everything that depends on it has stopped; the
+        # services of one wave (and the delay proxies, in the first) stop together.
+        proxies = [(f"{name} delay proxy", proxy.stop) for name, proxy in self.proxies.items()]
+        self.proxies.clear()
+        left = list(reversed(self.order))
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="interlock-stop") as pool:
+            while left or proxies:
+                wave = [name for name in left if not any(
+                    name in self.specs[other].depends_on for other in left)]
+                left = [name for name in left if name not in wave]
+                jobs = [(name, self._stopper(name)) for name in wave] + proxies
+                proxies = []
+                for future in [pool.submit(stop_one, name, stop) for name, stop in jobs]:
+                    future.result()
         if self._engine is not None:
             try:
                 self._engine.remove_network(self.run_id, self.name)

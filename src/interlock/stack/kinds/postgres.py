@@ -140,14 +140,28 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
-    """PostgreSQL from the official image (trust auth: a test database)."""
+    """PostgreSQL from the official image (trust auth: a test database).
+
+    Readiness asks over TCP: the official image's first start runs a socket-only server
+    for its init scripts, which would answer a socket ``pg_isready`` too early. The
+    databases are created by ``psql`` inside the container once it answers, which works
+    with any image that has ``psql`` (the official one, environment/images/postgres).
+
+    Example:
+        >>> from pathlib import Path
+        >>> plan = docker_plan(KindContext("db", Path("/tmp/x"), 0, {"databases": ["a"]}))
+        >>> plan.image, plan.setup[0][-2:]
+        ('postgres:16', ['-c', 'CREATE DATABASE "a"'])
+    """
     databases = [str(d) for d in ctx.options.get("databases", [])]
-    init = ";".join(f'CREATE DATABASE "{d}"' for d in databases)
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
+    create = [arg for d in databases for arg in ("-c", f'CREATE DATABASE "{d}"')]
     return DockerPlan(
         image=str(ctx.options.get("image", "postgres:16")),
         container_port=5432,
         url_template="postgresql://postgres@{host}:{port}",
-        ready=ReadyCheck("command", command=("pg_isready", "-U", "postgres"), timeout=60),
-        env={"POSTGRES_HOST_AUTH_METHOD": "trust",
-             **({"INTERLOCK_INIT_SQL": init} if init else {})},
+        ready=ReadyCheck("command", command=("pg_isready", "-h", "127.0.0.1", "-U", "postgres"),
+                         timeout=60),
+        env={"POSTGRES_HOST_AUTH_METHOD": "trust"},
+        setup=[psql + create] if create else [],
     )
