@@ -69,7 +69,7 @@ def measure(backend: str, rounds: int) -> None:
     stops: list[float] = []
     services: dict[str, list[float]] = {}
     for number in range(rounds + (1 if warm_up else 0)):
-        started, stopped, per_service = one_round(backend, f"bench-{number}")
+        started, stopped, per_service = one_round(backend, "bench")
         if warm_up and number == 0:
             print(f"  warm-up (images built or checked): start {started:.2f} s")
             continue

@@ -295,14 +295,11 @@ class DockerEngine:
         context = Path(spec.build)
         if not context.is_absolute() and spec.base_dir is not None:
             context = spec.base_dir / context
-        dockerfile = spec.dockerfile or "Dockerfile"
-        # Services built from one context (the demo's four) build once per engine connection.
-        return self._builds.get(
-            (str(context.resolve()), dockerfile, tuple(sorted(spec.build_args.items()))),
-            lambda: build_image(
-                self.client, spec.name, context, dockerfile, build_args=spec.build_args,
-                stack=stack, log_dir=log_dir, progress=progress, network=self.build_network,
-            ),
+        # Services built from one context (the demo's four) at once share one build.
+        return build_image(
+            self.client, spec.name, context, spec.dockerfile or "Dockerfile",
+            build_args=spec.build_args, stack=stack, log_dir=log_dir, progress=progress,
+            network=self.build_network, once=self._builds,
         )
 
     # --- containers ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from docker.errors import APIError, ImageNotFound
 from docker.utils.build import exclude_paths
 
 from interlock.errors import InterlockError
-from interlock.stack.docker_sweep import LABEL_SERVICE, LABEL_STACK
+from interlock.stack.docker_sweep import LABEL_SERVICE
 
 BUILD_TAIL_LINES = 40
 LABEL_CONTEXT = "interlock.context"
@@ -53,11 +53,13 @@ def build_image(
     log_dir: Path | None = None,
     progress: Callable[[str], None] = lambda line: None,
     network: str | None = None,
+    once: BuildCache | None = None,
 ) -> str:
     """Build ``context`` and return the image id; the output goes to ``<name>.build.log``.
 
     ``network="none"`` makes sure the build needs nothing from outside. A failed build
-    raises an InterlockError with the last build lines and the log file's path.
+    raises an InterlockError with the last build lines and the log file's path. With
+    ``once``, callers that ask for the same context at the same time share one build.
     """
     build_args = build_args or {}
     where = f'service "{name}"'
@@ -74,12 +76,25 @@ def build_image(
         )
     tag = f"interlock/{_slug(stack)}-{_slug(name)}:latest"
     digest = context_digest(client, context, dockerfile, build_args)
-    if digest:
-        built = client.images.list(filters={"label": f"{LABEL_CONTEXT}={digest}"})
-        if built:
-            built[0].tag(tag)
-            progress(f"interlock: {name}: image of {context} is up to date")
-            return str(built[0].id)
+
+    def build() -> str:
+        if digest:
+            built = client.images.list(filters={"label": f"{LABEL_CONTEXT}={digest}"})
+            if built:
+                built[0].tag(tag)
+                progress(f"interlock: {name}: image of {context} is up to date")
+                return str(built[0].id)
+        return _build(client, name, context, dockerfile, build_args, tag, digest, log_dir,
+                      progress, network)
+
+    return (once or BuildCache()).get(digest or object(), build)
+
+
+def _build(
+    client: Any, name: str, context: Path, dockerfile: str, build_args: Mapping[str, str],
+    tag: str, digest: str, log_dir: Path | None, progress: Callable[[str], None],
+    network: str | None,
+) -> str:
     progress(f"interlock: {name}: building {context} ({dockerfile})")
     log_file = None
     if log_dir is not None:
@@ -92,8 +107,8 @@ def build_image(
         for chunk in client.api.build(
             path=str(context), dockerfile=dockerfile, tag=tag, buildargs=dict(build_args),
             rm=True, forcerm=True, decode=True, network_mode=network,
-            labels={LABEL_SERVICE: name, LABEL_STACK: stack,
-                    **({LABEL_CONTEXT: digest} if digest else {})},
+            # no run label: images outlive runs, as a build cache
+            labels={LABEL_SERVICE: name, **({LABEL_CONTEXT: digest} if digest else {})},
         ):
             text = str(chunk.get("stream") or chunk.get("status") or "")
             if "error" in chunk:
