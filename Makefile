@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint servers docker-setup docker-demo bench clean
+.PHONY: demo test lint servers docker-setup docker-images docker-demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,26 @@ $(BIN)/.installed: pyproject.toml
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# The base image `make docker-setup` builds; used (when present) for images when
+# INTERLOCK_BASE_IMAGE is not set, instead of the Dockerfiles' python:3.11-slim.
+LOCAL_BASE_IMAGE := interlock/python-base:bookworm
+WHEELHOUSES := demo environment/images/postgres environment/images/nats
+
+# INTERLOCK_BACKEND=docker make demo: the same suite with every service in a container.
 demo: $(BIN)/.installed
+	@if [ "$$INTERLOCK_BACKEND" = docker ]; then $(MAKE) --no-print-directory docker-images; fi
+	@if [ "$$INTERLOCK_BACKEND" = docker ] && [ -z "$$INTERLOCK_BASE_IMAGE" ] \
+	    && docker image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1; then \
+	    echo "interlock: images build FROM $(LOCAL_BASE_IMAGE) (set INTERLOCK_BASE_IMAGE to choose)"; \
+	    export INTERLOCK_BASE_IMAGE=$(LOCAL_BASE_IMAGE); fi; \
 	$(BIN)/behave
+
+docker-demo:
+	@INTERLOCK_BACKEND=docker $(MAKE) --no-print-directory demo
+
+# What the Docker images install, fetched on this machine (the builds run offline).
+docker-images: $(BIN)/.installed
+	@PYTHON=$(BIN)/python bash demo/build-wheelhouse.sh $(WHEELHOUSES)
 
 test: $(BIN)/.installed
 	@bash scripts/servers.sh

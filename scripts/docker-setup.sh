@@ -230,6 +230,13 @@ build_base_image() {
         "($(docker run --rm "$BASE_IMAGE" python3 --version))"
 }
 
+say_base_image() {
+    # Images of a suite (the demo's, environment/images/*) build FROM this one when told so;
+    # `make demo` does it by itself when the variable is unset.
+    say "to build images on it (no registry needed), run:"
+    echo "export INTERLOCK_BASE_IMAGE=$BASE_IMAGE"
+}
+
 status() {
     if engine_answers; then
         say "engine: answering ($(docker version -f '{{.Server.Version}}'))"
@@ -239,6 +246,7 @@ status() {
     if [ -f "$PIDFILE" ]; then say "dockerd started by this script: pid $(cat "$PIDFILE")"; fi
     if engine_answers && docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
         say "base image: $BASE_IMAGE present"
+        say_base_image
     else
         say "base image: $BASE_IMAGE missing"
     fi
@@ -252,6 +260,7 @@ case "${1:-start}" in
         start_engine
         build_base_image
         say "ready in $((SECONDS - started)) s"
+        say_base_image
         ;;
     stop) need_root stop; stop_engine ;;
     status) status ;;
