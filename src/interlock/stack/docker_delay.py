@@ -31,15 +31,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from interlock.errors import InterlockError
 from interlock.stack import proxy
 from interlock.stack.base import ReadyCheck
 from interlock.stack.docker_service import DockerService
-
-if TYPE_CHECKING:
-    from interlock.stack.docker import ContainerSpec
+from interlock.stack.docker_spec import ContainerSpec
 
 DEFAULT_IMAGE = "python:3.11-slim"
 CONTROL_PORT = 7070  # inside the proxy container only; published on a free host port
@@ -84,8 +82,6 @@ class ContainerDelay:
                 "block; the proxy forwards to it.",
             )
         source = Path(proxy.__file__).read_text(encoding="utf-8")
-        from interlock.stack.docker import ContainerSpec
-
         spec = ContainerSpec(
             f"{service.name}-delay", image=proxy_image(), port=port,
             more_ports=(CONTROL_PORT,), aliases=(service.name,), entrypoint=("python3",),
