@@ -48,11 +48,22 @@ def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join("| " + line for line in tail) if tail else "| (the container wrote nothing)"
 
 
-def _started_at(attrs: dict[str, Any]) -> float:
-    """Epoch seconds of the container's last start (Docker gives RFC 3339 with nanoseconds)."""
-    text = str(attrs.get("State", {}).get("StartedAt") or "")
+def _last_stop(attrs: dict[str, Any]) -> float:
+    """Epoch seconds of the container's last stop; 0 before its first (Docker gives RFC 3339
+    with nanoseconds, and year 1 for "never").
+
+    Lines logged after it are this run's. ``StartedAt`` would not do: Docker records it after
+    the process has started, and a fast server (nats) logs "ready" before that.
+
+    Example:
+        >>> _last_stop({"State": {"FinishedAt": "0001-01-01T00:00:00Z"}})
+        0.0
+        >>> _last_stop({"State": {"FinishedAt": "2026-01-02T03:04:05.5Z"}})
+        1767323045.5
+    """
+    text = str(attrs.get("State", {}).get("FinishedAt") or "")
     match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", text)
-    if not match:
+    if not match or match.group(1).startswith("0001"):
         return 0.0
     whole = datetime.fromisoformat(match.group(1) + "+00:00").timestamp()
     return whole + float(match.group(2) or 0)
@@ -155,9 +166,11 @@ class DockerService:
         return bytes(raw).decode("utf-8", errors="replace")
 
     def _log_since_start(self) -> str:
-        since = _started_at(self.container.attrs)
-        raw = self.container.logs(stdout=True, stderr=True, since=since) if since else b""
-        return bytes(raw).decode("utf-8", errors="replace") if since else self.log()
+        since = _last_stop(self.container.attrs)
+        if not since:
+            return self.log()
+        raw = self.container.logs(stdout=True, stderr=True, since=since)
+        return bytes(raw).decode("utf-8", errors="replace")
 
     def run(self, command: list[str] | tuple[str, ...]) -> str:
         """Run ``command`` inside the container (``docker exec``); its output.
