@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint servers docker-setup docker-demo bench clean
+.PHONY: demo test lint servers docker-setup bench docs clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 demo: $(BIN)/.installed
+	@rm -rf reports/allure-results reports/junit
 	$(BIN)/behave
+
+docs: $(BIN)/.installed
+	$(BIN)/interlock docs
 
 test: $(BIN)/.installed
 	@bash scripts/servers.sh
