@@ -49,6 +49,15 @@ def _current_registry() -> Any:
     return module.registry
 
 
+def _registries() -> list[Any]:
+    """Where to register: the registry step imports see now, and the one behave's runner
+    matches with (in some runs, a dry run among them, the two differ)."""
+    import behave.runner
+
+    found = [_current_registry(), behave.runner.the_step_registry]
+    return [r for i, r in enumerate(found) if all(r is not other for other in found[:i])]
+
+
 def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
     from behave.matchers import _the_step_matcher_factory
 
@@ -127,7 +136,8 @@ def sentence(
                 raise
 
         SENTENCES.append((full, run))
-        _register(_current_registry(), full, run)
+        for registry in _registries():
+            _register(registry, full, run)
         return fn
 
     return decorate
