@@ -4,7 +4,6 @@ started by the stack), with the Allure report checked for the evidence and for s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -125,6 +125,15 @@ class Stack:
         self._stopping = threading.Event()
         self._check_dependencies()
 
+    def adopt(self, addresses: Mapping[str, Address]) -> None:
+        """Use services somebody else started (``interlock stack up``) instead of starting them.
+
+        They are treated as external: their addresses are known, faults cannot reach them.
+        """
+        for name, address in addresses.items():
+            if name in self.specs:
+                self.running[name] = ExternalService(name, address)
+
     # -- the graph -------------------------------------------------------------------------
 
     def _check_dependencies(self) -> None:
