@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -29,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ class Stack:
         self.start_seconds: dict[str, float] = {}
         self._after_ready: dict[str, Callable[[], None] | None] = {}
         self.proxies: dict[str, DelayProxy] = {}
+        self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._engine: Any = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -190,33 +192,70 @@ class Stack:
     # -- start -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start every service of the stack, dependencies first, independent ones together."""
+        """Start every service of the stack, dependencies first, independent ones together.
+
+        A service starts once each dependency is ready, or only launched (its address known)
+        for those its ``depends_on`` marks ``started``.
+        """
         started = time.monotonic()
         pending = [n for n in self.order if n not in self.running]
-        done: set[str] = set(self.running)
-        futures: dict[Future[None], str] = {}
+        ready: set[str] = set(self.running)
+        launched: set[str] = set(self.running)
+        events: queue.SimpleQueue[tuple[str, str, BaseException | None]] = queue.SimpleQueue()
+        self._launch_events = events
+
+        def run(name: str) -> None:
+            try:
+                self.start_service(name)
+                events.put(("ready", name, None))
+            except BaseException as err:  # handed to the main thread, which raises it
+                events.put(("error", name, err))
+
+        def eligible(name: str) -> bool:
+            spec = self.specs[name]
+            return all(dep in ready or (dep in spec.started_is_enough and dep in launched)
+                       for dep in spec.depends_on)
+
         with ThreadPoolExecutor(max_workers=max(1, len(pending)),
                                 thread_name_prefix="interlock-start") as pool:
             try:
-                while pending or futures:
-                    for name in list(pending):
-                        if all(dep in done for dep in self.specs[name].depends_on):
-                            pending.remove(name)
-                            futures[pool.submit(self.start_service, name)] = name
-                    finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        name = futures.pop(future)
-                        future.result()
-                        done.add(name)
+                running = 0
+                while pending or running:
+                    for name in [n for n in pending if eligible(n)]:
+                        pending.remove(name)
+                        pool.submit(run, name)
+                        running += 1
+                    kind, name, error = self._next_event(events)
+                    if kind == "error":
+                        assert error is not None
+                        raise error
+                    launched.add(name)
+                    if kind == "ready":
+                        ready.add(name)
+                        running -= 1
             except BaseException:
                 self._stopping.set()
-                for future in futures:
-                    future.cancel()
                 raise
+            finally:
+                self._launch_events = None
         self.progress(
             f"interlock: stack {self.name!r} ready: {len(self.running)} services in "
             f"{time.monotonic() - started:.2f} s"
         )
+
+    def _next_event(
+        self, events: queue.SimpleQueue[tuple[str, str, BaseException | None]]
+    ) -> tuple[str, str, BaseException | None]:
+        while True:  # a timeout, so that Ctrl-C is seen promptly
+            try:
+                return events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def _announce(self, name: str) -> None:
+        events = self._launch_events
+        if events is not None:
+            events.put(("launched", name, None))
 
     def start_service(self, name: str) -> None:
         """Start one service (its dependencies must be running) and wait until it is ready."""
@@ -238,8 +277,17 @@ class Stack:
             self.progress(f"interlock: {name} ready at {container.address.url} in {seconds:.2f} s"
                           " (docker)")
             return
+        proxy: DelayProxy | None = None
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             process, check, after = self._launch_process(spec)
+            if spec.delay_proxy:
+                if proxy is None:
+                    proxy = DelayProxy(process.address.host, process.address.port)
+                    proxy.start()
+                    self.proxies[name] = proxy
+                proxy.upstream = (process.address.host, process.address.port)
+            if attempt == 1:
+                self._announce(name)
             try:
                 self._probe(process).wait(check, self._stopping)
                 break
@@ -251,10 +299,6 @@ class Stack:
                 self.progress(f"interlock: {name}: port was taken, trying another")
         if after:
             after()
-        if spec.delay_proxy:
-            proxy = DelayProxy(process.address.host, process.address.port)
-            proxy.start()
-            self.proxies[name] = proxy
         seconds = time.monotonic() - began
         self.ready_checks[name] = check
         self._after_ready[name] = after
