@@ -374,6 +374,9 @@ class Stack:
         if check.kind == "command":
             rendered = tuple(render(part, scope, spec.where) for part in check.command)
             check = dataclasses.replace(check, command=rendered)
+        password = urlsplit(url).password
+        if password:  # e.g. mariadb's generated password: never shown
+            self.secrets.add(password)
         address = Address(url, "127.0.0.1", port, extra)
         process = ProcessService(
             spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from interlock.errors import InterlockError
@@ -28,7 +29,9 @@ SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's conventi
 
 def _bin_dir() -> Path:
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from pgserver._commands import POSTGRES_BIN_PATH
     except ImportError:
         raise InterlockError(
             "The postgres kind needs the pgserver package",
