@@ -22,7 +22,7 @@ from interlock.waiting import eventually
 
 # Which user of environment/interlock.yaml (auth.users) logs in as each technician.
 TECHNICIANS = {"tom": "technician", "tina": "other-technician"}
-WAIT = 10.0  # seconds a consumer (notifications, analytics) may take to catch up
+WAIT = 5.0  # seconds a consumer (notifications, analytics) may take to catch up
 
 
 def _world(context: Any) -> Any:
