@@ -228,7 +228,7 @@ def test_a_broken_behaviour_fails_exactly_the_scenarios_that_check_it(
     )
 
 
-def test_the_untouched_suite_passes_with_its_report_labels(tmp_path: Path) -> None:
+def test_the_untouched_suite_passes_labelled_and_without_tokens(tmp_path: Path) -> None:
     root = copy_suite(tmp_path)
     results = root / "reports" / "allure-results"
 
@@ -251,3 +251,6 @@ def test_the_untouched_suite_passes_with_its_report_labels(tmp_path: Path) -> No
     untagged = [s["name"] for s in scenarios
                 if not groups & {label["value"] for label in s["labels"] if label["name"] == "tag"}]
     assert untagged == []
+    # Every login answers a JWT and every request carries one: none may reach the report.
+    leaked = [p.name for p in results.iterdir() if "eyJ" in p.read_text(errors="replace")]
+    assert leaked == []
