@@ -16,9 +16,9 @@ from typing import Any
 
 from behave import given, then, when
 
-from interlock import Failure, InterlockError
+from interlock import Failure, InterlockError, eventually
+from interlock.behave import domain_step
 from interlock.http import Exchange
-from interlock.waiting import eventually
 
 # Which user of environment/interlock.yaml (auth.users) logs in as each technician.
 TECHNICIANS = {"tom": "technician", "tina": "other-technician"}
@@ -54,6 +54,7 @@ def _technician_user(name: str) -> str:
 
 
 @given("a customer has placed an order for {quantity:d} {product}")
+@domain_step
 def customer_placed_order(context: Any, quantity: int, product: str) -> None:
     world = _world(context)
     exchange = _send(world, "customer", "POST", "/orders",
@@ -64,6 +65,7 @@ def customer_placed_order(context: Any, quantity: int, product: str) -> None:
 
 @given('the dispatcher has assigned the order to technician "{technician}"')
 @when('the dispatcher assigns the order to technician "{technician}"')
+@domain_step
 def dispatcher_assigns(context: Any, technician: str) -> None:
     world = _world(context)
     _technician_user(technician)
@@ -75,6 +77,7 @@ def dispatcher_assigns(context: Any, technician: str) -> None:
 
 
 @when('the customer tries to assign the order to technician "{technician}"')
+@domain_step
 def customer_tries_to_assign(context: Any, technician: str) -> None:
     context.attempt = _send(_world(context), "customer", "POST", "/orders/{order_id}/assign",
                             json={"technicianId": technician})
@@ -82,6 +85,7 @@ def customer_tries_to_assign(context: Any, technician: str) -> None:
 
 @given("the technician has started the work")
 @when("the technician starts the work")
+@domain_step
 def technician_starts(context: Any) -> None:
     world = _world(context)
     user = _technician_user(world.render("{technician}"))
@@ -90,6 +94,7 @@ def technician_starts(context: Any) -> None:
 
 
 @when("the technician completes the order")
+@domain_step
 def technician_completes(context: Any) -> None:
     world = _world(context)
     user = _technician_user(world.render("{technician}"))
@@ -98,6 +103,7 @@ def technician_completes(context: Any) -> None:
 
 
 @when('technician "{technician}" tries to start the work')
+@domain_step
 def other_technician_tries(context: Any, technician: str) -> None:
     world = _world(context)
     context.attempt = _send(world, _technician_user(technician), "POST",
@@ -105,6 +111,7 @@ def other_technician_tries(context: Any, technician: str) -> None:
 
 
 @then("the {actor} is refused")
+@domain_step
 def actor_refused(context: Any, actor: str) -> None:
     attempt = context.attempt
     if attempt.status != 403:
@@ -115,6 +122,7 @@ def actor_refused(context: Any, actor: str) -> None:
 
 
 @then('the customer sees the order as "{status}"')
+@domain_step
 def customer_sees(context: Any, status: str) -> None:
     world = _world(context)
     order = _expect(world, _send(world, "customer", "GET", "/orders/{order_id}"), 200,
@@ -126,6 +134,7 @@ def customer_sees(context: Any, status: str) -> None:
 
 
 @then("the technician is notified")
+@domain_step
 def technician_is_notified(context: Any) -> None:
     world = _world(context)
     expected = {"orderId": world.render("{order_id}"), "technicianId": world.render("{technician}")}
@@ -140,6 +149,7 @@ def technician_is_notified(context: Any) -> None:
 
 
 @then("analytics records how long the order took")
+@domain_step
 def analytics_records(context: Any) -> None:
     world = _world(context)
 

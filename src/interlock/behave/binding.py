@@ -102,6 +102,32 @@ def _world(context: Any) -> Any:
     return world
 
 
+def domain_step(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """For a suite's own steps: a suite mistake reads as one clean message with the feature
+    file and line (like the library's sentences), a failure says where it happened.
+
+    Example:
+        @when('the dispatcher assigns the order to technician "{technician}"')
+        @domain_step
+        def assign(context, technician): ...
+    """
+
+    @functools.wraps(fn)
+    def run(context: Any, *args: Any, **kwargs: Any) -> Any:
+        world = getattr(context, "interlock_world", None)
+        where = world.where if world is not None else ""
+        try:
+            return fn(context, *args, **kwargs)
+        except InterlockError as err:
+            err.located(where)
+            raise SuiteMistake("Suite error: " + err.render()) from None
+        except Failure as failure:
+            failure.located(where)
+            raise
+
+    return run
+
+
 def sentence(
     pattern: str, *, expectation: bool = False, retry: Retry = "check"
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
