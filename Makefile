@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint servers docker-setup docker-images docker-demo bench clean
+.PHONY: demo test lint servers docker-setup docker-images docker-demo bench docs clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ WHEELHOUSES := demo environment/images/postgres environment/images/nats
 
 # INTERLOCK_BACKEND=docker make demo: the same suite with every service in a container.
 demo: $(BIN)/.installed
+	@rm -rf reports/allure-results reports/junit
 	@if [ "$$INTERLOCK_BACKEND" = docker ]; then $(MAKE) --no-print-directory docker-images; fi
 	@if [ "$$INTERLOCK_BACKEND" = docker ] && [ -z "$$INTERLOCK_BASE_IMAGE" ] \
 	    && docker image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1; then \
@@ -32,6 +33,9 @@ docker-demo:
 # What the Docker images install, fetched on this machine (the builds run offline).
 docker-images: $(BIN)/.installed
 	@PYTHON=$(BIN)/python bash demo/build-wheelhouse.sh $(WHEELHOUSES)
+
+docs: $(BIN)/.installed
+	$(BIN)/interlock docs
 
 test: $(BIN)/.installed
 	@bash scripts/servers.sh

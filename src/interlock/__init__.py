@@ -14,6 +14,7 @@ from interlock.secrets import Secrets
 from interlock.stack import Address, ReadyCheck, ServiceSpec, Stack
 from interlock.suite import Suite
 from interlock.values import Scope, parse_cell, parse_duration, parse_literal, render, render_json
+from interlock.waiting import eventually
 from interlock.world import World
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Stack",
     "Suite",
     "World",
+    "eventually",
     "parse_cell",
     "parse_duration",
     "parse_literal",

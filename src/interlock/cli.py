@@ -6,6 +6,7 @@
     interlock stack ps               what the kept-up stack runs, and where
     interlock stack logs SERVICE     a service's log
     interlock stack down             stop the kept-up stack
+    interlock docs                   regenerate INTEGRATION-TEST.md from the last results
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 
 from interlock.errors import InterlockError
+from interlock.living_docs import add_docs_parser
 from interlock.secrets import MASK
 from interlock.stack.reuse import KeptStack
 from interlock.suite import DEFAULT_STACK, Suite
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     logs = actions.add_parser("logs")
     logs.add_argument("service")
     logs.set_defaults(run=stack_logs)
+    add_docs_parser(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

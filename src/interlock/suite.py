@@ -35,7 +35,9 @@ from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
+from interlock.stack.base import Address
 from interlock.stack.registry import RunRegistry
+from interlock.stack.reuse import KeptStack
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 from interlock.values import Scope, render, render_tree
@@ -299,12 +301,31 @@ class Suite:
             if name not in self.stacks:
                 stack = self.new_stack(name)
                 self.stacks[name] = stack  # registered before start: a half-started stack stops
+                if self._reuse(stack):
+                    return stack
                 try:
                     stack.start()
                 except InterlockError as err:
                     self._failed_stacks[name] = err
                     raise
             return self.stacks[name]
+
+    def _reuse(self, stack: Stack) -> bool:
+        """With INTERLOCK_REUSE=1, take the addresses of a stack kept up by
+        ``interlock stack up`` instead of starting one."""
+        if os.environ.get("INTERLOCK_REUSE", "") not in ("1", "true", "yes"):
+            return False
+        kept = KeptStack.read(self.root)
+        if kept is None or kept.name != stack.name:
+            self.progress(f"interlock: INTERLOCK_REUSE is set but no stack {stack.name!r} is "
+                          "kept up (interlock stack up): starting one")
+            return False
+        stack.adopt({
+            name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))
+            for name, s in kept.services.items()
+        })
+        self.progress(f"interlock: reusing the stack kept up by pid {kept.owner_pid}")
+        return True
 
     def sweep(self) -> list[str]:
         """Remove what killed runs left behind (processes, folders, and containers when a

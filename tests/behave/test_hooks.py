@@ -147,3 +147,73 @@ def test_a_user_mistake_in_a_step_reads_cleanly(suite: MiniSuite) -> None:
     assert 'Suite error: Unknown variable "{ordr_id}"' in output
     assert "features/typo.feature:3" in output
     assert "Traceback" not in output
+
+
+def test_isolated_and_named_stacks(tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, """
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    ready: {http: /health}
+  other:
+    process: {command: "{tiny} --port {port}"}
+    ready: {http: /health}
+stacks:
+  small: [other]
+""")
+    for name, tags in (("a", ""), ("b", "@isolated"), ("c", "@stack.small")):
+        suite.write(f"features/{name}.feature", f"""
+            {tags}
+            Feature: {name}
+              Scenario: {name}
+                When I send GET "/health" to "{'other' if name == 'c' else 'web'}"
+                Then the response status is 200
+                And I remember the response header "Content-Type" as "x"
+        """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "starting an isolated stack for features/b.feature" in output
+    web_lines = [line for line in output.splitlines() if "interlock: web ready at" in line]
+    assert len(web_lines) == 2  # the shared stack, and the isolated feature's own
+    assert len({line.split("ready at ")[1].split()[0] for line in web_lines}) == 2
+    assert "stack 'small' ready: 1 services" in output
+
+
+def test_a_kept_up_stack_is_reused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    suite = mini_suite(tmp_path, SERVICES)
+    suite.write("features/ok.feature", """
+        Feature: ok
+          Scenario: health
+            When I send GET "/health" to "web"
+            Then the response status is 200
+    """)
+    env = suite.env()
+    keeper = subprocess.Popen([sys.executable, "-m", "interlock.cli", "stack", "up"],
+                              cwd=suite.root, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        assert keeper.stdout is not None
+        for line in keeper.stdout:
+            if "is up" in line:
+                break
+        ps = subprocess.run([sys.executable, "-m", "interlock.cli", "stack", "ps"],
+                            cwd=suite.root, env=env, capture_output=True, text=True, check=True)
+        assert "web" in ps.stdout and "http://127.0.0.1:" in ps.stdout
+        reuse = subprocess.run(suite.command(), cwd=suite.root,
+                               env={**env, "INTERLOCK_REUSE": "1"},
+                               capture_output=True, text=True, timeout=120, check=False)
+        output = reuse.stdout + reuse.stderr
+        assert reuse.returncode == 0, output[-3000:]
+        assert "reusing the stack kept up by pid" in output
+        assert "web ready at" not in output  # nothing was started
+        subprocess.run([sys.executable, "-m", "interlock.cli", "stack", "down"],
+                       cwd=suite.root, env=env, check=True, capture_output=True)
+        keeper.wait(timeout=30)
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+    assert not (suite.root / ".interlock" / "stack.json").exists()

@@ -180,3 +180,16 @@ def test_stop_leaves_no_process(make_stack) -> None:
     stack.stop()
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
                    for pid in pids)
+
+
+def test_a_dependency_needed_only_started_does_not_hold_its_dependent_back(make_stack) -> None:
+    stack = make_stack(
+        tiny("slow", "--listen-after", "1.5"),
+        tiny("eager", depends_on={"slow": "started"}, env={"SLOW_URL": "{slow.url}"}),
+        tiny("patient", depends_on=["slow"]),
+    )
+    stack.start()
+    ready = [line.split()[1] for line in make_stack.lines if " ready at " in line]
+    assert ready.index("eager") < ready.index("slow") < ready.index("patient")
+    answer = requests.get(stack.address("eager").url + "/env/SLOW_URL", timeout=5).json()
+    assert answer["value"] == stack.address("slow").url

@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--exit-at-start", action="store_true")
     parser.add_argument("--never-listen", action="store_true")
+    parser.add_argument("--listen-after", type=float, default=0.0,
+                        help="a slow start: listen only after this many seconds")
     args = parser.parse_args()
     print(f"starting tiny service, secret={os.environ.get('TINY_SECRET', '')}", flush=True)
     if args.exit_at_start:
@@ -44,6 +46,7 @@ def main() -> None:
         sys.exit(2)
     if args.never_listen:
         threading.Event().wait()
+    threading.Event().wait(args.listen_after)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"listening on port {args.port}", flush=True)
     server.serve_forever()

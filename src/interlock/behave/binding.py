@@ -49,6 +49,15 @@ def _current_registry() -> Any:
     return module.registry
 
 
+def _registries() -> list[Any]:
+    """Where to register: the registry step imports see now, and the one behave's runner
+    matches with (in some runs, a dry run among them, the two differ)."""
+    import behave.runner
+
+    found = [_current_registry(), behave.runner.the_step_registry]
+    return [r for i, r in enumerate(found) if all(r is not other for other in found[:i])]
+
+
 def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
     from behave.matchers import _the_step_matcher_factory
 
@@ -93,6 +102,32 @@ def _world(context: Any) -> Any:
     return world
 
 
+def domain_step(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """For a suite's own steps: a suite mistake reads as one clean message with the feature
+    file and line (like the library's sentences), a failure says where it happened.
+
+    Example:
+        @when('the dispatcher assigns the order to technician "{technician}"')
+        @domain_step
+        def assign(context, technician): ...
+    """
+
+    @functools.wraps(fn)
+    def run(context: Any, *args: Any, **kwargs: Any) -> Any:
+        world = getattr(context, "interlock_world", None)
+        where = world.where if world is not None else ""
+        try:
+            return fn(context, *args, **kwargs)
+        except InterlockError as err:
+            err.located(where)
+            raise SuiteMistake("Suite error: " + err.render()) from None
+        except Failure as failure:
+            failure.located(where)
+            raise
+
+    return run
+
+
 def sentence(
     pattern: str, *, expectation: bool = False, retry: Retry = "check"
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -127,7 +162,8 @@ def sentence(
                 raise
 
         SENTENCES.append((full, run))
-        _register(_current_registry(), full, run)
+        for registry in _registries():
+            _register(registry, full, run)
         return fn
 
     return decorate

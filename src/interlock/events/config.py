@@ -108,7 +108,10 @@ class EventsConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Self:
-        s = Settings(data, where, known=("timeout", "settle", "listen"))
+        # schemas/publishers/consumers describe the events for the living documentation
+        # (interlock.living_docs); waiting and listening do not need them.
+        s = Settings(data, where, known=("timeout", "settle", "listen", "schemas", "publishers",
+                                         "consumers"))
         entries = data.get("listen") or []
         if not isinstance(entries, list):
             raise InterlockError("listen must be a list of channels", where=s.at("listen"),

@@ -213,8 +213,11 @@ class DockerEngine:
         self, spec: ContainerSpec, *, run_id: str, stack: str = "default",
         log_dir: Path | None = None, progress: Callable[[str], None] = _say,
         redact: Callable[[str], str] = lambda text: text, wait: bool = True,
+        launched: Callable[[DockerService], None] | None = None,
     ) -> DockerService:
-        """Create and start the container of ``spec``, and (``wait``) wait until it is ready.
+        """Create and start the container of ``spec``, and (``wait``) wait until it is ready
+        and its ``setup`` commands ran. ``launched`` is called in between, as soon as the
+        container runs (its addresses are known): a stack starts what needs only that.
 
         The published port is chosen free on 127.0.0.1 and bound by number, so that restarts
         keep it (an engine-chosen port changes on every restart); if another program takes it
@@ -235,8 +238,12 @@ class DockerEngine:
         if spec.ready is None and spec.port and not service.has_healthcheck():
             # Nothing said how to know it is ready: at least it must answer on its port.
             service.ready = ReadyCheck("tcp")
-        if wait:
+        if wait or launched:
             try:
+                if launched is not None:
+                    launched(service)
+                if not wait:
+                    return service
                 service.wait_ready()
                 for step in spec.setup:
                     service.run(step)

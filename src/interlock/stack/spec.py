@@ -166,6 +166,7 @@ class ServiceSpec:
     external: ExternalForm | None = None
     ready: ReadyCheck | None = None
     depends_on: tuple[str, ...] = ()
+    started_is_enough: tuple[str, ...] = ()  # dependencies needed only started (address known)
     env: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     openapi: str = ""
@@ -202,6 +203,21 @@ class ServiceSpec:
         depends = data.get("depends_on") or []
         if isinstance(depends, str):
             depends = [depends]
+        started_only: list[str] = []
+        if isinstance(depends, Mapping):
+            # depends_on: {db: ready, auth: started} — "started" lets this service start as
+            # soon as the other's address is known (it must retry its connections itself).
+            for dep, condition in depends.items():
+                if condition not in ("ready", "started"):
+                    raise InterlockError(
+                        f'depends_on.{dep} must be "ready" or "started", not {condition!r}',
+                        where=field_where(where, data, "depends_on"),
+                        hint="ready: wait until it passes its readiness check (the default); "
+                        "started: only until its address is known.",
+                    )
+                if condition == "started":
+                    started_only.append(str(dep))
+            depends = list(depends)
         return cls(
             name=name,
             where=where,
@@ -217,6 +233,7 @@ class ServiceSpec:
             ready=(ready_from_dict(data["ready"], field_where(where, data, "ready"))
                    if "ready" in data else None),
             depends_on=tuple(str(d) for d in depends),
+            started_is_enough=tuple(started_only),
             env=_strings(data.get("env"), where, "env"),
             options=dict(_mapping(data.get("options"), where, "options")),
             openapi=str(data.get("openapi") or ""),

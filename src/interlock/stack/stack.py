@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -29,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,10 +121,20 @@ class Stack:
         self.start_seconds: dict[str, float] = {}
         self._after_ready: dict[str, Callable[[], None] | None] = {}
         self.proxies: dict[str, Delay] = {}
+        self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._engine: Any = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._check_dependencies()
+
+    def adopt(self, addresses: Mapping[str, Address]) -> None:
+        """Use services somebody else started (``interlock stack up``) instead of starting them.
+
+        They are treated as external: their addresses are known, faults cannot reach them.
+        """
+        for name, address in addresses.items():
+            if name in self.specs:
+                self.running[name] = ExternalService(name, address)
 
     # -- the graph -------------------------------------------------------------------------
 
@@ -181,33 +192,70 @@ class Stack:
     # -- start -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start every service of the stack, dependencies first, independent ones together."""
+        """Start every service of the stack, dependencies first, independent ones together.
+
+        A service starts once each dependency is ready, or only launched (its address known)
+        for those its ``depends_on`` marks ``started``.
+        """
         started = time.monotonic()
         pending = [n for n in self.order if n not in self.running]
-        done: set[str] = set(self.running)
-        futures: dict[Future[None], str] = {}
+        ready: set[str] = set(self.running)
+        launched: set[str] = set(self.running)
+        events: queue.SimpleQueue[tuple[str, str, BaseException | None]] = queue.SimpleQueue()
+        self._launch_events = events
+
+        def run(name: str) -> None:
+            try:
+                self.start_service(name)
+                events.put(("ready", name, None))
+            except BaseException as err:  # handed to the main thread, which raises it
+                events.put(("error", name, err))
+
+        def eligible(name: str) -> bool:
+            spec = self.specs[name]
+            return all(dep in ready or (dep in spec.started_is_enough and dep in launched)
+                       for dep in spec.depends_on)
+
         with ThreadPoolExecutor(max_workers=max(1, len(pending)),
                                 thread_name_prefix="interlock-start") as pool:
             try:
-                while pending or futures:
-                    for name in list(pending):
-                        if all(dep in done for dep in self.specs[name].depends_on):
-                            pending.remove(name)
-                            futures[pool.submit(self.start_service, name)] = name
-                    finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        name = futures.pop(future)
-                        future.result()
-                        done.add(name)
+                running = 0
+                while pending or running:
+                    for name in [n for n in pending if eligible(n)]:
+                        pending.remove(name)
+                        pool.submit(run, name)
+                        running += 1
+                    kind, name, error = self._next_event(events)
+                    if kind == "error":
+                        assert error is not None
+                        raise error
+                    launched.add(name)
+                    if kind == "ready":
+                        ready.add(name)
+                        running -= 1
             except BaseException:
                 self._stopping.set()
-                for future in futures:
-                    future.cancel()
                 raise
+            finally:
+                self._launch_events = None
         self.progress(
             f"interlock: stack {self.name!r} ready: {len(self.running)} services in "
             f"{time.monotonic() - started:.2f} s"
         )
+
+    def _next_event(
+        self, events: queue.SimpleQueue[tuple[str, str, BaseException | None]]
+    ) -> tuple[str, str, BaseException | None]:
+        while True:  # a timeout, so that Ctrl-C is seen promptly
+            try:
+                return events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def _announce(self, name: str) -> None:
+        events = self._launch_events
+        if events is not None:
+            events.put(("launched", name, None))
 
     def start_service(self, name: str) -> None:
         """Start one service (its dependencies must be running) and wait until it is ready."""
@@ -229,8 +277,17 @@ class Stack:
             self.progress(f"interlock: {name} ready at {self.address(name).url} in "
                           f"{seconds:.2f} s (docker)")
             return
+        proxy: DelayProxy | None = None
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             process, check, after = self._launch_process(spec)
+            if spec.delay_proxy:
+                if proxy is None:
+                    proxy = DelayProxy(process.address.host, process.address.port)
+                    proxy.start()
+                    self.proxies[name] = proxy
+                proxy.upstream = (process.address.host, process.address.port)
+            if attempt == 1:
+                self._announce(name)
             try:
                 self._probe(process).wait(check, self._stopping)
                 break
@@ -242,10 +299,6 @@ class Stack:
                 self.progress(f"interlock: {name}: port was taken, trying another")
         if after:
             after()
-        if spec.delay_proxy:
-            proxy = DelayProxy(process.address.host, process.address.port)
-            proxy.start()
-            self.proxies[name] = proxy
         seconds = time.monotonic() - began
         self.ready_checks[name] = check
         self._after_ready[name] = after
@@ -321,6 +374,9 @@ class Stack:
         if check.kind == "command":
             rendered = tuple(render(part, scope, spec.where) for part in check.command)
             check = dataclasses.replace(check, command=rendered)
+        password = urlsplit(url).password
+        if password:  # e.g. mariadb's generated password: never shown
+            self.secrets.add(password)
         address = Address(url, "127.0.0.1", port, extra)
         process = ProcessService(
             spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,
@@ -394,20 +450,24 @@ class Stack:
                 ContainerDelay.start, engine, container, run_id=self.run_id, stack=self.name,
                 log_dir=self.run_dir, progress=self.progress,
             ) if spec.delay_proxy else None
+
+            def launched(service: RunningService) -> None:
+                with self._lock:
+                    self.running[spec.name] = service  # registered: it will be stopped
+                if proxy is not None:
+                    self.proxies[spec.name] = proxy.result()  # its address is the one to give
+                self._announce(spec.name)
+
             try:
                 service = engine.start(
                     container, run_id=self.run_id, stack=self.name, log_dir=self.run_dir,
-                    progress=self.progress, redact=self.secrets.redact,
+                    progress=self.progress, redact=self.secrets.redact, launched=launched,
                 )
             finally:
                 if proxy is not None and proxy.exception() is None:
                     self.proxies[spec.name] = proxy.result()  # registered to be stopped
-        with self._lock:
-            self.running[spec.name] = service
         if spec.ready:
             self.ready_checks[spec.name] = spec.ready
-        if proxy is not None:
-            proxy.result()  # its failure, now that the service is registered to be stopped
         return service
 
     def _probe(self, service: RunningService) -> Probe:

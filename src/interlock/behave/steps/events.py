@@ -19,11 +19,12 @@ WINDOW = r"(?P<window>\d+(?:\.\d+)?\s*(?:seconds?|ms))"
 def _document(world: Any) -> Any:
     """The step's docstring: JSON when it is JSON (``{names}`` rendered), raw text otherwise,
     so a malformed payload can be published on purpose."""
-    text = render_json_text(world.step_text or "", world.scope, world.where)
+    raw = world.step_text or ""
     try:
-        return json.loads(text)
+        return json.loads(render_json_text(raw, world.scope, world.where))
     except ValueError:
-        return text.encode()
+        # Not JSON (a malformed event on purpose): its {names} are rendered as plain text.
+        return world.render(raw).encode()
 
 
 @sentence(r"I listen for events on " + q("channel") + BROKER)

@@ -12,9 +12,13 @@ Options: ``databases: [orders, notifications]`` are created once the server is r
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
+import threading
+import time
+import warnings
 from pathlib import Path
 
 from interlock.errors import InterlockError
@@ -25,7 +29,9 @@ SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's conventi
 
 def _bin_dir() -> Path:
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from pgserver._commands import POSTGRES_BIN_PATH
     except ImportError:
         raise InterlockError(
             "The postgres kind needs the pgserver package",
@@ -65,13 +71,15 @@ def _chown_tree(path: Path) -> None:
             os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
 
 
-def _cached_cluster(bin_dir: Path) -> Path:
-    """An initdb'd cluster kept per machine and pgserver version, made once."""
+def _cached_cluster(bin_dir: Path, databases: list[str]) -> Path:
+    """An initdb'd cluster with ``databases`` already created, kept per machine, pgserver
+    version and set of databases, made once (CREATE DATABASE costs ~0.3 s each)."""
     version = (bin_dir.parent / "VERSION").read_text().strip() if (
         bin_dir.parent / "VERSION"
     ).exists() else bin_dir.parent.parent.name
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "interlock"
-    cluster = cache / f"postgres-cluster-{version}-{os.geteuid()}"
+    names = hashlib.sha256("\n".join(sorted(databases)).encode()).hexdigest()[:12]
+    cluster = cache / f"postgres-cluster-{version}-{os.geteuid()}-{names}"
     if (cluster / "PG_VERSION").exists():
         return cluster
     building = cache / f"{cluster.name}.{os.getpid()}.tmp"
@@ -88,11 +96,41 @@ def _cached_cluster(bin_dir: Path) -> Path:
     )
     if result.returncode != 0:
         raise InterlockError("initdb failed for the postgres kind", details=result.stderr[-2000:])
+    if databases:
+        _create_databases_offline(bin_dir, building, databases)
     try:
         building.rename(cluster)
     except OSError:  # another run made it first
         shutil.rmtree(building, ignore_errors=True)
     return cluster
+
+
+def _create_databases_offline(bin_dir: Path, data: Path, databases: list[str]) -> None:
+    """Start the new cluster on a private unix socket only, create the databases, stop it."""
+    user = SYSTEM_USER if _as_root() else None
+    server = subprocess.Popen(
+        [str(bin_dir / "postgres"), "-D", str(data), "-k", str(data), "-c", "listen_addresses=",
+         "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user,
+    )
+    try:
+        for name in databases:
+            command = [str(bin_dir / "psql"), "-h", str(data), "-U", "postgres", "-q",
+                       "-v", "ON_ERROR_STOP=1", "-c", f'CREATE DATABASE "{name}"']
+            deadline = time.monotonic() + 30
+            while True:
+                result = subprocess.run(command, capture_output=True, text=True, check=False)
+                if result.returncode == 0:
+                    break
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise InterlockError(
+                        f'Could not create database "{name}" in the cached cluster',
+                        details=result.stderr.strip(),
+                    )
+                threading.Event().wait(0.05)  # the server is still starting: try again
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def plan(ctx: KindContext) -> ProcessPlan:
@@ -103,15 +141,28 @@ def plan(ctx: KindContext) -> ProcessPlan:
     port = str(ctx.port)
 
     def prepare() -> None:
-        cluster = _cached_cluster(bin_dir)
-        shutil.copytree(cluster, data, symlinks=True)
+        cluster = _cached_cluster(bin_dir, databases)
         if _as_root():
+            # cp -a keeps the owner the cached cluster already has (the postgres user), which
+            # saves walking a thousand files to chown them.
+            subprocess.run(["cp", "-a", str(cluster), str(data)], check=True)
             _prepare_root_access(bin_dir, ctx.workdir)
-            _chown_tree(ctx.workdir)
+            import pwd
+
+            entry = pwd.getpwnam(SYSTEM_USER)
+            os.chown(ctx.workdir, entry.pw_uid, entry.pw_gid)
+        else:
+            shutil.copytree(cluster, data, symlinks=True)
         data.chmod(0o700)
 
     def create_databases() -> None:
-        for name in databases:
+        # The cached cluster has them already; this only runs for a cluster made before.
+        existing = subprocess.run(
+            [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-At",
+             "-c", "SELECT datname FROM pg_database"],
+            capture_output=True, text=True, check=False,
+        ).stdout.split()
+        for name in [d for d in databases if d not in existing]:
             result = subprocess.run(
                 [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "postgres",
                  "-v", "ON_ERROR_STOP=1", "-q", "-c", f'CREATE DATABASE "{name}"'],

@@ -1,0 +1,165 @@
+"""The field-service business in sentences a product owner reads: customers order,
+dispatchers assign, technicians work, analytics keeps the score.
+
+Each step is a few lines over Interlock's plain API (``context.interlock_world``: its HTTP
+session, the users of ``environment/interlock.yaml``, the event listeners), so the business
+features say what happens and never how (no HTTP verbs, paths, JSONPath or status codes):
+
+    Given a customer has placed an order for 2 drills
+    When the dispatcher assigns the order to technician "tom"
+    Then the technician is notified
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from behave import given, then, when
+
+from interlock import Failure, InterlockError, eventually
+from interlock.behave import domain_step
+from interlock.http import Exchange
+
+# Which user of environment/interlock.yaml (auth.users) logs in as each technician.
+TECHNICIANS = {"tom": "technician", "tina": "other-technician"}
+WAIT = 5.0  # seconds a consumer (notifications, analytics) may take to catch up
+
+
+def _world(context: Any) -> Any:
+    return context.interlock_world
+
+
+def _send(world: Any, user: str, method: str, path: str, service: str = "orders",
+          **body: Any) -> Exchange:
+    """Send a request as ``user`` (a user of the stack file); the answer, whatever it is."""
+    world.http.credentials = world.suite.auth.credentials_for(user, world.where)
+    return world.http.send(method, world.render(path), service=service, where=world.where,
+                           **body)
+
+
+def _expect(world: Any, exchange: Exchange, status: int, what: str) -> Any:
+    """The answer's JSON when its status is ``status``; else a Failure titled in business words."""
+    if exchange.status != status:
+        raise Failure(f"{what}: the {exchange.service} service answered {exchange.status}, "
+                      f"expected {status}", details="body: " + exchange.excerpt(),
+                      where=f"{world.where} ({exchange.describe()})")
+    return exchange.json()
+
+
+def _technician_user(name: str) -> str:
+    if name not in TECHNICIANS:
+        raise InterlockError(f'No technician "{name}" can log in',
+                             hint=f"Known: {', '.join(TECHNICIANS)} (steps/orders_steps.py)")
+    return TECHNICIANS[name]
+
+
+@given("a customer has placed an order for {quantity:d} {product}")
+@domain_step
+def customer_placed_order(context: Any, quantity: int, product: str) -> None:
+    world = _world(context)
+    exchange = _send(world, "customer", "POST", "/orders",
+                     json={"items": [{"productId": product, "quantity": quantity}]})
+    order = _expect(world, exchange, 201, "The customer could not place the order")
+    world.remember("order_id", order["id"])
+
+
+@given('the dispatcher has assigned the order to technician "{technician}"')
+@when('the dispatcher assigns the order to technician "{technician}"')
+@domain_step
+def dispatcher_assigns(context: Any, technician: str) -> None:
+    world = _world(context)
+    _technician_user(technician)
+    world.remember("technician", technician)
+    world.events.listen("notifications.sent")  # before assigning, so no notification is missed
+    exchange = _send(world, "dispatcher", "POST", "/orders/{order_id}/assign",
+                     json={"technicianId": technician})
+    _expect(world, exchange, 200, f'The dispatcher could not assign the order to "{technician}"')
+
+
+@when('the customer tries to assign the order to technician "{technician}"')
+@domain_step
+def customer_tries_to_assign(context: Any, technician: str) -> None:
+    context.attempt = _send(_world(context), "customer", "POST", "/orders/{order_id}/assign",
+                            json={"technicianId": technician})
+
+
+@given("the technician has started the work")
+@when("the technician starts the work")
+@domain_step
+def technician_starts(context: Any) -> None:
+    world = _world(context)
+    user = _technician_user(world.render("{technician}"))
+    _expect(world, _send(world, user, "POST", "/orders/{order_id}/start"), 200,
+            "The technician could not start the work")
+
+
+@when("the technician completes the order")
+@domain_step
+def technician_completes(context: Any) -> None:
+    world = _world(context)
+    user = _technician_user(world.render("{technician}"))
+    _expect(world, _send(world, user, "POST", "/orders/{order_id}/complete"), 200,
+            "The technician could not complete the order")
+
+
+@when('technician "{technician}" tries to start the work')
+@domain_step
+def other_technician_tries(context: Any, technician: str) -> None:
+    world = _world(context)
+    context.attempt = _send(world, _technician_user(technician), "POST",
+                            "/orders/{order_id}/start")
+
+
+@then("the {actor} is refused")
+@domain_step
+def actor_refused(context: Any, actor: str) -> None:
+    attempt = context.attempt
+    if attempt.status != 403:
+        raise Failure(f"The {actor} was allowed to: the {attempt.service} service answered "
+                      f"{attempt.status}, expected a refusal (403)",
+                      details="body: " + attempt.excerpt(),
+                      where=f"{_world(context).where} ({attempt.describe()})")
+
+
+@then('the customer sees the order as "{status}"')
+@domain_step
+def customer_sees(context: Any, status: str) -> None:
+    world = _world(context)
+    order = _expect(world, _send(world, "customer", "GET", "/orders/{order_id}"), 200,
+                    "The customer could not look at the order")
+    seen = order["status"].replace("_", " ")  # "in_progress" reads "in progress"
+    if seen != status:
+        raise Failure(f'The customer sees the order as "{seen}", expected "{status}"',
+                      details=f"order: {order}")
+
+
+@then("the technician is notified")
+@domain_step
+def technician_is_notified(context: Any) -> None:
+    world = _world(context)
+    expected = {"orderId": world.render("{order_id}"), "technicianId": world.render("{technician}")}
+    world.events.expect_exactly(1, "notifications.sent", expected, WAIT)
+    user = _technician_user(expected["technicianId"])
+    mine = _expect(world, _send(world, user, "GET", "/notifications/{technician}",
+                         service="notifications"), 200,
+                   "The technician could not read their notifications")
+    if not any(n["orderId"] == expected["orderId"] for n in mine):
+        raise Failure("The technician's notifications do not mention the order",
+                      details=f"expected one about order {expected['orderId']}; got {mine}")
+
+
+@then("analytics records how long the order took")
+@domain_step
+def analytics_records(context: Any) -> None:
+    world = _world(context)
+
+    def recorded() -> Any:
+        exchange = _send(world, "dispatcher", "GET", "/metrics/orders/{order_id}",
+                         service="analytics")
+        return _expect(world, exchange, 200, "Analytics has no figures for the completed order")
+
+    durations = eventually(recorded, WAIT)["durations"]
+    missing = [name for name, seconds in durations.items() if seconds is None]
+    if missing:
+        raise Failure("Analytics does not know how long every step of the order took",
+                      details=f"unknown: {', '.join(missing)}; durations: {durations}")
