@@ -100,3 +100,11 @@ def test_without_a_bar_an_unknown_name_is_still_an_error() -> None:
     with pytest.raises(InterlockError, match=re.escape('Unknown variable "{nope}"')):
         render("{nope}", Scope())
     assert render("{a b}", Scope()) == "{a b}"  # a space in a name: not a placeholder
+
+
+def test_json_braces_are_never_taken_for_names() -> None:
+    scope = Scope({"id": "o-1"})
+    assert render_json('{"a": {"b": 1}}', scope) == {"a": {"b": 1}}
+    assert render_json('[{"a": {"id": "{id}"}}]', scope) == [{"a": {"id": "o-1"}}]
+    assert render_json('{"text": "{{not a name}}"}', scope) == {"text": "{not a name}"}
+    assert render('{"a":1}', scope) == '{"a":1}'

@@ -39,5 +39,5 @@ Feature: The other services act on order events
        "createdAt": "#datetime", "assignedAt": "#datetime", "startedAt": "#datetime",
        "completedAt": "#datetime",
        "durations": {"toAssignSeconds": "#number", "toStartSeconds": "#number",
-                     "workSeconds": "#number", "toCompleteSeconds": "#number"} }
+                     "workSeconds": "#number", "toCompleteSeconds": "#number"}}
       """

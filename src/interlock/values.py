@@ -32,8 +32,10 @@ from interlock.errors import InterlockError, did_you_mean
 Resolver = Callable[[str], Any]
 """Answers the part after the dot (``url`` for ``{orders.url}``); raises KeyError if unknown."""
 
-# {name} or {name|default}: a default may hold spaces, a name may not.
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}\s|]+(?:\|[^{}]*)?)\}")
+# {name} or {name|default}: a name is a word with dots and dashes (order_id, orders-db.url,
+# env.API_KEY, fake.email), so JSON's own braces ({"a": {"b": 1}}) are never taken for one;
+# a default may hold spaces.
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.\-]*(?:\|[^{}]*)?)\}")
 
 
 class Scope:
@@ -190,7 +192,9 @@ def render_json_text(text: str, scope: Scope, where: str = "") -> str:
         if match:
             token = match.group(0)
             if token in ("{{", "}}"):
-                out.append(token[0])
+                # In a string a doubled brace is a literal one; outside strings braces are
+                # the document's own structure ({"a": {"b": 1}}) and stay as written.
+                out.append(token[0] if in_string else token)
             else:
                 value = scope.lookup(match.group(1), where)
                 if in_string:
