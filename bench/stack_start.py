@@ -81,7 +81,7 @@ def measure(backend: str, rounds: int) -> None:
     print(f"{backend}: cold start median {statistics.median(starts):.2f} s "
           f"(min {min(starts):.2f}, max {max(starts):.2f}); "
           f"stop median {statistics.median(stops):.2f} s; {len(starts)} rounds")
-    print("  per service (median, from its dependencies ready to itself ready): " + ", ".join(
+    print("  per service (median, from its own start to ready): " + ", ".join(
         f"{name} {statistics.median(values):.2f} s" for name, values in sorted(services.items())))
 
 
