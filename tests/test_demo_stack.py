@@ -40,7 +40,7 @@ def test_a_run_leaves_no_token_or_password_in_the_report() -> None:
     before = set(results.iterdir()) if results.is_dir() else set()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     run = subprocess.run(
-        [sys.executable, "-m", "behave", "features/orders/place_order.feature"],
+        [sys.executable, "-m", "behave", "features/api/place_order.feature"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
