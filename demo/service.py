@@ -99,7 +99,7 @@ def connect_in_background(
     """
 
     async def attempt() -> None:
-        delay = 0.2
+        delay = 0.05  # start quick: under a test stack the dependency is usually a moment away
         while True:
             try:
                 await connect()
@@ -111,7 +111,7 @@ def connect_in_background(
                             type(error).__name__, str(error).splitlines()[0] if str(error)
                             else "", delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 1.5, 2.0)
             else:
                 readiness.ready = True
                 log.info("dependencies connected; ready")
