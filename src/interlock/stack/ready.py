@@ -1,7 +1,7 @@
 """Knowing when a service is ready: one loop for every readiness check and backend.
 
 Readiness is probed (a port, an HTTP answer, a log line, a command), so this is the one place
-that polls; it starts fast (20 ms) and backs off to 250 ms, and it stops at once when the
+that polls; it starts fast (20 ms) and backs off to 100 ms, and it stops at once when the
 service dies, with the service's own words (its log tail) in the error.
 
 Example:
@@ -90,7 +90,7 @@ class Probe:
             waiter = stop or threading.Event()
             if waiter.wait(min(interval, deadline - now)):
                 raise InterlockError(f'Start of "{self.name}" was interrupted')
-            interval = min(interval * 1.5, 0.25)
+            interval = min(interval * 1.5, 0.1)
 
     def _error(self, title: str, check: ReadyCheck) -> InterlockError:
         return InterlockError(
