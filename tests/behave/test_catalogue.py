@@ -288,6 +288,16 @@ Feature: the Events and Databases sentences
       DELETE FROM orders WHERE id IN ('o-9', 'o-8')
       \"\"\"
 
+  Scenario: a fixture loaded by a step
+    Given the data "vip" is loaded
+    Then the table "customers" has a row matching:
+      | id  | tier       |
+      | c-7 | "platinum" |
+
+  @data.vip
+  Scenario: a fixture loaded by a tag
+    Then the table "customers" has 1 row
+
   Scenario: rows a scenario inserted are gone
     Then the table "customers" has 0 rows
 """
@@ -300,10 +310,12 @@ def test_events_and_database_sentences_against_nats_and_postgres(tmp_path: Path)
          "properties": {"type": {"const": "OrderCreated"}, "orderId": {"type": "string"}}}
     """)
     suite.write("features/events.feature", EVENTS_FEATURE)
+    suite.write("environment/data/fixtures/vip.yaml",
+                "customers:\n  - {id: c-7, name: Vera, tier: platinum}\n")
     result = suite.run(timeout=180)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "3 scenarios passed, 0 failed" in output
+    assert "5 scenarios passed, 0 failed" in output
     names = " ".join(p.read_text(errors="replace")[:200] for p in suite.results.glob("*-result.json"))
     assert names
     attachments = "".join(p.read_text(errors="replace") for p in suite.results.glob("*-attachment*"))

@@ -65,3 +65,10 @@ def has_n_rows(world: Any, table: str, n: str, db: str | None = None) -> None:
 def query_returns(world: Any, sql: str, db: str | None = None) -> None:
     """Then the query "SELECT status, count(*) AS n FROM orders GROUP BY status" returns:."""
     world.database(db).expect_query_returns(world.render(sql), _rows(world))
+
+
+@sentence(r"the data " + q("fixture") + r" is loaded")
+def data_loaded(world: Any, fixture: str) -> None:
+    """Given the data "assigned_order" is loaded (a fixture file, like a @data.<name> tag;
+    its rows are removed after the scenario)."""
+    world.data.load_fixture(world.render(fixture))
