@@ -25,7 +25,7 @@ from typing import Any
 
 from interlock.errors import Failure, InterlockError
 from interlock.http import Exchange
-from interlock.match import expect_match, select_one
+from interlock.match import compare, expect_match, select_one
 from interlock.secrets import MASK
 
 __all__ = [
@@ -70,12 +70,21 @@ def status_is_one_of(exchange: Exchange, expected: Iterable[int], where: str = "
 
 def header_is(exchange: Exchange, name: str, expected: str, where: str = "") -> None:
     """Then the response header "Content-Type" is "application/json" (names ignore case).
+    A marker works too: "#regex ^/orders/[0-9a-f-]+$", "#uuid", "#present".
 
     Example::
 
         header_is(session.last, "content-type", "application/json")
     """
     actual = _header(exchange, name, where)
+    if expected.startswith("#"):
+        if compare(expected, actual.strip()):
+            raise _failure(
+                exchange,
+                f'Response header "{name}" is {_quoted(exchange, name, actual)}, '
+                f"expected {expected}", where, body=False,
+            )
+        return
     if actual.strip() != expected.strip():
         raise _failure(
             exchange,

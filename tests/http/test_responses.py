@@ -165,3 +165,15 @@ def test_remember_values(created: Exchange) -> None:
     assert location == f"/orders/{order_id}"
     assert "no value at $.nope" in failure_of(responses.remember_json_at, created, "$.nope")
     assert 'no header "Etag"' in failure_of(responses.remember_header, created, "Etag")
+
+
+def test_a_header_may_be_checked_with_a_marker(app: Any) -> None:
+    from interlock.report import MemoryReporter
+    from interlock.secrets import Secrets
+
+    session = HttpSession(base_url_of={"app": app.url}.__getitem__, secrets=Secrets(),
+                          reporter=MemoryReporter())
+    exchange = session.send("POST", "/orders", service="app", json={"items": []})
+    responses.header_is(exchange, "Location", "#regex ^/orders/[0-9a-f-]{36}$")
+    with pytest.raises(Failure, match="expected #uuid"):
+        responses.header_is(exchange, "Location", "#uuid")
