@@ -32,10 +32,17 @@ class AllureReporter:
         self.secrets = secrets
 
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
-        """Attach ``body`` (redacted again here: the last gate before the report)."""
-        allure_commons.plugin_manager.hook.attach_data(
-            body=self.secrets.redact(body),
-            name=self.secrets.redact(name),
-            attachment_type=_TYPES.get(kind, AttachmentType.TEXT),
-            extension=None,
-        )
+        """Attach ``body`` (redacted again here: the last gate before the report).
+
+        Outside any test (a feature's set-up, between scenarios) Allure has nowhere to put it
+        and allure-behave raises; the evidence is then dropped rather than failing the run.
+        """
+        try:
+            allure_commons.plugin_manager.hook.attach_data(
+                body=self.secrets.redact(body),
+                name=self.secrets.redact(name),
+                attachment_type=_TYPES.get(kind, AttachmentType.TEXT),
+                extension=None,
+            )
+        except (KeyError, AttributeError, IndexError):
+            pass

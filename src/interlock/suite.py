@@ -28,7 +28,7 @@ from interlock.auth import Authenticator
 from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
 from interlock.contracts import OpenApiContract, SchemaLibrary
-from interlock.db import Databases, DatabasesConfig
+from interlock.db import Databases, DatabasesConfig, ScenarioData
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig, brokers_from_dict
@@ -241,6 +241,11 @@ class Suite:
                 self._databases[key] = Databases(
                     config.databases, secrets=self.secrets, reporter=self.reporter)
             return self._databases[key]
+
+    def feature_data(self, stack: Stack | None) -> ScenarioData:
+        """A record of rows kept for a whole feature (its ``@data.<name>`` fixtures)."""
+        return ScenarioData(self.databases_for(stack), level="feature",
+                            fixtures_dir=self.fixtures_dir)
 
     def close_brokers(self, stack: Stack | None) -> None:
         """Disconnect the brokers of ``stack`` (an isolated stack that stops)."""

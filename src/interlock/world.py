@@ -153,13 +153,15 @@ class World:
                                  hint="Declare services in environment/interlock.yaml")
         return self.stack
 
-    def begin(self, tags: list[str]) -> None:
+    def begin(self, tags: list[str], own_tags: list[str] | None = None) -> None:
         """Start the scenario: what the configuration says every scenario gets
-        (listeners on configured channels, data fixtures named by ``@data.<name>`` tags)."""
+        (listeners on configured channels), and the data fixtures its own ``@data.<name>``
+        tags name (``own_tags``: the scenario's, not its feature's; a feature's are loaded
+        once for the feature)."""
         self.tags = tags
         if self.suite.has_brokers and self.suite.events_config.listen:
             _ = self.events  # listening starts before the first step, so nothing is missed
-        for tag in tags:
+        for tag in tags if own_tags is None else own_tags:
             if tag.startswith("data."):
                 self.data.load_fixture(tag.split(".", 1)[1])
         for starter in self.suite.scenario_starters:

@@ -303,6 +303,29 @@ Feature: the Events and Databases sentences
 """
 
 
+FEATURE_DATA = """
+@data.vip
+Feature: a fixture for the whole feature
+  Background:
+    Given I run the SQL:
+      \"\"\"
+      CREATE TABLE IF NOT EXISTS customers (id text PRIMARY KEY, name text, tier text)
+      \"\"\"
+
+  Scenario: the first scenario changes the feature's row
+    When I run the SQL:
+      \"\"\"
+      UPDATE customers SET tier = 'diamond' WHERE id = 'c-7'
+      \"\"\"
+    Then the table "customers" has 1 row
+
+  Scenario: the next scenario sees the same row, changed
+    Then the table "customers" has a row matching:
+      | id  | tier      |
+      | c-7 | "diamond" |
+"""
+
+
 def test_events_and_database_sentences_against_nats_and_postgres(tmp_path: Path) -> None:
     suite = mini_suite(tmp_path, EVENTS_AND_DB)
     suite.write("environment/data/created.schema.json", """
@@ -310,12 +333,13 @@ def test_events_and_database_sentences_against_nats_and_postgres(tmp_path: Path)
          "properties": {"type": {"const": "OrderCreated"}, "orderId": {"type": "string"}}}
     """)
     suite.write("features/events.feature", EVENTS_FEATURE)
+    suite.write("features/feature_data.feature", FEATURE_DATA)
     suite.write("environment/data/fixtures/vip.yaml",
                 "customers:\n  - {id: c-7, name: Vera, tier: platinum}\n")
     result = suite.run(timeout=180)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "5 scenarios passed, 0 failed" in output
+    assert "7 scenarios passed, 0 failed" in output
     names = " ".join(p.read_text(errors="replace")[:200] for p in suite.results.glob("*-result.json"))
     assert names
     attachments = "".join(p.read_text(errors="replace") for p in suite.results.glob("*-attachment*"))

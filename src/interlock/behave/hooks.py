@@ -112,6 +112,14 @@ def _before_feature(context: Any, feature: Any) -> None:
         context.interlock_stack = stack
     else:
         context.interlock_stack = suite.stack(stack_name)
+    fixtures = [t.split(".", 1)[1] for t in feature.tags if t.startswith("data.")]
+    if fixtures:
+        # A @data.<name> tag on the feature: loaded once, kept for all its scenarios, removed
+        # after the feature (a tag on a scenario is loaded for that scenario only).
+        data = suite.feature_data(context.interlock_stack)
+        context.add_cleanup(data.close)
+        for name in fixtures:
+            data.load_fixture(name)
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
@@ -137,7 +145,7 @@ def _before_scenario(context: Any, scenario: Any) -> None:
     suite.current_stack = context.interlock_stack
     world = World(suite, context.interlock_stack, where)
     context.interlock_world = world
-    world.begin(list(scenario.effective_tags))
+    world.begin(list(scenario.effective_tags), own_tags=list(scenario.tags))
 
 
 def before_step(context: Any, step: Any) -> None:
