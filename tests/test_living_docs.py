@@ -274,10 +274,11 @@ def test_integration_points(suite: Path) -> None:
 def test_operation_coverage_with_statuses(suite: Path) -> None:
     summary, text = generate(suite)
     table = section(text, "### API operations")
-    create, assign = "Orders: Create an order", "Orders: Assign an order (failed)"
+    # Coverage cells count scenarios by feature (the scenario index lists them one by one).
+    create, assign = "Orders (1)", "Orders (1, 1 failed)"
     # /v1 is the servers prefix; 500 came from the failing scenario.
-    assert row(table, "orders", "POST /orders", f"{assign}<br>{create}", "201, 500", "400, 401")
-    assert row(table, "orders", "GET /orders", "Payments: Payment received", "200", "—")
+    assert row(table, "orders", "POST /orders", "Orders (2, 1 failed)", "201, 500", "400, 401")
+    assert row(table, "orders", "GET /orders", "Payments (1)", "200", "—")
     # The concrete template wins over /orders/{id}.
     assert row(table, "orders", "GET /orders/mine", assign, "200", "—")
     assert row(table, "orders", "GET /orders/{id}", assign, "404", "200")
@@ -291,15 +292,14 @@ def test_operation_coverage_with_statuses(suite: Path) -> None:
 def test_event_and_database_coverage(suite: Path) -> None:
     summary, text = generate(suite)
     events = section(text[text.index("## Coverage") :], "### Events")
-    paid = "Payments: Payment received"
-    assert row(events, "orders.created", "order-created.schema.json",
-               "Orders: Create an order", "—")
+    paid = "Payments (1)"
+    assert row(events, "orders.created", "order-created.schema.json", "Orders (1)", "—")
     assert row(events, "payments.received", "—", "—", paid)
     assert row(events, "orders.cancelled", "—", "—", "—")
     assert row(events, "orders.paid (not configured)", "—", paid, "—")
     assert row(events, "payments.refunded (not configured)", "—", "—", paid)
     databases = section(text, "### Databases")
-    assert row(databases, "orders-db", "Orders: Create an order")
+    assert row(databases, "orders-db", "Orders (1)")
     assert row(databases, "audit-db", "—")
     assert (summary.channels, summary.channels_covered) == (3, 2)
     assert (summary.databases, summary.databases_covered) == (2, 1)
@@ -504,7 +504,7 @@ def test_from_a_real_behave_run_with_the_allure_formatter(suite_dir: Path) -> No
                                     suite_dir / "INTEGRATION-TEST.md")
     text = (suite_dir / "INTEGRATION-TEST.md").read_text()
     table = section(text, "### API operations")
-    assert row(table, "orders", "POST /orders", "Orders: Create an order", "201", "400, 401")
+    assert row(table, "orders", "POST /orders", "Orders (1)", "201", "400, 401")
     assert row(table, "orders", "GET /orders/{id}", "—", "—", "200, 404")
     assert "1 scenario: 1 passed" in text
     # No channels in the configuration: the integration points list them as seen.

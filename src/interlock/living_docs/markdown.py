@@ -43,6 +43,25 @@ def many(items: Iterable[object]) -> _Raw:
     return _Raw("<br>".join(shown) if shown else NONE)
 
 
+def scenarios(labels: Iterable[str]) -> _Raw:
+    """Scenario labels ("Feature: Scenario") shown by feature, with how many scenarios of
+    each: a coverage cell a person can read at a glance (the full list is in the index).
+
+    Example:
+        >>> str(scenarios(["Orders: a", "Orders: b (failed)", "Auth: c"]))
+        'Auth (1)<br>Orders (2, 1 failed)'
+    """
+    by_feature: dict[str, list[int]] = {}
+    for label in {str(item) for item in labels}:
+        feature = label.split(": ", 1)[0] if ": " in label else label
+        counts = by_feature.setdefault(feature, [0, 0])
+        counts[0] += 1
+        counts[1] += label.endswith(" (failed)")
+    shown = [f"{cell(name)} ({total}{f', {failed} failed' if failed else ''})"
+             for name, (total, failed) in sorted(by_feature.items())]
+    return _Raw("<br>".join(shown) if shown else NONE)
+
+
 def render(system: SystemMap, cov: Coverage, results: Results, *, command: str,
            results_shown: str) -> str:
     """The whole document."""
@@ -156,8 +175,9 @@ def _coverage(cov: Coverage) -> list[str]:
     if cov.operations:
         lines += table(
             ["Service", "Operation", "Scenarios", "Statuses seen", "Documented, never seen"],
-            [[op.service, op.name, many(op.scenarios), ", ".join(map(str, sorted(op.statuses))),
-              ", ".join(op.unseen_statuses)] for op in cov.operations],
+            [[op.service, op.name, scenarios(op.scenarios),
+              ", ".join(map(str, sorted(op.statuses))), ", ".join(op.unseen_statuses)]
+             for op in cov.operations],
         )
     else:
         lines.append("No service has an OpenAPI document.")
@@ -165,7 +185,7 @@ def _coverage(cov: Coverage) -> list[str]:
     if cov.channels:
         lines += table(["Channel", "Schema", "Received in", "Published in"], [
             [ch.channel + ("" if ch.configured else " (not configured)"), ch.schema,
-             many(ch.received), many(ch.published)] for ch in cov.channels
+             scenarios(ch.received), scenarios(ch.published)] for ch in cov.channels
         ])
     else:
         lines.append("No channels configured or seen.")
@@ -173,7 +193,7 @@ def _coverage(cov: Coverage) -> list[str]:
     names = sorted(cov.configured_databases | set(cov.databases))
     if names:
         lines += table(["Database", "Scenarios running SQL on it"],
-                       [[name, many(cov.databases.get(name, ()))] for name in names])
+                       [[name, scenarios(cov.databases.get(name, ()))] for name in names])
     else:
         lines.append("No databases configured or used.")
     return [*lines, ""]
