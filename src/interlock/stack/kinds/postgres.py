@@ -180,6 +180,8 @@ def plan(ctx: KindContext) -> ProcessPlan:
             str(bin_dir / "postgres"), "-D", str(data), "-p", port, "-h", "127.0.0.1",
             "-k", str(ctx.workdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
             "-c", "full_page_writes=off", "-c", "max_connections=200",
+            # shared memory segments in the data folder, so a killed server leaves none in /dev/shm
+            "-c", "dynamic_shared_memory_type=mmap",
         ],
         port=ctx.port,
         url=f"postgresql://postgres@127.0.0.1:{port}",
