@@ -165,6 +165,19 @@ class DockerService:
             return ""
         return bytes(raw).decode("utf-8", errors="replace")
 
+    def log_mark(self) -> float:
+        """Now, as a timestamp: ``log_since`` asks the engine only for the lines after it
+        (cheaper than fetching a long log whole at every scenario)."""
+        return time.time()
+
+    def log_since(self, mark: float) -> str:
+        """What the container wrote after ``mark`` (a ``log_mark``)."""
+        try:
+            raw = self.container.logs(stdout=True, stderr=True, since=mark)
+        except NotFound:
+            return ""
+        return bytes(raw).decode("utf-8", errors="replace")
+
     def _log_since_start(self) -> str:
         since = _last_stop(self.container.attrs)
         if not since:

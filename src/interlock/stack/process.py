@@ -162,6 +162,22 @@ class ProcessService:
         assert self._process is not None
         return self._process.wait(timeout)
 
+    def log_mark(self) -> float:
+        """Where the log stands now (its size in bytes), for ``log_since``."""
+        try:
+            return float(self.log_path.stat().st_size)
+        except FileNotFoundError:
+            return 0.0
+
+    def log_since(self, mark: float) -> str:
+        """What the process wrote after ``log_mark`` returned ``mark``."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(int(mark))
+                return log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
     def log(self) -> str:
         """All the process wrote so far."""
         try:

@@ -529,15 +529,33 @@ class Stack:
                 healed.append(f"{name} restarted")
         return healed
 
-    def log_marks(self) -> dict[str, int]:
-        """How long each service's log is now, to show what a scenario added later."""
-        return {name: len(service.log()) for name, service in self.running.items()}
+    def log_marks(self) -> dict[str, float]:
+        """Where each service's log stands now, to read later what a scenario added.
 
-    def logs_since(self, marks: Mapping[str, int]) -> dict[str, str]:
+        A backend that can say so cheaply (``log_mark``/``log_since``: a file offset, a
+        timestamp) is asked; otherwise the whole log's length is the mark.
+        """
+        marks: dict[str, float] = {}
+        for name, service in self.running.items():
+            mark = getattr(service, "log_mark", None)
+            marks[name] = mark() if mark is not None else len(service.log())
+        return marks
+
+    def log_since(self, name: str, mark: float | None) -> str:
+        """What one service logged since ``mark`` (its whole log without a mark)."""
+        service = self.service(name)
+        since = getattr(service, "log_since", None)
+        if mark is None:
+            return service.log()
+        if since is not None:
+            return str(since(mark))
+        return service.log()[int(mark):]
+
+    def logs_since(self, marks: Mapping[str, float]) -> dict[str, str]:
         """What each service logged since ``marks`` (redacted)."""
         result = {}
-        for name, service in self.running.items():
-            text = service.log()[marks.get(name, 0):]
+        for name in list(self.running):
+            text = self.log_since(name, marks.get(name))
             if text.strip():
                 result[name] = self.secrets.redact(text)
         return result

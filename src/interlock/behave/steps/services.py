@@ -61,12 +61,13 @@ def service_log_contains(world: Any, service: str, text: str) -> None:
     """Then the "orders" service log contains "token verification timed out"."""
     stack = world.require_stack()
     expected = world.render(text)
-    log = stack.service(service, world.where).log()
-    window = log[world.log_marks.get(service, 0):]
+    stack.service(service, world.where)  # an unknown name is an error that lists the known
+    window = stack.log_since(service, world.log_marks.get(service))
     if expected not in window:
         raise Failure(
             f'The log of "{service}" does not contain "{expected}" (since the scenario started)',
-            details="log tail:\n" + world.suite.secrets.redact(log_tail(window or log, 15)),
+            details="log tail:\n"
+            + world.suite.secrets.redact(log_tail(window or stack.log_since(service, None), 15)),
             hint="Prefix the step with 'within 5 seconds,' if the line comes a little later.",
         )
 
