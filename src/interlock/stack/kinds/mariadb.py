@@ -28,12 +28,12 @@ import os
 import pwd
 import re
 import secrets
-import shutil
 import stat
 import subprocess
 from pathlib import Path
 
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+from interlock.stack.kinds._local import installed
 
 IMAGE = "mariadb:11"
 _NAME = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
@@ -60,13 +60,6 @@ def _options(ctx: KindContext) -> tuple[str, str, list[str]]:
     return user, password, names
 
 
-def _binary(*names: str) -> str:
-    for name in names:
-        found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-        if found:
-            return found
-    return names[0]  # the process backend reports the missing program by name
-
 
 def plan(ctx: KindContext) -> ProcessPlan:
     """A ``ProcessPlan`` running ``mariadbd`` on ``ctx.port`` with its data in ``ctx.workdir``."""
@@ -76,7 +69,7 @@ def plan(ctx: KindContext) -> ProcessPlan:
     socket = workdir / "mysqld.sock"
     as_root = os.geteuid() == 0
     command = [
-        _binary("mariadbd", "mysqld"),
+        installed("mariadbd", "mysqld", package="mariadb-server"),
         "--no-defaults",  # ignore /etc/mysql: the machine's configuration is not the test's
         f"--datadir={datadir}",
         f"--port={ctx.port}",
@@ -101,7 +94,7 @@ def plan(ctx: KindContext) -> ProcessPlan:
         _create(socket, user, password, databases)
 
     ping = (
-        _binary("mariadb-admin", "mysqladmin"),
+        installed("mariadb-admin", "mysqladmin", package="mariadb-client"),
         "--no-defaults",
         "--protocol=tcp",
         "--host=127.0.0.1",
@@ -126,7 +119,7 @@ def _install(workdir: Path, datadir: Path, as_root: bool) -> None:
         return  # a restart keeps its data
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
-        _binary("mariadb-install-db", "mysql_install_db"),
+        installed("mariadb-install-db", "mysql_install_db", package="mariadb-server"),
         "--no-defaults",
         f"--datadir={datadir}",
         "--auth-root-authentication-method=normal",
@@ -172,7 +165,7 @@ def _create(socket: Path, user: str, password: str, databases: list[str]) -> Non
         "FLUSH PRIVILEGES",
     ]
     script = ";\n".join(sql) + ";\n"
-    client = _binary("mariadb", "mysql")
+    client = installed("mariadb", "mysql", package="mariadb-client")
     base = [client, "--no-defaults", f"--socket={socket}", "--user=root", "--batch"]
     # First start: root has no password yet. After a restart it has ours (given through the
     # environment, never the command line, where `ps` would show it).

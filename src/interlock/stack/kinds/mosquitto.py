@@ -11,10 +11,8 @@ Example (what the process backend does with it)::
 
 from __future__ import annotations
 
-import shutil
-
-from interlock.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+from interlock.stack.kinds._local import installed, no_options
 
 CONFIG = """\
 # written by interlock for service {name}
@@ -28,8 +26,8 @@ log_timestamp true
 
 def plan(ctx: KindContext) -> ProcessPlan:
     """``mosquitto -c <workdir>/mosquitto.conf``."""
-    _no_options(ctx)
-    binary = _binary()
+    no_options(ctx, "mosquitto")
+    binary = installed("mosquitto", package="mosquitto")
     config = ctx.workdir / "mosquitto.conf"
 
     def prepare() -> None:
@@ -48,7 +46,7 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
     """``eclipse-mosquitto:2`` listening on 1883 inside the container."""
-    _no_options(ctx)
+    no_options(ctx, "mosquitto")
     return DockerPlan(
         image="eclipse-mosquitto:2",
         container_port=1883,
@@ -62,22 +60,3 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
         ],
     )
 
-
-def _no_options(ctx: KindContext) -> None:
-    if ctx.options:
-        raise InterlockError(
-            f'mosquitto service "{ctx.name}" takes no options',
-            where=f"services.{ctx.name}.options",
-            hint="Remove the options block.",
-        )
-
-
-def _binary() -> str:
-    found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/bin")
-    if not found:
-        raise InterlockError(
-            "mosquitto is not installed",
-            hint="Install the Debian package mosquitto (`make test` installs it: "
-            "scripts/servers.sh), or run this service with the docker backend.",
-        )
-    return found

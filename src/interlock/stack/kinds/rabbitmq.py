@@ -27,6 +27,7 @@ from pathlib import Path
 
 from interlock.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+from interlock.stack.kinds._local import no_options
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the real script; /usr/sbin's does `su`
 
@@ -47,7 +48,7 @@ exec "$RABBITMQ_SERVER_SCRIPT"
 
 def plan(ctx: KindContext) -> ProcessPlan:
     """The RabbitMQ node for ``ctx``; extra addresses: ``node``, ``epmd_port``, ``dist_port``."""
-    _no_options(ctx)
+    no_options(ctx, "rabbitmq")
     _require()
     workdir = ctx.workdir
     node = f"interlock-{_safe(ctx.name)}-{uuid.uuid4().hex[:8]}@localhost"
@@ -100,7 +101,7 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
     """``rabbitmq:3-management`` (AMQP on 5672 inside the container)."""
-    _no_options(ctx)
+    no_options(ctx, "rabbitmq")
     return DockerPlan(
         image="rabbitmq:3-management",
         container_port=5672,
@@ -118,14 +119,6 @@ def _write(path: Path, text: str) -> None:
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name)[:30] or "rabbit"
 
-
-def _no_options(ctx: KindContext) -> None:
-    if ctx.options:
-        raise InterlockError(
-            f'rabbitmq service "{ctx.name}" takes no options',
-            where=f"services.{ctx.name}.options",
-            hint="Remove the options block.",
-        )
 
 
 def _require() -> None:

@@ -10,11 +10,11 @@ Example (what the process backend does with it)::
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import quote
 
 from interlock.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+from interlock.stack.kinds._local import installed
 
 OPTIONS = ("password",)
 
@@ -22,7 +22,7 @@ OPTIONS = ("password",)
 def plan(ctx: KindContext) -> ProcessPlan:
     """``redis-server`` on 127.0.0.1:``ctx.port``, data under ``ctx.workdir``."""
     password = _options(ctx)
-    binary = _binary("redis-server", package="redis-server")
+    binary = installed("redis-server", package="redis-server")
     command = [
         binary,
         "--port", str(ctx.port),
@@ -73,14 +73,3 @@ def _options(ctx: KindContext) -> str:
 def _url(host: str, port: str, password: str) -> str:
     auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/0"
-
-
-def _binary(name: str, package: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin")
-    if not found:
-        raise InterlockError(
-            f"{name} is not installed",
-            hint=f"Install the Debian package {package} (`make test` installs it: "
-            "scripts/servers.sh), or run this service with the docker backend.",
-        )
-    return found
