@@ -121,6 +121,14 @@ class Suite:
             raise KeyError(f"no secret {name!r}; configured: {', '.join(self._secret_values)}")
         return self._secret_values[name]
 
+    def scope_for(self, stack: Stack | None) -> Scope:
+        """The suite's names, with ``{service.url}`` answered by ``stack``'s services."""
+        scope = self.scope.child()
+        if stack is not None:
+            for name in stack.specs:
+                scope.namespaces[name] = _address_in(stack, name)
+        return scope
+
     def _address_in_current_stack(self, name: str) -> Callable[[str], str]:
         def lookup(attribute: str) -> str:
             if self.current_stack is None:
@@ -206,10 +214,7 @@ class Suite:
         key = id(stack)
         with self._lock:
             if key not in self._brokers:
-                scope = self.scope.child()
-                if stack is not None:
-                    for name in stack.specs:
-                        scope.namespaces[name] = _address_in(stack, name)
+                scope = self.scope_for(stack)
                 where = self.config.where("brokers")
                 data = render_tree(self.section("brokers"), scope, where)
                 connected: dict[str, Broker] = {}
@@ -228,10 +233,7 @@ class Suite:
         key = id(stack)
         with self._lock:
             if key not in self._databases:
-                scope = self.scope.child()
-                if stack is not None:
-                    for name in stack.specs:
-                        scope.namespaces[name] = _address_in(stack, name)
+                scope = self.scope_for(stack)
                 where = str(self.config.path)
                 data = {
                     "databases": render_tree(self.section("databases"), scope, where),

@@ -37,20 +37,13 @@ class World:
         self.suite = suite
         self.stack = stack
         self._where = where or (lambda: "")
-        self.scope: Scope = suite.scope.child()
-        if stack is not None:
-            for name in stack.specs:
-                self.scope.namespaces[name] = self._address_of(stack, name)
+        self.scope: Scope = suite.scope_for(stack)
         self._cleanups: list[Callable[[], None]] = []
         self._parts: dict[str, Any] = {}
         self.tags: list[str] = []
         self.step_text: str | None = None
         self.step_table: Any = None
         self.log_marks = stack.log_marks() if stack else {}
-
-    @staticmethod
-    def _address_of(stack: Stack, name: str) -> Callable[[str], str]:
-        return lambda attribute: stack.address(name).get(attribute)
 
     # -- values -----------------------------------------------------------------------------
 

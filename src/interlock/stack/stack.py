@@ -45,7 +45,7 @@ from interlock.stack.process import ProcessService
 from interlock.stack.proxy import Delay, DelayProxy
 from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
-from interlock.stack.spec import ServiceSpec
+from interlock.stack.spec import DockerForm, ServiceSpec
 from interlock.values import Scope, render
 
 BACKENDS = ("process", "docker", "external")
@@ -411,23 +411,7 @@ class Stack:
         scope = self._scope_for(spec, 0, self.run_dir)
         scope.namespaces.update(addresses_seen_from(dict(self.running), network))
         form = spec.docker
-        overrides: dict[str, Any] = {}
-        if form is not None:
-            overrides = {
-                key: value for key, value in {
-                    "image": form.image, "build": form.build, "dockerfile": form.dockerfile,
-                    "port": form.port, "command": tuple(render(c, scope, spec.where)
-                                                        for c in form.command),
-                    "volumes": dict(form.volumes),
-                    "build_args": {k: v for k, v in (
-                        (k, render(v, scope, spec.where)) for k, v in form.build_args.items())
-                        if v},
-                }.items() if value
-            }
-            if form.image and not form.build:
-                overrides["build"] = ""
-            if form.build and not form.image:
-                overrides["image"] = ""
+        overrides = _docker_fields(form, scope, spec.where) if form is not None else {}
         env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
         if form is not None:
             env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
@@ -611,6 +595,19 @@ class Stack:
             raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
 
 
-def describe(running: Mapping[str, Any]) -> str:
-    """One line per service: name and address (for ``interlock stack ps``)."""
-    return "\n".join(f"{name:20} {svc.address.url}" for name, svc in running.items())
+def _docker_fields(form: DockerForm, scope: Scope, where: str) -> dict[str, Any]:
+    """The container fields a service's ``docker:`` block sets (over a kind's own plan)."""
+    fields: dict[str, Any] = {"image": form.image, "build": form.build}  # one replaces the other
+    if form.dockerfile:
+        fields["dockerfile"] = form.dockerfile
+    if form.port:
+        fields["port"] = form.port
+    if form.command:
+        fields["command"] = tuple(render(part, scope, where) for part in form.command)
+    if form.volumes:
+        fields["volumes"] = dict(form.volumes)
+    # An empty build argument ({env.X|} unset) leaves the Dockerfile's own default.
+    arguments = {k: render(v, scope, where) for k, v in form.build_args.items()}
+    if any(arguments.values()):
+        fields["build_args"] = {k: v for k, v in arguments.items() if v}
+    return fields
