@@ -63,3 +63,39 @@ services:
     while owned_by(engine, run.pid) and time.monotonic() < deadline:
         time.sleep(0.2)  # removal is asynchronous on the engine's side
     assert owned_by(engine, run.pid) == []
+
+
+def test_a_container_dying_during_a_passing_scenario_fails_it(tmp_path: Path, engine: DockerEngine,
+                                                              images: Images) -> None:
+    suite = mini_suite(tmp_path, f"""
+suite: {{backend: docker}}
+services:
+  web:
+    docker: {{image: "{images.app}", port: 8000, command: [http]}}
+    ready: {{http: /health}}
+""")
+    suite.write("steps/behind_our_back.py", """
+        from behave import when
+
+        @when("the web container dies behind our back")
+        def dies(context):
+            context.interlock_world.stack.running["web"].container.kill()
+    """)
+    suite.write("features/dies.feature", """
+        Feature: dies
+          Scenario: every step passes, but a service died
+            When I send GET "/health" to "web"
+            And the web container dies behind our back
+            Then the response status is 200
+
+          Scenario: the next one has it back
+            When I send GET "/health" to "web"
+            Then the response status is 200
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'Service "web" stopped unexpectedly during this scenario' in output
+    assert "features/dies.feature:2" in output
+    assert "interlock: healed web restarted" in output
+    assert "1 scenario passed" in output

@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +177,27 @@ def after_step(context: Any, step: Any) -> None:
             if settle is not None and service.is_running():
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     settle(0.5)
-    for name, service in world.stack.running.items():
-        if name not in broken and not service.is_running():
-            raise InterlockError(
-                f'Service "{name}" stopped unexpectedly during this step',
-                details="log tail:\n" + world.suite.secrets.redact(log_tail(service.log())),
-                where=str(step.location),
-                hint="It is restarted for the next scenario; read its log to see why it died.",
-            )
+    # A process's state costs nothing to read; a container's is a call to the engine, so
+    # containers are looked at after a failed step and once more at the scenario's end.
+    every = step.status.has_failed()
+    _raise_for_dead(world, broken, str(step.location), "during this step",
+                    lambda service: every or getattr(service, "status_is_free", False))
+
+
+def _raise_for_dead(world: World, broken: set[str], where: str, when: str,
+                    look: Callable[[Any], bool]) -> None:
+    """Fail with the log tail of a service that died by itself (each death said once)."""
+    told = world.part("told dead", set)
+    for name, service in world.stack.running.items() if world.stack else ():
+        if name in broken or name in told or not look(service) or service.is_running():
+            continue
+        told.add(name)
+        raise InterlockError(
+            f'Service "{name}" stopped unexpectedly {when}',
+            details="log tail:\n" + world.suite.secrets.redact(log_tail(service.log())),
+            where=where,
+            hint="It is restarted for the next scenario; read its log to see why it died.",
+        )
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
@@ -192,6 +206,13 @@ def after_scenario(context: Any, scenario: Any) -> None:
     if world is None:
         return
     suite: Suite = context.interlock_suite
+    died: InterlockError | None = None
+    if world.stack is not None:
+        try:
+            _raise_for_dead(world, world.part("broken", set), str(scenario.location),
+                            "during this scenario", lambda service: True)
+        except InterlockError as err:
+            died = err  # said once the scenario is undone and the stack healed
     problems = world.close()
     if world.stack is not None:
         if scenario.status.has_failed():
@@ -200,6 +221,8 @@ def after_scenario(context: Any, scenario: Any) -> None:
         for line in world.stack.heal():
             suite.progress(f"interlock: healed {line}")
     context.interlock_world = None
+    if died is not None:
+        raise died
     if problems:
         raise InterlockError("Cleaning up after the scenario failed", details="\n".join(problems))
 

@@ -33,6 +33,8 @@ from interlock.stack.registry import RunRegistry
 class ProcessService:
     """A running (or stopped) local process with an address; a ``RunningService``."""
 
+    status_is_free = True  # is_running() is a poll(), cheap enough to ask after every step
+
     def __init__(
         self,
         name: str,
