@@ -39,7 +39,7 @@ def listen(world: Any, channel: str, broker: str | None = None) -> None:
 
 @sentence(r"I publish to " + q("channel") + BROKER + r"(?P<twice> twice)?:")
 def publish(world: Any, channel: str, broker: str | None = None, twice: str | None = None) -> None:
-    """When I publish to "payments.received": / ... twice: (a JSON docstring)."""
+    """When I publish to "payments.received": (or ... twice:; a JSON docstring)."""
     world.events.publish(world.render(channel), _document(world), times=2 if twice else 1,
                          broker=_broker(world, broker))
 

@@ -90,7 +90,7 @@ def _text(world: Any, value: str | None) -> str:
 @sentence(r"the response header " + q("name") + r" (?P<how>is|contains)(?: " + q("value") + "|:)",
           expectation=True, retry="resend")
 def header(world: Any, name: str, how: str, value: str | None = None) -> None:
-    """Then the response header "Content-Type" is / contains "json" (or a docstring)."""
+    """Then the response header "Content-Type" contains "json" (or is "..."; or a docstring)."""
     check = responses.header_is if how == "is" else responses.header_contains
     check(world.last_exchange(), world.render(name), _text(world, value), world.where)
 
@@ -114,7 +114,7 @@ def json_at(world: Any, path: str, how: str, value: str | None = None) -> None:
 
 @sentence(r"the response JSON (?P<how>is|contains):", expectation=True, retry="resend")
 def json_document(world: Any, how: str) -> None:
-    """Then the response JSON is: / contains: (a JSON docstring, markers allowed)."""
+    """Then the response JSON contains: (or is:; a JSON docstring, markers allowed)."""
     expected = world.render_json(world.step_text or "")
     check = responses.json_is if how == "is" else responses.json_contains
     check(world.last_exchange(), expected, world.where)

@@ -35,7 +35,7 @@ def service_is_running(world: Any, service: str) -> None:
     r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)"
 )
 def service_fault(world: Any, service: str, action: str) -> None:
-    """When the "auth" service is stopped / killed / restarted / paused / resumed."""
+    """When the "auth" service is stopped (or killed, restarted, paused, resumed)."""
     service = world.render(service)
     stack = world.require_stack()
     running = stack.service(service, world.where)
