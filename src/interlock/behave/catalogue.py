@@ -6,8 +6,8 @@ the library it belongs to (HTTP, Auth, Events, Databases, Services). ``--format 
 the same with the regular expression behave matches, for tools.
 
 Example:
-    >>> readable(r'I send (?P<method>GET|POST) "(?P<target>(?:[^"\\\\]|\\\\.)*)"(?: to "(?P<service>[^"]*)")?')
-    'I send (GET|POST) "<target>" [to "<service>"]'
+    >>> readable(r'I send (?P<method>GET|POST) "(?P<path>[^"]*)"(?: to "(?P<service>[^"]*)")?')
+    'I send (GET|POST) "<path>" [to "<service>"]'
     >>> readable(r"(?:within (?P<within>[^,]+?),\\s*)?the table has (?P<n>\\d+) rows?")
     '[within <n> seconds,] the table has <n> row(s)'
 """
