@@ -25,6 +25,7 @@ from interlock.behave.allure_report import add_report_parser
 from interlock.behave.catalogue import add_steps_parser
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
+from interlock.scaffold import add_init_parser
 from interlock.secrets import MASK
 from interlock.stack.reuse import KeptStack
 from interlock.suite import DEFAULT_STACK, Suite
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     add_docs_parser(commands)
     add_report_parser(commands)
     add_steps_parser(commands)
+    add_init_parser(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
