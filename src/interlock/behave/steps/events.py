@@ -78,7 +78,7 @@ def events_in_order(world: Any, channel: str, broker: str | None = None,
                     timeout: float | None = None) -> None:
     """Then the events on "orders.>" arrive in this order: (a table of fields)."""
     headings = headings_of(world)
-    rows = [{h: parse_cell(world.render(row[h])) for h in headings}
+    rows = [{h: parse_cell(world.render(row[h]), h) for h in headings}
             for row in rows_of(world, *headings)]
     world.events.expect_order(world.render(channel), rows, timeout, broker)
 
