@@ -259,7 +259,7 @@ def test_a_stack_file_that_is_not_utf8_names_the_line(suite_dir: Path) -> None:
 
 @pytest.mark.parametrize("given", ["", "  "])
 def test_an_empty_config_setting_is_an_error(suite_dir: Path, given: str) -> None:
-    with pytest.raises(InterlockError, match="The setting interlock.config is empty"):
+    with pytest.raises(InterlockError, match=r"The setting interlock\.config is empty"):
         find_config(given, suite_dir)
 
 

@@ -339,6 +339,19 @@ def field_where(where: str, data: Any, key: str) -> str:
     return f"{match.group('file')}{':' + str(line) if line else ''} ({path})"
 
 
+def key_where(where: str, data: Any, key: str) -> str:
+    """``field_where`` when ``data`` was read from the stack file and remembers ``key``'s
+    line; otherwise ``where.key`` (a block built in code, or rendered, names no line).
+
+    Example:
+        >>> key_where("brokers.nats", {"url": 1}, "url")
+        'brokers.nats.url'
+    """
+    if key in getattr(data, "lines", {}):
+        return field_where(where, data, key)
+    return f"{where}.{key}"
+
+
 _WORDS: tuple[tuple[type, str], ...] = (
     (bool, "true or false"), (int, "a whole number"), (float, "a number"), (str, "text"),
     (list, "a list"), (Mapping, "a mapping"),
