@@ -35,6 +35,8 @@ def load(suite_dir: Path, text: str) -> Suite:
     ("services:\n  auth:\n    kind: nats\n    ready: {log: '('}\n", "not a valid regex", 4),
     ("services:\n  a: {kind: nats}\nstacks:\n  small: [b]\n", 'names unknown service "b"', 4),
     ("services:\n  a:\n    kind: nats\n  b: [\n", "not valid YAML", 5),
+    ("services: {}\nstages:\n  ci:\n    servics: {}\n", 'Unknown section "servics" in stage "ci"',
+     4),
 ])
 def test_bad_field_is_named_with_its_line(suite_dir: Path, text: str, message: str,
                                           line: int) -> None:
@@ -88,12 +90,16 @@ def test_stage_overrides_and_env_backend(suite_dir: Path, monkeypatch) -> None:
      'did you mean "tracked"? Known: "template", "tracked", "truncate"'),
     ("databases:\n  main: {url: 'sqlite://', reset: always}\n",
      'Unknown reset "always"', 2, '"feature", "scenario"'),
+    ("services:\n  db: {kind: postgres}\ndatabases:\n  main:\n    url: '{dbb.url}/orders'\n",
+     'Unknown service "dbb" in {dbb.url}', 5, 'did you mean "db"'),
     # brokers: checked with stand-in addresses, before the stack runs
     ("services:\n  nats: {kind: nats}\nbrokers:\n  bus:\n    type: natz\n",
      'unknown broker type "natz"', 5, 'did you mean "nats"'),
     ("services:\n  nats: {kind: nats}\nbrokers:\n  bus:\n    type: nats\n"
      "    url: '{nats.url}'\n    stream: [ORDERS]\n", 'unknown setting "stream"', 7,
      'did you mean "streams"'),
+    ("services:\n  nats: {kind: nats}\nbrokers:\n  bus:\n    type: nats\n"
+     "    url: '{nast.url}'\n", 'Unknown service "nast" in {nast.url}', 6, 'did you mean "nats"'),
     ("brokers:\n  bus: {type: nats, url: 'http://127.0.0.1:1'}\n", "must be a nats:// URL", 2,
      ""),
     # auth: a user's flow, and the service it logs in at

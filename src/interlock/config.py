@@ -283,6 +283,21 @@ def load_config(path: Path | str, stage: str | None = None) -> SuiteConfig:
                 f'Unknown section "{key}" in the configuration',
                 where=config.where(key), hint=did_you_mean(key, SECTIONS),
             )
+    # Every stage's sections are checked, not only the chosen one's: a misspelt section in
+    # the ci stage must not wait for the CI run to be noticed.
+    for name, over in config.section("stages").items():
+        if over is None:
+            continue
+        if not isinstance(over, Located):
+            raise InterlockError(f'Stage "{name}" must be a mapping of sections',
+                                 where=config.where("stages", name))
+        for key in over:
+            if key not in SECTIONS or key == "stages":
+                raise InterlockError(
+                    f'Unknown section "{key}" in stage "{name}"',
+                    where=f"{path}:{over.lines[key]} (stages.{name}.{key})",
+                    hint=did_you_mean(key, [s for s in SECTIONS if s != "stages"]),
+                )
     chosen = stage if stage is not None else os.environ.get("INTERLOCK_STAGE", "")
     if chosen:
         stages = config.section("stages")

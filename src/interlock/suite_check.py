@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 # `{secrets.name}`, `{secrets.name|default}` (a default makes a missing secret fine).
 _SECRET_USE = re.compile(r"(?<!\{)\{secrets\.([\w.\-]+)(\|[^{}]*)?\}")
 
+# `{name.attribute}` without a default: a service's address, or env, fake, secrets.
+_DOTTED = re.compile(r"(?<!\{)\{([A-Za-z_][\w\-]*)\.[\w.\-]+\}")
+
 # The scheme a service's `{name.url}` stands for in a broker block, to check the block before
 # the services have addresses (the adapters refuse a url of the wrong scheme).
 _SCHEMES = {"nats": "nats", "rabbitmq": "amqp", "redis": "redis", "mqtt": "mqtt",
@@ -150,9 +153,10 @@ def _check_brokers(suite: Suite) -> None:
 
 
 def _check_databases(suite: Suite) -> None:
-    # The urls stay templates here ({db.url}): DatabaseConfig checks only that one is given.
-    sections = {"databases": suite.config.section("databases"),
-                "data": suite.config.section("data")}
+    # Rendered with stand-in addresses, so a misspelt {service.url} is named now.
+    where = suite.config.where("databases")
+    rendered = _rendered(suite.config.section("databases"), _dry_scope(suite, "db"), where)
+    sections = {"databases": rendered, "data": suite.config.section("data")}
     DatabasesConfig.from_dict(sections, str(suite.config.path))
 
 
@@ -212,5 +216,14 @@ def _rendered(value: Any, scope: Scope, where: str) -> Any:
     if isinstance(value, list):
         return [_rendered(item, scope, where) for item in value]
     if isinstance(value, str):
+        for match in _DOTTED.finditer(value):
+            head = match.group(1)
+            if head not in scope.namespaces and match.group(0)[1:-1] not in scope.variables:
+                services = [n for n in scope.namespaces if n not in ("env", "fake", "secrets")]
+                raise InterlockError(
+                    f'Unknown service "{head}" in {match.group(0)}', where=where,
+                    hint=did_you_mean(head, services)
+                    + "; other values are {env.NAME} and {secrets.name}",
+                )
         return render(value, scope, where)
     return value
