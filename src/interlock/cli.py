@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from interlock.config import DEFAULT_PATH, find_config
+from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.secrets import MASK
@@ -33,9 +33,7 @@ def _config_path(args: argparse.Namespace) -> Path:
     """``--config``, else ``INTERLOCK_CONFIG``, else the stack file of the suite this folder
     is in (the nearest folder upwards with ``environment/interlock.yaml``)."""
     given = args.config if args.config is not None else os.environ.get("INTERLOCK_CONFIG") or None
-    here = Path.cwd()
-    suite_dir = next((f for f in (here, *here.parents) if (f / DEFAULT_PATH).is_file()), here)
-    return find_config(given, suite_dir, setting="--config")
+    return find_config(given, Path.cwd(), setting="--config")
 
 
 def _plain(value: Any) -> Any:

@@ -160,7 +160,8 @@ DEFAULT_PATH = "environment/interlock.yaml"
 def find_config(given: str | None, suite_dir: Path, *, setting: str = "interlock.config") -> Path:
     """The stack file to read: ``given`` (a setting such as ``-D interlock.config=``) or, when
     nothing is given, ``environment/interlock.yaml`` in the suite's folder (where behave found
-    ``environment.py`` and ``steps/``), so a run from any working folder finds the same file.
+    ``environment.py`` and ``steps/``) or the nearest folder above it, so a run from any
+    working folder finds the same file.
 
     A relative ``given`` is looked for in the working folder, then in the suite's folder. An
     empty setting, a folder or a missing file is an error that names every place looked at.
@@ -185,7 +186,9 @@ def find_config(given: str | None, suite_dir: Path, *, setting: str = "interlock
     if wanted.is_absolute():
         candidates = [wanted]
     elif given is None:
-        candidates = [suite_dir / wanted]
+        # The suite's folder first; then the folders above it, for a suite whose steps/ and
+        # environment.py live in features/ beside a top-level environment/ folder.
+        candidates = [folder / wanted for folder in (suite_dir, *suite_dir.parents)]
     else:
         candidates = list(dict.fromkeys([Path.cwd() / wanted, suite_dir / wanted]))
     for candidate in candidates:
@@ -197,7 +200,9 @@ def find_config(given: str | None, suite_dir: Path, *, setting: str = "interlock
             f"The configuration path is a folder, not a file: {folders[0]}",
             hint=f"Name the file itself, e.g. {folders[0] / 'interlock.yaml'}",
         )
-    looked = "\n".join(f"- {c}" for c in candidates)
+    looked = "\n".join(f"- {c}" for c in candidates[:2])
+    if len(candidates) > 2:
+        looked += f"\n- and {wanted} in every folder above those"
     raise InterlockError(
         f"Configuration file not found: {wanted}",
         details=f"looked at:\n{looked}",

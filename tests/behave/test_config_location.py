@@ -92,3 +92,17 @@ def test_a_malformed_json_cell_names_the_cell(tmp_path: Path) -> None:
     assert 'The cell {"a": 1 (column "payload") is not valid JSON' in output
     assert "cell.feature:3" in output
     assert "Traceback" not in output
+
+
+def test_steps_in_features_find_the_stack_file_above(tmp_path: Path) -> None:
+    # behave's own layout: features/steps/ and features/environment.py, so behave's base
+    # dir is features/; the stack file stays in the project's environment/ folder.
+    suite = mini_suite(tmp_path, SERVICES)
+    suite.write("features/ok.feature", HEALTH)
+    (suite.root / "environment.py").rename(suite.root / "features" / "environment.py")
+    (suite.root / "steps").rename(suite.root / "features" / "steps")
+    result = subprocess.run(suite.command("features"), cwd=suite.root, env=suite.env(),
+                            capture_output=True, text=True, timeout=120, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "1 scenario passed" in output
