@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint servers docker-setup docker-images docker-demo bench docs clean
+.PHONY: demo test lint servers docker-setup docker-images docker-demo bench docs report clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,11 +34,18 @@ docker-demo:
 docker-images: $(BIN)/.installed
 	@PYTHON=$(BIN)/python bash demo/build-wheelhouse.sh $(WHEELHOUSES)
 
+# The HTML report of the last run, with Allure 3 (Node.js, no Java) unless another is on PATH.
+report: $(BIN)/.installed
+	@bash scripts/allure.sh
+	@INTERLOCK_ALLURE="$${INTERLOCK_ALLURE:-$$(test -x .venv/allure/node_modules/.bin/allure && echo .venv/allure/node_modules/.bin/allure)}" \
+	    $(BIN)/interlock report
+
 docs: $(BIN)/.installed
 	$(BIN)/interlock docs
 
 test: $(BIN)/.installed
 	@bash scripts/servers.sh
+	@bash scripts/allure.sh
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed

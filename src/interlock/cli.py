@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from interlock.behave.allure_report import add_report_parser
+from interlock.behave.catalogue import add_steps_parser
 from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("service")
     logs.set_defaults(run=stack_logs)
     add_docs_parser(commands)
+    add_report_parser(commands)
+    add_steps_parser(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -210,6 +210,59 @@ def render_json_text(text: str, scope: Scope, where: str = "") -> str:
     return "".join(out)
 
 
+def render_jsonpath(text: str, scope: Scope, where: str = "") -> str:
+    """Fill ``{names}`` into a JSONPath: as the text of a member name or index
+    (``$.{field}``, ``$.items[{i}]``), escaped inside a quoted name (``$['{field}']``), and as a
+    JSON literal where a filter compares it (``$[?@.id == {id}]`` gives ``"o-1"`` or ``7``).
+
+    Example:
+        >>> scope = Scope({"field": "status", "id": "o-1", "n": 2})
+        >>> render_jsonpath("$.{field}", scope), render_jsonpath("$[?@.id == {id}]", scope)
+        ('$.status', '$[?@.id == "o-1"]')
+        >>> render_jsonpath("$.items[?@.qty > {n}].id", scope)
+        '$.items[?@.qty > 2].id'
+    """
+    out: list[str] = []
+    quote = ""  # the quote a name or string literal is open with, if any
+    filters: list[bool] = []  # for each open bracket: does it hold a filter (?...)
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                out.append(text[i : i + 2])
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "[":
+            filters.append(text[i + 1 : i + 2] == "?" or text[i + 1 : i + 3] == " ?")
+        elif ch == "]" and filters:
+            filters.pop()
+        match = _PLACEHOLDER.match(text, i) if ch in "{}" else None
+        if match:
+            token = match.group(0)
+            if token in ("{{", "}}"):
+                out.append(token[0])
+            else:
+                value = scope.lookup(match.group(1), where)
+                previous = "".join(out).rstrip()[-1:]
+                if quote:
+                    plain = _as_text(value).replace("\\", "\\\\")
+                    out.append(plain.replace(quote, "\\" + quote))
+                elif any(filters) and previous != ".":
+                    out.append(json.dumps(value))
+                else:
+                    out.append(_as_text(value))
+            i = match.end()
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def render_json(text: str, scope: Scope, where: str = "") -> Any:
     """Render a JSON template and parse it; invalid JSON is an error with line and column."""
     return parse_json(render_json_text(text, scope, where), where)
@@ -229,6 +282,16 @@ def parse_json(text: str, where: str = "", what: str = "JSON") -> Any:
         lines = text.splitlines() or [""]
         bad = lines[err.lineno - 1] if err.lineno - 1 < len(lines) else ""
         pointer = " " * (err.colno - 1) + "^"
+        if err.msg.startswith("Invalid \\escape"):
+            raise InterlockError(
+                f"Invalid {what} at line {err.lineno}, column {err.colno}: a single backslash "
+                "inside a JSON string",
+                details=f"{bad}\n{pointer}\nwrite it as:\n{_doubled_backslashes(bad)}",
+                where=where,
+                hint="Expected values are JSON, and JSON doubles a backslash inside a string: "
+                '"#regex ^\\\\d+$", "\\\\#1 in sales". In a table cell that is not a JSON '
+                "literal (no quotes around it) one backslash is enough.",
+            ) from None
         raise InterlockError(
             f"Invalid {what} at line {err.lineno}, column {err.colno}: {err.msg}",
             details=f"{bad}\n{pointer}",
@@ -236,6 +299,37 @@ def parse_json(text: str, where: str = "", what: str = "JSON") -> Any:
             hint='Strings need double quotes ("pending"), no trailing commas; '
             "write a literal brace as {{ or }}.",
         ) from None
+
+
+_VALID_ESCAPE = set('"\\/bfnrtu')
+
+
+def _doubled_backslashes(line: str) -> str:
+    r"""``line`` with every backslash that JSON would refuse doubled (inside strings only).
+
+    Example:
+        >>> print(_doubled_backslashes(r'{"id": "#regex ^\d+$", "ok": "a\"b"}'))
+        {"id": "#regex ^\\d+$", "ok": "a\"b"}
+    """
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if in_string and ch == "\\":
+            following = line[i + 1 : i + 2]
+            if following and following in _VALID_ESCAPE:
+                out.append(line[i : i + 2])
+                i += 2
+                continue
+            out.append("\\\\")
+            i += 1
+            continue
+        if ch == '"':
+            in_string = not in_string
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def parse_literal(text: str, where: str = "") -> Any:
@@ -283,25 +377,56 @@ def parse_cell(text: str, column: str = "") -> Any:
         ) from None
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(seconds?|s|ms|milliseconds?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]+)\s*$")
+_UNITS = {
+    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "s": 1.0, "second": 1.0, "seconds": 1.0,
+    "min": 60.0, "minute": 60.0, "minutes": 60.0,
+}
+DURATION_UNITS = ("ms", "seconds", "minutes")
+"""The units a duration is written in (singular forms and ``s``/``min`` work too)."""
 
 
 def parse_duration(text: str, where: str = "") -> float:
-    """``5 seconds``, ``1 second`` or ``500 ms`` as seconds.
+    """``500 ms``, ``5 seconds``, ``1 second``, ``1.5 seconds`` or ``2 minutes`` as seconds.
+
+    An unknown unit is an error that lists the units there are.
 
     Example:
-        >>> parse_duration("500 ms"), parse_duration("2 seconds")
-        (0.5, 2.0)
+        >>> parse_duration("500 ms"), parse_duration("2 seconds"), parse_duration("1.5 minutes")
+        (0.5, 2.0, 90.0)
+        >>> parse_duration("5 hours")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        interlock.errors.InterlockError: Unknown unit "hours" in the duration "5 hours" ...
     """
     match = _DURATION.match(text)
+    units = ", ".join(f'"<n> {unit}"' for unit in DURATION_UNITS)
     if not match:
         raise InterlockError(
-            f'Not a duration: "{text}"',
+            f'Not a duration: "{text.strip()}"',
             where=where,
-            hint='Write "<n> seconds" or "<n> ms", e.g. "within 5 seconds".',
+            hint=f"Write {units} (decimals allowed), e.g. \"within 5 seconds\".",
         )
-    number = float(match.group(1))
-    return number / 1000 if match.group(2).startswith("m") else number
+    number, unit = float(match.group(1)), match.group(2)
+    factor = _UNITS.get(unit.lower())
+    if factor is None:
+        raise InterlockError(
+            f'Unknown unit "{unit}" in the duration "{text.strip()}"',
+            where=where,
+            hint=f"A duration is written {units} (decimals allowed), e.g. "
+            f'"within {_in_known_units(number, unit)}".',
+        )
+    return number * factor
+
+
+def _in_known_units(number: float, unit: str) -> str:
+    """The nearest spelling in a known unit, for the hint (``5 hours`` → ``300 minutes``)."""
+    shown = f"{number:g}"
+    if unit.lower().startswith("h"):
+        return f"{number * 60:g} minutes"
+    if unit.lower().startswith("sec"):
+        return f"{shown} seconds"
+    return "5 seconds"
 
 
 def render_tree(value: Any, scope: Scope, where: str = "") -> Any:

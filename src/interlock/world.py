@@ -27,7 +27,7 @@ from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
-from interlock.values import Scope, render, render_json
+from interlock.values import Scope, render, render_json, render_jsonpath
 
 
 class World:
@@ -59,6 +59,10 @@ class World:
     def render_json(self, text: str) -> Any:
         """A JSON docstring with its ``{names}`` replaced, parsed."""
         return render_json(text, self.scope, self.where)
+
+    def render_jsonpath(self, path: str) -> str:
+        """A JSONPath with its ``{names}`` filled in (``"$.{field}"``, ``$[?@.id == {id}]``)."""
+        return render_jsonpath(path, self.scope, self.where)
 
     def remember(self, name: str, value: Any) -> None:
         """Keep ``value`` as ``{name}`` for the rest of the scenario."""

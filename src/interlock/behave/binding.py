@@ -28,7 +28,12 @@ from interlock.errors import Failure, InterlockError
 from interlock.values import parse_duration
 from interlock.waiting import eventually
 
-WITHIN = r"(?:within (?P<within>\d+(?:\.\d+)?\s*(?:seconds?|ms)),\s*)?"
+WITHIN = r"(?:within (?P<within>[^,\"]+?),\s*)?"
+"""The ``within <duration>,`` prefix; any unit is taken here so that a wrong one ("5 hours")
+is an error listing the units, not an undefined step."""
+DURATION = r"(?P<{}>(?:\d+(?:\.\d+)?|\.\d+)\s*[A-Za-z]+)"
+"""A duration at the end of a sentence (``within 2 seconds``, ``a delay of 1.5 seconds``);
+the group is named by ``DURATION.format("name")``; the unit is checked by parse_duration."""
 QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'
 """A double-quoted name or value; the group is named by ``QUOTED.format("name")``."""
 

@@ -30,7 +30,7 @@ from interlock.db.config import DatabaseConfig
 from interlock.db.connection import create_engine, redact_url, server_message, url_password
 from interlock.db.results import SqlResult, StatementResult
 from interlock.db.schema import Schema
-from interlock.db.statements import split_statements
+from interlock.db.statements import changed_table, split_statements
 from interlock.errors import InterlockError, did_you_mean
 from interlock.report import Reporter
 from interlock.secrets import Secrets
@@ -252,7 +252,10 @@ class Database:
         """``When I run the SQL:`` — every statement in one transaction, then commit.
 
         Statements are separated by ``;`` (quotes, comments and ``$$`` bodies respected).
-        Rows that SQL inserts are not tracked; the truncate and template strategies undo them.
+        Rows an ``INSERT`` adds are recorded like rows from table steps (found by comparing
+        the table's keys before and after the statement), so the tracked strategy removes
+        them; a statement the strategy cannot undo (an ``UPDATE`` under ``tracked``) is named
+        in the report with the strategy that would.
         """
         statements = split_statements(sql, backslash_escapes=self.dialect == "mysql")
         if not statements:
@@ -260,18 +263,74 @@ class Database:
                 f'No SQL statement to run on "{self.name}"', hint="The docstring is empty."
             )
         results: list[StatementResult] = []
+        inserted: list[tuple[sa.Table, dict[str, Any]]] = []
+        not_undone: list[str] = []
         try:
             with self.transaction() as conn:
                 for statement in statements:
+                    change = changed_table(statement)
+                    table = self._tracked_table(conn, change)
+                    before = _row_keys(conn, table) if table is not None else None
                     result = self.execute(conn, sa.text(statement), statement)
                     columns = list(result.keys()) if result.returns_rows else []
                     rows = [dict(r._mapping) for r in result] if result.returns_rows else []
                     results.append(StatementResult(statement, result.rowcount, columns, rows))
+                    if table is not None and before is not None:
+                        added = _row_keys(conn, table) - before
+                        inserted.extend((table, dict(key)) for key in added)
+                    elif self._not_undone(conn, change):
+                        not_undone.append(statement)
         finally:
             self.schema.forget()  # the SQL may have created, dropped or altered tables
         for done in results:
             self.attach(done.sql, done.columns, done.rows)
+        if self.ledger is not None:
+            for t, key in inserted:
+                self.ledger.inserted(self, t, key)
+        if not_undone:
+            self._attach_not_undone(not_undone)
         return SqlResult(results)
+
+    def _tracked_table(
+        self, conn: sa.Connection, change: tuple[str, str] | None
+    ) -> sa.Table | None:
+        """The table whose new rows an INSERT statement adds, when the ledger tracks them."""
+        if change is None or change[0] != "insert" or self.ledger is None:
+            return None
+        try:
+            with conn.begin_nested():
+                table = self.table(conn, change[1])
+        except (InterlockError, sa.exc.SQLAlchemyError):
+            return None  # a table the same SQL creates first: the server will say if it is wrong
+        return table if self.ledger.keeps_rows(self, table) else None
+
+    def _not_undone(self, conn: sa.Connection, change: tuple[str, str] | None) -> bool:
+        """Whether a statement changed data that the cleanup strategy will not put back."""
+        if change is None or change[0] in ("insert", "schema") or self.ledger is None:
+            return False
+        if self.config.cleanup == "template":
+            return False
+        try:
+            with conn.begin_nested():
+                table = self.table(conn, change[1])
+        except (InterlockError, sa.exc.SQLAlchemyError):
+            return True
+        return self.ledger.keeps_rows(self, table)
+
+    def _attach_not_undone(self, statements: list[str]) -> None:
+        reporter = self._shared.reporter
+        if reporter is None:
+            return
+        listed = "\n\n".join(statements)
+        body = (
+            f'Not undone after the scenario by the "{self.config.cleanup}" cleanup of '
+            f'"{self.name}":\n\n{listed}\n\n'
+            "The tracked strategy removes rows the scenario inserted; it cannot undo an UPDATE "
+            "or a DELETE. To undo these, configure this database with \"cleanup: truncate\" "
+            "listing the tables (the tables are emptied after each scenario), or \"cleanup: "
+            'template" (PostgreSQL: the database is recreated from a snapshot).'
+        )
+        reporter.attach(f"SQL {self.name}: not undone", self.secrets.redact(body))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """The rows of one query, as dicts of the driver's own values (``Decimal``, ``datetime``).
@@ -385,6 +444,21 @@ def _identity(table: sa.Table, values: dict[str, Any], result: Any) -> dict[str,
             return {c: values[c] for c in pk}
     # no key: find it by every plain value it was given (JSON documents compare badly in SQL)
     return {k: v for k, v in values.items() if v is not None and not isinstance(v, dict | list)}
+
+
+def _row_keys(conn: sa.Connection, table: sa.Table) -> set[tuple[tuple[str, Any], ...]]:
+    """Every row of ``table`` as the key that finds it again: its primary key, or (a table
+    without one) its plain values, as in ``_identity``."""
+    pk = [c for c in table.primary_key.columns]
+    columns = pk or [c for c in table.columns]
+    keys: set[tuple[tuple[str, Any], ...]] = set()
+    for row in conn.execute(sa.select(*columns)):
+        values = dict(row._mapping)
+        keys.add(tuple(
+            (name, value) for name, value in values.items()
+            if pk or (value is not None and not isinstance(value, dict | list))
+        ))
+    return keys
 
 
 def _row_text(values: Mapping[str, Any]) -> str:

@@ -87,3 +87,34 @@ def inserted_tables(sql: str) -> list[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+_NAME = r"((?:[`\"]?[\w$]+[`\"]?\.)?[`\"]?[\w$]+[`\"]?)"
+_CHANGES = re.compile(
+    r"(?:(insert)\s+(?:ignore\s+)?into|(update)(?:\s+only)?|(delete)\s+from|(truncate)(?:\s+table)?)"
+    r"\s+" + _NAME,
+    re.IGNORECASE,
+)
+_SCHEMA_CHANGE = re.compile(r"(create|alter|drop|rename)\b", re.IGNORECASE)
+
+
+def changed_table(statement: str) -> tuple[str, str] | None:
+    r"""What one statement changes: ``("insert", table)``, ``("update", table)``,
+    ``("delete", table)``, ``("truncate", table)``, ``("schema", "")`` for DDL, or None
+    (a query, or a statement this cannot read, such as one starting with ``WITH``).
+
+    Example:
+        >>> changed_table("-- seed\nINSERT INTO \"orders\" (id) VALUES (1)")
+        ('insert', 'orders')
+        >>> changed_table("update orders set status = 'x'"), changed_table("SELECT 1")
+        (('update', 'orders'), None)
+    """
+    body = statement[_LEADING_COMMENTS.match(statement).end() :]  # type: ignore[union-attr]
+    match = _CHANGES.match(body)
+    if match:
+        verb = next(group for group in match.groups()[:4] if group).lower()
+        return verb, match.group(5).replace('"', "").replace("`", "")
+    if _SCHEMA_CHANGE.match(body):
+        return "schema", ""
+    return None

@@ -122,8 +122,20 @@ def compare(expected: Any, actual: Any, mode: str = "is", path: str = "$") -> li
         )
     _check_markers(expected, path)
     found: list[Mismatch] = []
+    if mode == "contains" and _is_text(expected) and isinstance(actual, str):
+        # Between two strings, "contains" is a substring test (STEPS.md 1.1). Inside objects
+        # and arrays a string still compares whole: {"status": "pend"} is no match for
+        # "pending", or every event match would loosen.
+        if _unescape(expected) not in actual:
+            found.append(Mismatch(path, expected, actual, "not a substring"))
+        return found
     _compare(expected, actual, mode, path, found)
     return found
+
+
+def _is_text(expected: Any) -> bool:
+    """A plain expected string: not a marker (a ``\\#`` escape is text)."""
+    return isinstance(expected, str) and not expected.startswith("#")
 
 
 def _check_markers(expected: Any, path: str) -> None:
@@ -330,7 +342,8 @@ def _marker_test(marker: str, path: str = "$") -> Callable[[Any], str]:
     raise InterlockError(
         f'Unknown marker "{name}" at {path}',
         hint=did_you_mean(name, list(KNOWN_MARKERS))
-        + '. Write "\\#..." for a literal string that starts with #.',
+        + '. For a literal string that starts with #, put a backslash before it: "\\\\#..." '
+        "inside JSON (JSON doubles it), \\#... in a plain table cell.",
     )
 
 
@@ -382,7 +395,10 @@ def expect_match(
     if not mismatches:
         return
     count = f" ({len(mismatches)} mismatches)" if len(mismatches) > 1 else ""
-    verb = "does not contain the expected values" if mode == "contains" else "does not match"
+    verb = "does not match"
+    if mode == "contains":
+        text = _is_text(expected) and isinstance(actual, str)
+        verb = f"does not contain the expected {'text' if text else 'values'}"
     title = f"{what} {verb}{count}"
     details = format_mismatches(mismatches, actual, secrets=secrets)
     if secrets is not None:

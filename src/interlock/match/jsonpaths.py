@@ -63,10 +63,27 @@ def select(document: Any, path: str, where: str = "") -> list[Any]:
             f'Invalid JSONPath "{path}": {err.args[0] if err.args else err}',
             details=f"{path}\n{' ' * column}^",
             where=where,
-            hint='A JSONPath starts with $: "$.status", "$.items[0].productId", '
+            hint=_bracket_hint(path)
+            or 'A JSONPath starts with $: "$.status", "$.items[0].productId", '
             '"$[\'first name\']", "$.items[?@.qty > 1]".',
         ) from None
     return [node.value for node in query.find(document)]
+
+
+_DASHED_NAME = re.compile(r"\.([A-Za-z_][\w]*(?:-[\w]+)+)")
+
+
+def _bracket_hint(path: str) -> str:
+    """For a member name with a dash (``$.headers.X-Trace``): the bracket form that works.
+
+    Example:
+        >>> _bracket_hint("$.headers.X-Trace")
+        "A member name that is not an identifier goes in brackets: $.headers['X-Trace']"
+    """
+    if not _DASHED_NAME.search(path):
+        return ""
+    fixed = _DASHED_NAME.sub(lambda m: f"[{canonical_string(m.group(1))}]", path)
+    return f"A member name that is not an identifier goes in brackets: {fixed}"
 
 
 def select_one(

@@ -41,7 +41,7 @@ def wrong_key_token(world: Any, user: str) -> None:
 @sentence(r"I use a token for " + q("user") + r" with claims:")
 def token_with_claims(world: Any, user: str) -> None:
     """Given I use a token for "dispatcher" with claims: (claim | value, values JSON)."""
-    claims = {row["claim"]: render_json(row["value"], world.scope, world.where)
+    claims = {world.render(row["claim"]): render_json(row["value"], world.scope, world.where)
               for row in rows_of(world, "claim", "value")}
     world.http.credentials = world.suite.auth.token_with_claims(
         world.render(user), claims, where=world.where)

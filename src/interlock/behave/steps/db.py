@@ -13,6 +13,11 @@ from interlock.behave.tables import headings_of, rows_of
 IN_DB = r'(?: in "(?P<db>[^"]*)")?'
 
 
+def _database(world: Any, db: str | None) -> Any:
+    """The database named in the step (``{names}`` filled in), or the only one."""
+    return world.database(world.render(db) if db else None)
+
+
 def _rows(world: Any) -> list[dict[str, str]]:
     """The step's table with ``{names}`` rendered; cells stay text (JSON literals parsed later)."""
     headings = headings_of(world)
@@ -22,25 +27,25 @@ def _rows(world: Any) -> list[dict[str, str]]:
 @sentence(r"the table " + q("table") + IN_DB + r" contains:")
 def table_contains(world: Any, table: str, db: str | None = None) -> None:
     """Given the table "customers" contains: (rows removed after the scenario)."""
-    world.database(db).insert_rows(world.render(table), _rows(world))
+    _database(world, db).insert_rows(world.render(table), _rows(world))
 
 
 @sentence(r"the table " + q("table") + IN_DB + r" is empty")
 def table_is_empty(world: Any, table: str, db: str | None = None) -> None:
     """Given the table "audit_log" in "orders-db" is empty."""
-    world.database(db).empty_table(world.render(table))
+    _database(world, db).empty_table(world.render(table))
 
 
 @sentence(r"I run the SQL" + IN_DB + r":")
 def run_sql(world: Any, db: str | None = None) -> None:
     """When I run the SQL: (a docstring; several statements separated by ;)."""
-    world.database(db).run_sql(world.render(world.step_text or ""))
+    _database(world, db).run_sql(world.render(world.step_text or ""))
 
 
 @sentence(r"the table " + q("table") + IN_DB + r" has an? rows? matching:", expectation=True)
 def has_a_row(world: Any, table: str, db: str | None = None) -> None:
     """Then the table "orders" has a row matching: (each listed row must exist)."""
-    database = world.database(db)
+    database = _database(world, db)
     for row in _rows(world):
         database.expect_row_matching(world.render(table), row)
 
@@ -50,7 +55,7 @@ def has_a_row(world: Any, table: str, db: str | None = None) -> None:
 def has_n_rows_matching(world: Any, table: str, n: str, db: str | None = None) -> None:
     """Then the table "orders" has 2 rows matching: (one row of column values)."""
     rows = _rows(world)
-    database = world.database(db)
+    database = _database(world, db)
     for row in rows:
         database.expect_rows_matching(world.render(table), int(n), row)
 
@@ -58,13 +63,13 @@ def has_n_rows_matching(world: Any, table: str, n: str, db: str | None = None) -
 @sentence(r"the table " + q("table") + IN_DB + r" has (?P<n>\d+) rows?", expectation=True)
 def has_n_rows(world: Any, table: str, n: str, db: str | None = None) -> None:
     """Then the table "orders" has 0 rows."""
-    world.database(db).expect_row_count(world.render(table), int(n))
+    _database(world, db).expect_row_count(world.render(table), int(n))
 
 
 @sentence(r"the query " + q("sql") + IN_DB + r" returns:", expectation=True)
 def query_returns(world: Any, sql: str, db: str | None = None) -> None:
     """Then the query "SELECT status, count(*) AS n FROM orders GROUP BY status" returns:."""
-    world.database(db).expect_query_returns(world.render(sql), _rows(world))
+    _database(world, db).expect_query_returns(world.render(sql), _rows(world))
 
 
 @sentence(r"the data " + q("fixture") + r" is loaded")

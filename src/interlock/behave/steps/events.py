@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from interlock.behave.binding import q, sentence
+from interlock.behave.binding import DURATION, q, sentence
 from interlock.behave.tables import headings_of, rows_of
 from interlock.values import parse_cell, parse_duration, render_json_text
 
 BROKER = r'(?: (?:from|on|via) "(?P<broker>[^"]*)")?'
-WINDOW = r"(?P<window>\d+(?:\.\d+)?\s*(?:seconds?|ms))"
+WINDOW = DURATION.format("window")
 
 
 def _document(world: Any) -> Any:
@@ -27,17 +27,21 @@ def _document(world: Any) -> Any:
         return world.render(raw).encode()
 
 
+def _broker(world: Any, broker: str | None) -> str | None:
+    return world.render(broker) if broker else None
+
+
 @sentence(r"I listen for events on " + q("channel") + BROKER)
 def listen(world: Any, channel: str, broker: str | None = None) -> None:
     """Given I listen for events on "orders.>" from "nats"."""
-    world.events.listen(world.render(channel), broker)
+    world.events.listen(world.render(channel), _broker(world, broker))
 
 
 @sentence(r"I publish to " + q("channel") + BROKER + r"(?P<twice> twice)?:")
 def publish(world: Any, channel: str, broker: str | None = None, twice: str | None = None) -> None:
-    """When I publish to "payments.received": / ... twice: (a JSON docstring)."""
+    """When I publish to "payments.received": (or ... twice:; a JSON docstring)."""
     world.events.publish(world.render(channel), _document(world), times=2 if twice else 1,
-                         broker=broker)
+                         broker=_broker(world, broker))
 
 
 @sentence(r"an event on " + q("channel") + BROKER + r" matches:", expectation=True, retry="wait")
@@ -45,7 +49,7 @@ def event_matches(world: Any, channel: str, broker: str | None = None,
                   timeout: float | None = None) -> None:
     """Then an event on "orders.created" matches: (contains comparison)."""
     world.events.expect_event(world.render(channel), world.render_json(world.step_text or ""),
-                              timeout, broker)
+                              timeout, _broker(world, broker))
 
 
 @sentence(r"exactly (?P<n>\d+) events? on " + q("channel") + BROKER + r" match(?:es)?:",
@@ -54,7 +58,8 @@ def exactly_n(world: Any, n: str, channel: str, broker: str | None = None,
               timeout: float | None = None) -> None:
     """Then exactly 1 event on "notifications.sent" matches:."""
     world.events.expect_exactly(int(n), world.render(channel),
-                                world.render_json(world.step_text or ""), timeout, broker)
+                                world.render_json(world.step_text or ""), timeout,
+                                _broker(world, broker))
 
 
 @sentence(r"no event on " + q("channel") + BROKER + r" matches:", expectation=True, retry="wait")
@@ -62,14 +67,14 @@ def no_event_matches(world: Any, channel: str, broker: str | None = None,
                      timeout: float | None = None) -> None:
     """Then no event on "orders.dlq" matches: (waits the whole window)."""
     world.events.expect_none(world.render(channel), world.render_json(world.step_text or ""),
-                             timeout, broker)
+                             timeout, _broker(world, broker))
 
 
 @sentence(r"no event arrives on " + q("channel") + BROKER + r" within " + WINDOW)
 def no_event_arrives(world: Any, channel: str, window: str, broker: str | None = None) -> None:
     """Then no event arrives on "orders.completed" within 2 seconds."""
     world.events.expect_no_event(world.render(channel), parse_duration(window, world.where),
-                                 broker)
+                                 _broker(world, broker))
 
 
 @sentence(r"the events on " + q("channel") + BROKER + r" arrive in this order:",
@@ -78,9 +83,11 @@ def events_in_order(world: Any, channel: str, broker: str | None = None,
                     timeout: float | None = None) -> None:
     """Then the events on "orders.>" arrive in this order: (a table of fields)."""
     headings = headings_of(world)
-    rows = [{h: parse_cell(world.render(row[h]), h) for h in headings}
+    columns = {h: world.render_jsonpath(h) if h.startswith("$") else world.render(h)
+               for h in headings}
+    rows = [{columns[h]: parse_cell(world.render(row[h]), h) for h in headings}
             for row in rows_of(world, *headings)]
-    world.events.expect_order(world.render(channel), rows, timeout, broker)
+    world.events.expect_order(world.render(channel), rows, timeout, _broker(world, broker))
 
 
 @sentence(r"the event matches the schema " + q("schema"))
@@ -93,4 +100,4 @@ def event_schema(world: Any, schema: str) -> None:
 @sentence(r"I remember the event JSON at " + q("path") + r" as " + q("name"))
 def remember_event(world: Any, path: str, name: str) -> None:
     """Then I remember the event JSON at "$.orderId" as "event_order_id"."""
-    world.remember(name, world.events.last_value(path))
+    world.remember(world.render(name), world.events.last_value(world.render_jsonpath(path)))

@@ -27,21 +27,21 @@ def _value(world: Any, text: str) -> Any:
 @sentence(r"the request header " + q("name") + r" is " + q("value"))
 def request_header(world: Any, name: str, value: str) -> None:
     """Given the request header "X-Request-Id" is "{uuid}"."""
-    world.http.headers[name] = world.render(value)
+    world.http.headers[world.render(name)] = world.render(value)
 
 
 @sentence(r"the request headers are:")
 def request_headers(world: Any) -> None:
     """Given the request headers are: (a table of name | value)."""
     for row in rows_of(world, "name", "value"):
-        world.http.headers[row["name"]] = world.render(row["value"])
+        world.http.headers[world.render(row["name"])] = world.render(row["value"])
 
 
 @sentence(r"the query parameters are:")
 def query_parameters(world: Any) -> None:
     """Given the query parameters are: (a table of name | value)."""
     for row in rows_of(world, "name", "value"):
-        world.http.params[row["name"]] = world.render(row["value"])
+        world.http.params[world.render(row["name"])] = world.render(row["value"])
 
 
 @sentence(
@@ -55,7 +55,7 @@ def send(world: Any, method: str, target: str, service: str | None = None,
     if kind == "JSON":
         arguments["json"] = world.render_json(world.step_text or "")
     elif kind == "form":
-        arguments["form"] = {r["name"]: world.render(r["value"])
+        arguments["form"] = {world.render(r["name"]): world.render(r["value"])
                              for r in rows_of(world, "name", "value")}
     elif file is not None:
         path = world.suite.find_file(world.render(file), where=world.where)
@@ -82,31 +82,39 @@ def status_is_one_of(world: Any, statuses: str) -> None:
     responses.status_is_one_of(world.last_exchange(), codes, world.where)
 
 
-@sentence(r"the response header " + q("name") + r" (?P<how>is|contains) " + q("value"),
+def _text(world: Any, value: str | None) -> str:
+    """A quoted text from the sentence, or (``...:``) the step's docstring; rendered."""
+    return world.render(value if value is not None else (world.step_text or ""))
+
+
+@sentence(r"the response header " + q("name") + r" (?P<how>is|contains)(?: " + q("value") + "|:)",
           expectation=True, retry="resend")
-def header(world: Any, name: str, how: str, value: str) -> None:
-    """Then the response header "Content-Type" is / contains "json"."""
+def header(world: Any, name: str, how: str, value: str | None = None) -> None:
+    """Then the response header "Content-Type" contains "json" (or is "..."; or a docstring)."""
     check = responses.header_is if how == "is" else responses.header_contains
-    check(world.last_exchange(), name, world.render(value), world.where)
+    check(world.last_exchange(), world.render(name), _text(world, value), world.where)
 
 
-@sentence(r"the response body contains " + q("text"), expectation=True, retry="resend")
-def body_contains(world: Any, text: str) -> None:
-    """Then the response body contains "pending"."""
-    responses.body_contains(world.last_exchange(), world.render(text), world.where)
+@sentence(r"the response body contains(?: " + q("text") + "|:)", expectation=True,
+          retry="resend")
+def body_contains(world: Any, text: str | None = None) -> None:
+    """Then the response body contains "pending" (or a docstring)."""
+    responses.body_contains(world.last_exchange(), _text(world, text), world.where)
 
 
-@sentence(r"the response JSON at " + q("path") + r" (?P<how>is|contains) (?P<value>.+)",
+@sentence(r"the response JSON at " + q("path") + r" (?P<how>is|contains)(?: (?P<value>.+)|:)",
           expectation=True, retry="resend")
-def json_at(world: Any, path: str, how: str, value: str) -> None:
-    """Then the response JSON at "$.status" is "pending" (or contains [...])."""
+def json_at(world: Any, path: str, how: str, value: str | None = None) -> None:
+    """Then the response JSON at "$.status" is "pending" (or contains [...]; or, after a
+    colon, the expected value as a docstring)."""
     check = responses.json_at_is if how == "is" else responses.json_at_contains
-    check(world.last_exchange(), path, _value(world, value), world.where)
+    expected = _value(world, value if value is not None else (world.step_text or ""))
+    check(world.last_exchange(), world.render_jsonpath(path), expected, world.where)
 
 
 @sentence(r"the response JSON (?P<how>is|contains):", expectation=True, retry="resend")
 def json_document(world: Any, how: str) -> None:
-    """Then the response JSON is: / contains: (a JSON docstring, markers allowed)."""
+    """Then the response JSON contains: (or is:; a JSON docstring, markers allowed)."""
     expected = world.render_json(world.step_text or "")
     check = responses.json_is if how == "is" else responses.json_contains
     check(world.last_exchange(), expected, world.where)
@@ -136,10 +144,13 @@ def time_under(world: Any, limit: str) -> None:
 @sentence(r"I remember the response JSON at " + q("path") + r" as " + q("name"))
 def remember_json(world: Any, path: str, name: str) -> None:
     """Then I remember the response JSON at "$.id" as "order_id"."""
-    world.remember(name, responses.remember_json_at(world.last_exchange(), path, world.where))
+    value = responses.remember_json_at(world.last_exchange(), world.render_jsonpath(path),
+                                       world.where)
+    world.remember(world.render(name), value)
 
 
 @sentence(r"I remember the response header " + q("header") + r" as " + q("name"))
 def remember_header(world: Any, header: str, name: str) -> None:
     """Then I remember the response header "Location" as "order_url"."""
-    world.remember(name, responses.remember_header(world.last_exchange(), header, world.where))
+    value = responses.remember_header(world.last_exchange(), world.render(header), world.where)
+    world.remember(world.render(name), value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interlock.behave.binding import q, sentence
+from interlock.behave.binding import DURATION, q, sentence
 from interlock.errors import Failure
 from interlock.stack.ready import log_tail
 from interlock.values import parse_duration
@@ -21,6 +21,7 @@ def _broken(world: Any, name: str) -> None:
 @sentence(r"the " + q("service") + r" service is running", expectation=True)
 def service_is_running(world: Any, service: str) -> None:
     """Then the "orders" service is running."""
+    service = world.render(service)
     stack = world.require_stack()
     running = stack.service(service, world.where)
     if not running.is_running():
@@ -34,7 +35,8 @@ def service_is_running(world: Any, service: str) -> None:
     r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)"
 )
 def service_fault(world: Any, service: str, action: str) -> None:
-    """When the "auth" service is stopped / killed / restarted / paused / resumed."""
+    """When the "auth" service is stopped (or killed, restarted, paused, resumed)."""
+    service = world.render(service)
     stack = world.require_stack()
     running = stack.service(service, world.where)
     if action == "restarted":
@@ -49,16 +51,18 @@ def service_fault(world: Any, service: str, action: str) -> None:
 
 @sentence(
     r"the " + q("service")
-    + r" service responds with a delay of (?P<delay>\d+(?:\.\d+)?\s*(?:seconds?|ms))"
+    + r" service responds with a delay of " + DURATION.format("delay")
 )
 def service_delay(world: Any, service: str, delay: str) -> None:
     """Given the "auth" service responds with a delay of 3 seconds."""
+    service = world.render(service)
     world.require_stack().delay(service, parse_duration(delay, world.where), world.where)
 
 
 @sentence(r"the " + q("service") + r" service log contains " + q("text"), expectation=True)
 def service_log_contains(world: Any, service: str, text: str) -> None:
     """Then the "orders" service log contains "token verification timed out"."""
+    service = world.render(service)
     stack = world.require_stack()
     expected = world.render(text)
     stack.service(service, world.where)  # an unknown name is an error that lists the known
