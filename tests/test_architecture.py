@@ -10,7 +10,7 @@ import interlock
 PACKAGE = Path(interlock.__file__).parent
 FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting"}
 CAPABILITIES = {"http", "responses", "auth", "contracts", "events", "db", "stack", "allure"}
-COMPOSITION = {"suite", "world", "living_docs"}
+COMPOSITION = {"suite", "suite_check", "world", "living_docs"}
 BINDINGS = {"behave", "cli"}
 
 

@@ -35,3 +35,39 @@ def test_a_mistake_is_one_clear_line_and_exit_2(tmp_path: Path,
     err = capsys.readouterr().err
     assert "Configuration file not found" in err
     assert "Traceback" not in err
+
+
+def test_config_is_found_from_a_folder_inside_the_suite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "environment").mkdir()
+    (tmp_path / "environment" / "interlock.yaml").write_text("variables: {greeting: hello}\n")
+    (tmp_path / "features" / "api").mkdir(parents=True)
+    monkeypatch.delenv("INTERLOCK_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path / "features" / "api")
+    assert main(["config"]) == 0
+    assert "greeting: hello" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--config", ""], "The setting --config is empty"),
+    (["--config", "."], "The configuration path is a folder, not a file"),
+    (["--config", "nope.yaml"], "Configuration file not found: nope.yaml"),
+])
+def test_a_bad_config_path_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        args: list[str], message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, "config"]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_config_checks_the_whole_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "interlock.yaml"
+    config.write_text("databases:\n  main:\n    url: sqlite://\n    cleanup: trackd\n")
+    assert main(["--config", str(config), "config"]) == 2
+    err = capsys.readouterr().err
+    assert 'Unknown cleanup "trackd" for database "main"' in err
+    assert f"{config}:4 (databases.main.cleanup)" in err
+    assert '"tracked"' in err and '"truncate"' in err and '"template"' in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -78,6 +79,22 @@ def test_literals_cells_and_durations() -> None:
     assert parse_duration("1 second") == 1.0
     with pytest.raises(InterlockError, match="Not a duration"):
         parse_duration("soon")
+
+
+@pytest.mark.parametrize("cell", ['{"a": 1', "[1, 2", '["x"', '{ "a"', "[true"])
+def test_a_cell_that_looks_like_json_but_is_not_is_an_error(cell: str) -> None:
+    with pytest.raises(InterlockError) as caught:
+        parse_cell(cell, column="payload")
+    assert caught.value.title.startswith(f'The cell {cell} (column "payload") is not valid JSON')
+    assert json.dumps(cell) in caught.value.hint  # how to mean the text itself
+
+
+@pytest.mark.parametrize(("cell", "value"), [
+    ("[draft]", "[draft]"), ("{name}", "{name}"), ("gold", "gold"), ("a {b", "a {b"),
+    ('"[1, 2"', "[1, 2"), ("[]", []), ("{}", {}), ('{"a": [1]}', {"a": [1]}),
+])
+def test_a_cell_that_plainly_is_text_stays_text(cell: str, value: object) -> None:
+    assert parse_cell(cell, column="c") == value
 
 
 def test_default_after_a_bar_when_the_name_has_no_value(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ import yaml
 
 from interlock.behave.allure_report import add_report_parser
 from interlock.behave.catalogue import add_steps_parser
+from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
@@ -32,7 +33,10 @@ from interlock.suite import DEFAULT_STACK, Suite
 
 
 def _config_path(args: argparse.Namespace) -> Path:
-    return Path(args.config or os.environ.get("INTERLOCK_CONFIG", "environment/interlock.yaml"))
+    """``--config``, else ``INTERLOCK_CONFIG``, else the stack file of the suite this folder
+    is in (the nearest folder upwards with ``environment/interlock.yaml``)."""
+    given = args.config if args.config is not None else os.environ.get("INTERLOCK_CONFIG") or None
+    return find_config(given, Path.cwd(), setting="--config")
 
 
 def _plain(value: Any) -> Any:

@@ -51,10 +51,13 @@ class Located(dict):
 
 
 class _Loader(yaml.SafeLoader):
-    """A safe loader whose mappings are ``Located``."""
+    """A safe loader whose mappings are ``Located`` and whose duplicate keys are errors."""
+
+    path: Path | str = ""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    _refuse_duplicates(loader, node)
     loader.flatten_mapping(node)
     result = Located()
     result.line = node.start_mark.line + 1
@@ -63,28 +66,51 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
         if not isinstance(key, str | int | float | bool) and key is not None:
             raise InterlockError(
                 "A key in the configuration is not a plain name",
-                where=f"line {key_node.start_mark.line + 1}",
+                where=f"{loader.path}:{key_node.start_mark.line + 1}",
             )
         result[str(key)] = loader.construct_object(value_node, deep=True)
         result.lines[str(key)] = key_node.start_mark.line + 1
     return result
 
 
+def _refuse_duplicates(loader: _Loader, node: yaml.MappingNode) -> None:
+    # YAML keeps the last of two equal keys without a word: a second service or header of
+    # the same name would silently replace the first. Only the mapping's own keys count, so
+    # a key that overrides one merged in with `<<: *base` stays allowed.
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key_node.start_mark.line + 1
+        if key_node.value in seen:
+            raise InterlockError(
+                f'Duplicate key "{key_node.value}" in the configuration',
+                where=f"{loader.path}:{line}",
+                hint=f'"{key_node.value}" is already set on line {seen[key_node.value]} of the '
+                "same block; YAML would keep only the last one. Remove or rename one of them.",
+            )
+        seen[key_node.value] = line
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def read_yaml(path: Path) -> Any:
-    """Read a YAML file whose mappings remember their lines; errors name file, line, column."""
+    """Read a YAML file whose mappings remember their lines; errors name file, line, column.
+
+    Example:
+        >>> import tempfile
+        >>> twice = Path(tempfile.mkdtemp()) / "twice.yaml"
+        >>> _ = twice.write_text("services:\\n  a: 1\\n  a: 2\\n")
+        >>> read_yaml(twice)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        interlock.errors.InterlockError: Duplicate key "a" in the configuration
+    """
+    text = _read_text(path)
+    loader = _Loader(text)
+    loader.path = path
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InterlockError(
-            f"Configuration file not found: {path}",
-            hint="Create it (see README.md, 'The stack file') or pass "
-            "-D interlock.config=<path> to behave.",
-        ) from None
-    try:
-        return yaml.load(text, Loader=_Loader)
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -94,6 +120,95 @@ def read_yaml(path: Path) -> Any:
             where=f"{path}{line}",
             hint="Check the indentation and quoting on that line (quote values with : or {).",
         ) from None
+    finally:
+        loader.dispose()
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, or an error that says what is wrong with the path."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InterlockError(
+            f"Configuration file not found: {path}",
+            hint="Create it (see README.md, 'The stack file') or pass "
+            "-D interlock.config=<path> to behave.",
+        ) from None
+    except IsADirectoryError:
+        raise InterlockError(
+            f"The configuration path is a folder, not a file: {path}",
+            hint=f"Name the file itself, e.g. {Path(path) / 'interlock.yaml'}",
+        ) from None
+    except OSError as err:
+        raise InterlockError(
+            f"Cannot read the configuration file: {err.strerror}", where=str(path),
+        ) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise InterlockError(
+            f"The configuration file is not UTF-8 text (byte {raw[err.start]:#04x})",
+            where=f"{path}:{line}",
+            hint="Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).",
+        ) from None
+
+
+DEFAULT_PATH = "environment/interlock.yaml"
+
+
+def find_config(given: str | None, suite_dir: Path, *, setting: str = "interlock.config") -> Path:
+    """The stack file to read: ``given`` (a setting such as ``-D interlock.config=``) or, when
+    nothing is given, ``environment/interlock.yaml`` in the suite's folder (where behave found
+    ``environment.py`` and ``steps/``) or the nearest folder above it, so a run from any
+    working folder finds the same file.
+
+    A relative ``given`` is looked for in the working folder, then in the suite's folder. An
+    empty setting, a folder or a missing file is an error that names every place looked at.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp()); (root / "environment").mkdir()
+        >>> _ = (root / "environment" / "interlock.yaml").write_text("services: {}\\n")
+        >>> find_config(None, root) == root / "environment" / "interlock.yaml"
+        True
+        >>> find_config("", root)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        interlock.errors.InterlockError: The setting interlock.config is empty
+    """
+    if given is not None and not given.strip():
+        raise InterlockError(
+            f"The setting {setting} is empty",
+            hint=f"Name the stack file (-D {setting}=environment/interlock.yaml), or leave the "
+            f"setting out to use {suite_dir / DEFAULT_PATH}.",
+        )
+    wanted = Path(given.strip()) if given is not None else Path(DEFAULT_PATH)
+    if wanted.is_absolute():
+        candidates = [wanted]
+    elif given is None:
+        # The suite's folder first; then the folders above it, for a suite whose steps/ and
+        # environment.py live in features/ beside a top-level environment/ folder.
+        candidates = [folder / wanted for folder in (suite_dir, *suite_dir.parents)]
+    else:
+        candidates = list(dict.fromkeys([Path.cwd() / wanted, suite_dir / wanted]))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    folders = [c for c in candidates if c.is_dir()]
+    if folders:
+        raise InterlockError(
+            f"The configuration path is a folder, not a file: {folders[0]}",
+            hint=f"Name the file itself, e.g. {folders[0] / 'interlock.yaml'}",
+        )
+    looked = "\n".join(f"- {c}" for c in candidates[:2])
+    if len(candidates) > 2:
+        looked += f"\n- and {wanted} in every folder above those"
+    raise InterlockError(
+        f"Configuration file not found: {wanted}",
+        details=f"looked at:\n{looked}",
+        hint="Create it (see README.md, 'The stack file') or pass "
+        f"-D {setting}=<path> to behave.",
+    )
 
 
 @dataclass
@@ -173,6 +288,21 @@ def load_config(path: Path | str, stage: str | None = None) -> SuiteConfig:
                 f'Unknown section "{key}" in the configuration',
                 where=config.where(key), hint=did_you_mean(key, SECTIONS),
             )
+    # Every stage's sections are checked, not only the chosen one's: a misspelt section in
+    # the ci stage must not wait for the CI run to be noticed.
+    for name, over in config.section("stages").items():
+        if over is None:
+            continue
+        if not isinstance(over, Located):
+            raise InterlockError(f'Stage "{name}" must be a mapping of sections',
+                                 where=config.where("stages", name))
+        for key in over:
+            if key not in SECTIONS or key == "stages":
+                raise InterlockError(
+                    f'Unknown section "{key}" in stage "{name}"',
+                    where=f"{path}:{over.lines[key]} (stages.{name}.{key})",
+                    hint=did_you_mean(key, [s for s in SECTIONS if s != "stages"]),
+                )
     chosen = stage if stage is not None else os.environ.get("INTERLOCK_STAGE", "")
     if chosen:
         stages = config.section("stages")
@@ -227,3 +357,100 @@ def field_where(where: str, data: Any, key: str) -> str:
     line = getattr(data, "lines", {}).get(key) or match.group("line")
     path = f"{match.group('path')}.{key}" if match.group("path") else key
     return f"{match.group('file')}{':' + str(line) if line else ''} ({path})"
+
+
+def key_where(where: str, data: Any, key: str) -> str:
+    """``field_where`` when ``data`` was read from the stack file and remembers ``key``'s
+    line; otherwise ``where.key`` (a block built in code, or rendered, names no line).
+
+    Example:
+        >>> key_where("brokers.nats", {"url": 1}, "url")
+        'brokers.nats.url'
+    """
+    if key in getattr(data, "lines", {}):
+        return field_where(where, data, key)
+    return f"{where}.{key}"
+
+
+_WORDS: tuple[tuple[type, str], ...] = (
+    (bool, "true or false"), (int, "a whole number"), (float, "a number"), (str, "text"),
+    (list, "a list"), (Mapping, "a mapping"),
+)
+_YES = ("yes", "true", "on", "y")
+_NO = ("no", "false", "off", "n")
+
+
+def typed(
+    data: Mapping[str, Any],
+    key: str,
+    where: str,
+    kind: type | tuple[type, ...],
+    default: Any = None,
+    *,
+    items: type | None = None,
+    wanted: str = "",
+) -> Any:
+    """Field ``key`` of ``data`` when its value has the type ``kind`` (``default`` when it is
+    absent or empty); otherwise an ``InterlockError`` naming the field's line and what it takes.
+
+    ``True`` is never taken for a number, nor ``"no"`` for a boolean (YAML reads a quoted
+    ``"no"`` as text, which Python would take as true). ``items`` checks a list's items.
+
+    Example:
+        >>> node = Located({"check_contract": "no"}); node.lines["check_contract"] = 9
+        >>> typed(node, "check_contract", "x.yaml:8 (services.orders)", bool, False)
+        Traceback (most recent call last):
+        interlock.errors.InterlockError: "check_contract" must be true or false, not the text "no"
+          where: x.yaml:9 (services.orders.check_contract)
+          hint:  Write check_contract: false (without quotes).
+        >>> typed(node, "depends_on", "x.yaml:8", list, [], items=str)
+        []
+    """
+    value = data.get(key)
+    if value is None:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    wanted = wanted or " or ".join(_word(k) for k in kinds)
+    at = field_where(where, data, key)
+    if not _is(value, kinds):
+        hint = ""
+        if bool in kinds and isinstance(value, str) and value.strip().lower() in _YES + _NO:
+            plain = "true" if value.strip().lower() in _YES else "false"
+            hint = f"Write {key}: {plain} (without quotes)."
+        raise InterlockError(f'"{key}" must be {wanted}, not {_described(value)}', where=at,
+                             hint=hint)
+    if items is not None and isinstance(value, list):
+        for index, item in enumerate(value):
+            if not _is(item, (items,)):
+                raise InterlockError(
+                    f'"{key}" must be a list of {_word(items)}, but item {index + 1} is '
+                    f"{_described(item)}", where=at,
+                )
+    return value
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if isinstance(value, int) and float in kinds:
+        return True
+    return isinstance(value, kinds)
+
+
+def _word(kind: type) -> str:
+    return next((word for k, word in _WORDS if k is kind), kind.__name__)
+
+
+def _described(value: Any) -> str:
+    """A value as a user reads it in the YAML: ``the text "no"``, ``the number 5``, ``a list``."""
+    if isinstance(value, str):
+        return f'the text "{value}"'
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__

@@ -40,6 +40,7 @@ from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
+from interlock.suite_check import check_suite
 from interlock.values import Scope, render, render_tree
 
 DEFAULT_STACK = "default"
@@ -81,7 +82,8 @@ class Suite:
         folders = [contracts] if isinstance(contracts, str) else list(contracts)
         self.contract_dirs = [self.root / str(f) for f in folders] + [self.data_dir]
         self.schemas = SchemaLibrary(self.contract_dirs)
-        self._openapi: dict[str, OpenApiContract] = {}
+        self.openapi_contracts: dict[str, OpenApiContract] = {}
+        self.auth_config = AuthConfig()
         self._auth: Authenticator | None = None
         self.events_config = EventsConfig.from_dict(
             self.section("events"), self.config.where("events"))
@@ -95,6 +97,7 @@ class Suite:
         self._closers: list[Callable[[], None]] = []
         self.scenario_starters: list[Callable[[Any], None]] = []
         self._closed = False
+        check_suite(self)  # the whole file, before anything starts (nothing to close yet)
         atexit.register(self.close)
 
     @classmethod
@@ -196,11 +199,9 @@ class Suite:
     def auth(self) -> Authenticator:
         """The users and their logins (one login per user per run)."""
         if self._auth is None:
-            where = self.config.where("auth")
-            config = AuthConfig.from_dict(self.section("auth"), where)
             self._auth = Authenticator(
-                config, session=self.new_http_session, secrets=self.secrets, scope=self.scope,
-                files=self.root,
+                self.auth_config, session=self.new_http_session, secrets=self.secrets,
+                scope=self.scope, files=self.root,
             )
         return self._auth
 
@@ -263,9 +264,9 @@ class Suite:
                 hint=f"Add `openapi: path/to/{service}.openapi.yaml` to service {service} "
                 "in environment/interlock.yaml.",
             )
-        if service not in self._openapi:
-            self._openapi[service] = OpenApiContract.load(self.root / spec.openapi)
-        return self._openapi[service]
+        if service not in self.openapi_contracts:  # loaded by check_suite, unless built by hand
+            self.openapi_contracts[service] = OpenApiContract.load(self.root / spec.openapi)
+        return self.openapi_contracts[service]
 
     # -- stacks -----------------------------------------------------------------------------
 

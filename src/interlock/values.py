@@ -118,6 +118,8 @@ def _namespace_hint(head: str) -> str:
         return "Set the environment variable before running behave (or in the stage's env)."
     if head == "fake":
         return "Use a Faker provider name, e.g. {fake.email}, {fake.name}, {fake.city}."
+    if head == "secrets":
+        return "Declare it under secrets: in the stack file (environment/interlock.yaml)."
     return f'"{head}" has: url, host, port (for a service) or the names it defines.'
 
 
@@ -340,20 +342,39 @@ def parse_literal(text: str, where: str = "") -> Any:
     return parse_json(text, where, what="JSON value")
 
 
-def parse_cell(text: str) -> Any:
+# A cell that opens an object or an array ({"a": 1 / [1, 2) was meant as JSON; "[draft]" or
+# "{name}" left as text is not (a JSON array or object opens with one of these).
+_LOOKS_LIKE_JSON = re.compile(r'^(?:\{\s*(?:"|\}|$)|\[\s*(?:[-\d"\[\]{]|true|false|null|$))')
+
+
+def parse_cell(text: str, column: str = "") -> Any:
     """A table cell: a JSON literal where it parses as one, otherwise the plain text.
 
+    A cell that opens a JSON object or array but does not parse is an error naming the cell
+    (and its ``column``), not text that would then never match.
+
     Example:
-        >>> parse_cell('"gold"'), parse_cell("gold"), parse_cell("2"), parse_cell("true")
-        ('gold', 'gold', 2, True)
+        >>> parse_cell('"gold"'), parse_cell("gold"), parse_cell("2"), parse_cell("[draft]")
+        ('gold', 'gold', 2, '[draft]')
+        >>> parse_cell('{"a": 1', column="payload")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        interlock.errors.InterlockError: The cell {"a": 1 (column "payload") is not valid JSON
     """
     stripped = text.strip()
     if not stripped:
         return ""
     try:
         return json.loads(stripped)
-    except ValueError:
-        return stripped
+    except ValueError as err:
+        if not _LOOKS_LIKE_JSON.match(stripped):
+            return stripped
+        message = err.msg if isinstance(err, json.JSONDecodeError) else str(err)
+        place = f' (column "{column}")' if column else ""
+        raise InterlockError(
+            f"The cell {stripped}{place} is not valid JSON: {message}",
+            hint="Fix the JSON (close every { and [, double-quote the strings), or write the "
+            f"cell as a JSON string to mean the text itself: {json.dumps(stripped)}",
+        ) from None
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]+)\s*$")

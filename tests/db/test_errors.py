@@ -124,7 +124,7 @@ def test_config_errors_name_the_field(block: dict[str, object], message: str, wh
     with pytest.raises(InterlockError) as failed:
         DatabasesConfig.from_dict(block, "environment/interlock.yaml")
     assert message in str(failed.value)
-    assert failed.value.where.endswith(where)
+    assert failed.value.where.endswith(f"{where})")  # file:line (databases.a.url)
 
 
 def test_config_reads_both_blocks() -> None:

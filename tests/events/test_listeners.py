@@ -151,6 +151,15 @@ def test_events_arrive_in_order_with_fields_and_json_paths(events: EventListener
     assert 'type="OrderPaid"' in text
 
 
+def test_an_invalid_json_path_column_fails_before_waiting(events: EventListeners) -> None:
+    events.listen("orders.>")
+    # No event ever arrives: a check made only while matching events would say, after the
+    # whole wait, that the events "did not arrive in this order".
+    with pytest.raises(InterlockError) as caught:
+        events.expect_order("orders.>", [{"type": "OrderCreated", "$.items[": 1}], timeout=1)
+    assert caught.value.title.startswith('Invalid JSONPath "$.items["')
+
+
 def test_last_event_and_remembering_a_value(events: EventListeners) -> None:
     with pytest.raises(InterlockError, match="no event to look at yet"):
         events.last_json()

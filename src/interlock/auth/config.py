@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from interlock.config import field_where
 from interlock.errors import InterlockError, did_you_mean
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -296,12 +297,16 @@ class AuthConfig:
         signing = fields.get("signing")
         if signing is not None and not isinstance(signing, Mapping):
             raise _wrong_type(where, "auth.signing", "a mapping")
+        # Each user's mistakes name the user's own line, when the block remembers lines.
+        users_where = _line_of(where, data, "users")
         return cls(
             users={
-                str(name): UserConfig.from_dict(str(name), user, where)
+                str(name): UserConfig.from_dict(
+                    str(name), user, _line_of(users_where, users, str(name)))
                 for name, user in users.items()
             },
-            signing=SigningConfig.from_dict(signing, where) if signing else None,
+            signing=(SigningConfig.from_dict(signing, _line_of(where, data, "signing"))
+                     if signing else None),
         )
 
 
@@ -344,6 +349,12 @@ def _fields(
         if key in data and not isinstance(data[key], str):
             raise _wrong_type(where, f"{name}.{key}", "text")
     return {key: data[key] for key in known if key in data}
+
+
+def _line_of(where: str, data: Any, key: str) -> str:
+    """``where`` made precise to ``key``'s own line when the block read from the stack file
+    remembers it (a plain mapping built in code keeps the ``where`` it was given)."""
+    return field_where(where, data, key) if key in getattr(data, "lines", {}) else where
 
 
 def _wrong_type(where: str, name: str, wanted: str) -> InterlockError:

@@ -28,6 +28,7 @@ from typing import Any
 from interlock.allure import AllureReporter
 from interlock.behave.allure_files import allure_results_dir, write_allure_files
 from interlock.behave.binding import ensure_registered
+from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.report import TEXT
 from interlock.stack.ready import log_tail
@@ -38,9 +39,6 @@ __all__ = [
     "after_all", "after_feature", "after_scenario", "after_step", "before_all",
     "before_feature", "before_scenario", "before_step",
 ]
-
-DEFAULT_CONFIG = "environment/interlock.yaml"
-
 
 def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
@@ -71,14 +69,17 @@ def before_all(context: Any) -> None:
 
 
 def _before_all(context: Any) -> None:
-    path = context.config.userdata.get(
-        "interlock.config", os.environ.get("INTERLOCK_CONFIG", DEFAULT_CONFIG)
-    )
+    # Found from the suite's folder (behave's base dir: where environment.py and steps/ are),
+    # so `behave` run from inside features/ reads the same file as from the suite's root.
+    given = context.config.userdata.get("interlock.config")
+    if given is None:
+        given = os.environ.get("INTERLOCK_CONFIG") or None
+    path = find_config(given, Path(getattr(context.config, "base_dir", None) or Path.cwd()))
     signal.signal(signal.SIGTERM, _terminate)
     runner_registry = getattr(getattr(context, "_runner", None), "step_registry", None)
     if runner_registry is not None:
         ensure_registered(runner_registry)
-    suite = Suite.load(Path(path))
+    suite = Suite.load(path)
     suite.reporter = AllureReporter(suite.secrets)
     context.interlock_suite = suite
     for line in suite.sweep():

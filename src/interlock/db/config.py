@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self, cast
 
+from interlock.config import field_where
 from interlock.errors import InterlockError, did_you_mean
 
 Cleanup = Literal["tracked", "truncate", "template"]
@@ -65,41 +66,41 @@ class DatabaseConfig:
             if key not in known:
                 raise InterlockError(
                     f'Unknown field "{key}" in database "{name}"',
-                    where=f"{where}.{key}",
+                    where=field_where(where, data, str(key)),
                     hint=did_you_mean(str(key), sorted(known)),
                 )
         url = data.get("url")
         if not isinstance(url, str) or not url.strip():
             raise InterlockError(
                 f'Database "{name}" needs a "url"',
-                where=f"{where}.url",
+                where=field_where(where, data, "url"),
                 hint='e.g. url: "{orders-db.url}" or "postgresql://app@127.0.0.1:5432/orders"',
             )
         cleanup = data.get("cleanup", "tracked")
         if cleanup not in CLEANUPS:
             raise InterlockError(
                 f'Unknown cleanup "{cleanup}" for database "{name}"',
-                where=f"{where}.cleanup",
-                hint="One of: " + ", ".join(CLEANUPS),
+                where=field_where(where, data, "cleanup"),
+                hint=did_you_mean(str(cleanup), CLEANUPS),
             )
         reset = data.get("reset", "scenario")
         if reset not in LEVELS:
             raise InterlockError(
                 f'Unknown reset "{reset}" for database "{name}"',
-                where=f"{where}.reset",
-                hint="One of: scenario, feature",
+                where=field_where(where, data, "reset"),
+                hint=did_you_mean(str(reset), LEVELS),
             )
         tables = data.get("tables", [])
         if not isinstance(tables, list) or not all(isinstance(t, str) and t for t in tables):
             raise InterlockError(
                 f'"tables" of database "{name}" must be a list of table names',
-                where=f"{where}.tables",
+                where=field_where(where, data, "tables"),
                 hint="e.g. tables: [orders, order_items]",
             )
         if cleanup == "truncate" and not tables:
             raise InterlockError(
                 f'Database "{name}" has cleanup: truncate but no tables to truncate',
-                where=f"{where}.tables",
+                where=field_where(where, data, "tables"),
                 hint="List them (tables: [orders, order_items]); interlock never truncates "
                 "every table, so migration bookkeeping tables survive.",
             )
@@ -128,33 +129,36 @@ class DatabasesConfig:
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Self:
         """Read the ``databases:`` and ``data:`` blocks of a whole stack file mapping."""
         block = data.get("databases") or {}
+        block_where = field_where(where, data, "databases")
         if not isinstance(block, Mapping):
             raise InterlockError(
                 '"databases" must be a mapping of name to database',
-                where=f"{where}: databases",
+                where=block_where,
                 hint='databases: {orders-db: {url: "{orders-db.url}"}}',
             )
         databases = {
-            str(name): DatabaseConfig.from_dict(entry, f"{where}: databases.{name}", name=str(name))
+            str(name): DatabaseConfig.from_dict(
+                entry, field_where(block_where, block, str(name)), name=str(name))
             for name, entry in block.items()
         }
         data_block = data.get("data") or {}
+        data_where = field_where(where, data, "data")
         if not isinstance(data_block, Mapping):
             raise InterlockError(
-                '"data" must be a mapping', where=f"{where}: data", hint="data: {fixtures: dir}"
+                '"data" must be a mapping', where=data_where, hint="data: {fixtures: dir}"
             )
         for key in data_block:
             if key != "fixtures":
                 raise InterlockError(
                     f'Unknown field "{key}" in data',
-                    where=f"{where}: data.{key}",
+                    where=field_where(data_where, data_block, str(key)),
                     hint=did_you_mean(str(key), ["fixtures"]),
                 )
         fixtures = data_block.get("fixtures", "")
         if not isinstance(fixtures, str):
             raise InterlockError(
                 '"data.fixtures" must be a folder path',
-                where=f"{where}: data.fixtures",
+                where=field_where(data_where, data_block, "fixtures"),
                 hint="e.g. fixtures: environment/data/fixtures",
             )
         return cls(databases=databases, fixtures=fixtures)

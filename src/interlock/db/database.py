@@ -194,7 +194,7 @@ class Database:
                 names = self.schema.columns(t, row.keys())
                 values = {
                     real: to_column(
-                        parse_cell(value) if cells and isinstance(value, str) else value,
+                        parse_cell(value, real) if cells and isinstance(value, str) else value,
                         t.columns[real],
                     )
                     for real, value in zip(names, row.values(), strict=True)

@@ -64,7 +64,7 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
         t = db.table(conn, table)
         names = db.schema.columns(t, row.keys())
         kinds: dict[str, ColumnKind] = {c: column_kind(t.columns[c].type) for c in names}
-        expected = {c: _cell(v) for c, v in zip(names, row.values(), strict=True)}
+        expected = {c: _cell(v, c) for c, v in zip(names, row.values(), strict=True)}
         compare(expected, expected)  # an unknown marker is an error even in an empty table
         # Plain text and integer cells narrow the SELECT: every row that matches satisfies the
         # WHERE (it may be looser, e.g. a case-insensitive collation; Python decides). Only
@@ -217,7 +217,7 @@ def query_returns(db: Database, sql: str, rows: list[Mapping[str, Any]]) -> None
                 hint=closest_first(name, columns, "Its columns"),
             )
         real[name] = found[0]
-    expected = [{c: _cell(v) for c, v in row.items()} for row in rows]
+    expected = [{c: _cell(v, c) for c, v in row.items()} for row in rows]
     actual = []
     for index, record in enumerate(records):
         want = expected[index] if index < len(expected) else dict.fromkeys(listed)
@@ -242,8 +242,8 @@ def query_returns(db: Database, sql: str, rows: list[Mapping[str, Any]]) -> None
     )
 
 
-def _cell(value: Any) -> Any:
-    return parse_cell(value) if isinstance(value, str) else value
+def _cell(value: Any, column: str) -> Any:
+    return parse_cell(value, column) if isinstance(value, str) else value
 
 
 def _json_cell(value: Any) -> str:

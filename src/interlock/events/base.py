@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from interlock.config import key_where
 from interlock.errors import InterlockError, did_you_mean
 from interlock.values import parse_duration
 
@@ -289,13 +290,13 @@ class Settings:
         for key in data:
             if key not in known:
                 raise InterlockError(
-                    f'unknown setting "{key}"', where=f"{where}.{key}",
+                    f'unknown setting "{key}"', where=key_where(where, data, str(key)),
                     hint=did_you_mean(str(key), list(known)),
                 )
 
     def at(self, key: str) -> str:
-        """Where ``key`` is, for error messages."""
-        return f"{self.where}.{key}"
+        """Where ``key`` is, for error messages (its line, when the block remembers lines)."""
+        return key_where(self.where, self.data, key)
 
     def text(self, key: str, default: str = "", *, required: bool = False) -> str:
         """A string setting."""

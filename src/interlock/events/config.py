@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
+from interlock.config import key_where
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.base import Broker, Settings
 from interlock.secrets import Secrets
@@ -64,9 +65,10 @@ class BrokerConfig:
                                  hint='e.g. nats: {type: nats, url: "{nats.url}"}')
         type_name = data.get("type")
         if not isinstance(type_name, str):
-            raise InterlockError(f'broker "{name}" has no type', where=f"{where}.type",
+            raise InterlockError(f'broker "{name}" has no type',
+                                 where=key_where(where, data, "type"),
                                  hint=f"Known types: {', '.join(sorted(ADAPTERS))}")
-        adapter = adapter_class(type_name, f"{where}.type")
+        adapter = adapter_class(type_name, key_where(where, data, "type"))
         return cls(name=name, type=type_name, settings=adapter.config_type.from_dict(data, where))
 
     def connect(self, secrets: Secrets | None = None) -> Broker:
@@ -85,7 +87,7 @@ def brokers_from_dict(data: Mapping[str, Any], where: str) -> dict[str, BrokerCo
     if not isinstance(data, Mapping):
         raise InterlockError("brokers must be a mapping of name: settings", where=where)
     return {
-        str(name): BrokerConfig.from_dict(str(name), value, f"{where}.{name}")
+        str(name): BrokerConfig.from_dict(str(name), value, key_where(where, data, str(name)))
         for name, value in data.items()
     }
 

@@ -208,6 +208,9 @@ class EventListeners:
         on_channel = self._on_channel(channel, broker)
         for row in rows:
             _check_expected(dict(row))
+        for column in dict.fromkeys(column for row in rows for column in row):
+            if column.startswith("$"):
+                select(None, column)  # an invalid JSONPath column fails now, not after the wait
 
         def in_order(events: list[Event]) -> list[Event] | None:
             picked: list[Event] = []

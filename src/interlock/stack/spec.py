@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interlock.config import field_where
+from interlock.config import field_where, typed
 from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.base import ReadyCheck
 from interlock.values import parse_duration
@@ -94,15 +94,12 @@ class DockerForm:
                 "docker needs an image or a build context", where=where,
                 hint="image: my/service:1.2  or  build: demo/  (with a Dockerfile)",
             )
-        command = data.get("command") or ()
+        command = typed(data, "command", where, (str, list), ()) or ()
         if isinstance(command, str):
             import shlex
 
             command = shlex.split(command)
-        try:
-            port = int(data.get("port") or 0)
-        except (TypeError, ValueError):
-            raise InterlockError("docker.port must be a number", where=where) from None
+        port = typed(data, "port", where, int, 0)
         return cls(
             image=str(data.get("image") or ""),
             build=str(data.get("build") or ""),
@@ -136,9 +133,10 @@ def ready_from_dict(data: Any, where: str) -> ReadyCheck:
     """``ready: {http: /health}`` / ``{tcp: true}`` / ``{log: regex}`` / ``{command: [...]}``."""
     data = _mapping(data, where, "ready")
     _check_keys(data, ("http", "status", "tcp", "log", "command", "timeout"), where, "ready")
-    timeout = parse_duration(str(data.get("timeout", "30 seconds")), where)
+    timeout = parse_duration(str(data.get("timeout", "30 seconds")),
+                             field_where(where, data, "timeout"))
     if "http" in data:
-        status = data.get("status", 200)
+        status = typed(data, "status", where, int, 200)
         return ReadyCheck("http", path=str(data["http"]), status=status, timeout=timeout)
     if "log" in data:
         pattern = str(data["log"])
@@ -187,7 +185,7 @@ class ServiceSpec:
             )
         data = _mapping(data, where, f'service "{name}"')
         _check_keys(data, cls.FIELDS, where, f'service "{name}"')
-        kind = str(data.get("kind") or "")
+        kind = typed(data, "kind", where, str, "")
         if kind and kind not in BUILT_IN_KINDS:
             raise InterlockError(
                 f'Unknown kind "{kind}" for service "{name}"',
@@ -200,7 +198,9 @@ class ServiceSpec:
                 hint="Give it a process: command, a docker: image, an external: url, "
                 f"or a kind: ({', '.join(BUILT_IN_KINDS)}).",
             )
-        depends = data.get("depends_on") or []
+        depends = typed(data, "depends_on", where, (str, list, Mapping), [], items=str,
+                        wanted="a service name, a list of them or a mapping "
+                        "{service: ready|started}") or []
         if isinstance(depends, str):
             depends = [depends]
         started_only: list[str] = []
@@ -234,9 +234,10 @@ class ServiceSpec:
                    if "ready" in data else None),
             depends_on=tuple(str(d) for d in depends),
             started_is_enough=tuple(started_only),
-            env=_strings(data.get("env"), where, "env"),
-            options=dict(_mapping(data.get("options"), where, "options")),
-            openapi=str(data.get("openapi") or ""),
-            check_contract=bool(data.get("check_contract", False)),
-            delay_proxy=bool(data.get("delay_proxy", False)),
+            env=_strings(data.get("env"), field_where(where, data, "env"), "env"),
+            options=dict(_mapping(data.get("options"), field_where(where, data, "options"),
+                                  "options")),
+            openapi=typed(data, "openapi", where, str, ""),
+            check_contract=typed(data, "check_contract", where, bool, False),
+            delay_proxy=typed(data, "delay_proxy", where, bool, False),
         )

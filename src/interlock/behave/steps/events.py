@@ -85,7 +85,7 @@ def events_in_order(world: Any, channel: str, broker: str | None = None,
     headings = headings_of(world)
     columns = {h: world.render_jsonpath(h) if h.startswith("$") else world.render(h)
                for h in headings}
-    rows = [{columns[h]: parse_cell(world.render(row[h])) for h in headings}
+    rows = [{columns[h]: parse_cell(world.render(row[h]), h) for h in headings}
             for row in rows_of(world, *headings)]
     world.events.expect_order(world.render(channel), rows, timeout, _broker(world, broker))
 
