@@ -45,6 +45,7 @@ from interlock.values import parse_cell
 
 if TYPE_CHECKING:
     from interlock.db.database import Database
+    from interlock.secrets import Secrets
 
 CLOSEST = 10  # actual rows shown in a failure
 
@@ -100,7 +101,8 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
             lines += ["closest rows:", _indent(_actual_table(shown_columns, [e[2] for e in near]))]
             lines.append("mismatches:")
             for index, (_, _, _, mismatches) in enumerate(near, start=1):
-                lines += [f"  row {index}: {line}" for line in _mismatch_lines(mismatches)]
+                found = _mismatch_lines(mismatches, db.secrets)
+                lines += [f"  row {index}: {line}" for line in found]
         else:
             lines.append("the table is empty")
     else:
@@ -235,7 +237,7 @@ def query_returns(db: Database, sql: str, rows: list[Mapping[str, Any]]) -> None
         lines.append(_indent(_expected_table(listed, actual[: CLOSEST * 2])))
         if len(actual) > CLOSEST * 2:
             lines.append(f"  … and {len(actual) - CLOSEST * 2} more")
-    lines += ["mismatches:"] + ["  " + line for line in _mismatch_lines(mismatches)]
+    lines += ["mismatches:"] + ["  " + line for line in _mismatch_lines(mismatches, db.secrets)]
     raise Failure(
         f'The query on "{db.name}" returned other rows ({len(mismatches)} {noun})',
         db.secrets.redact(sql.strip() + "\n" + "\n".join(lines)),
@@ -267,10 +269,10 @@ def _actual_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
 _ROW_PATH = re.compile(r"^\$\[(\d+)\]\.?")
 
 
-def _mismatch_lines(mismatches: list[Mismatch]) -> list[str]:
+def _mismatch_lines(mismatches: list[Mismatch], secrets: Secrets) -> list[str]:
     """Mismatch lines with column names instead of JSON paths (``row 2: status: …``)."""
     out = []
-    for line in format_mismatches(mismatches).splitlines():
+    for line in format_mismatches(mismatches, secrets=secrets).splitlines():
         row = _ROW_PATH.match(line)
         if row:
             line = f"row {int(row.group(1)) + 1}: " + line[row.end() :]
