@@ -63,6 +63,9 @@ class Suite:
             headers=[str(h) for h in report.get("redact_headers", [])],
             fields=[str(f) for f in report.get("redact_fields", [])],
         )
+        # Secrets written in place in the stack file are hidden from the start, like those
+        # under secrets: (which are added once rendered, below).
+        self.secrets.add(*self.secrets.config_values(config.data))
         self.reporter: Reporter = reporter or MemoryReporter(self.secrets)
         self.scope = Scope(self._variables())
         self.scope.namespaces["secrets"] = self._secret
