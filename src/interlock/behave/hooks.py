@@ -27,7 +27,8 @@ from typing import Any
 
 from interlock.allure import AllureReporter
 from interlock.behave.allure_files import allure_results_dir, write_allure_files
-from interlock.behave.binding import ensure_registered
+from interlock.behave.binding import SuiteMistake, ensure_registered
+from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.errors import InterlockError
 from interlock.report import TEXT
 from interlock.stack.ready import log_tail
@@ -58,16 +59,16 @@ def before_all(context: Any) -> None:
     """Build the suite for this run.
 
     A set-up error here, in ``before_feature`` or in ``before_scenario`` (a bad stack file, a
-    service that does not start) is kept and raised again by ``before_step``, so that every
-    affected scenario is reported as broken, with the error, in Allure and in behave's
-    summary, and the run exits non-zero.
+    service that does not start) is kept; ``before_step`` stops every affected scenario with
+    it, so each is reported broken in Allure and in behave's summary and the run exits
+    non-zero. The error itself is printed once, at the end, with the scenarios it stopped.
     """
     context.interlock_run_error = None
+    context.interlock_stopped = SetupErrors()
     try:
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
-        print(f"interlock: {err}", file=sys.__stderr__, flush=True)
 
 
 def _before_all(context: Any) -> None:
@@ -95,7 +96,6 @@ def before_feature(context: Any, feature: Any) -> None:
         _before_feature(context, feature)
     except Exception as err:
         context.interlock_feature_error = err
-        print(f"interlock: {err}", file=sys.__stderr__, flush=True)
 
 
 def _before_feature(context: Any, feature: Any) -> None:
@@ -151,10 +151,16 @@ def _before_scenario(context: Any, scenario: Any) -> None:
 
 def before_step(context: Any, step: Any) -> None:
     """Remember the step, for ``feature:line`` in messages; hand it its text and table.
-    Raise a set-up error kept by an earlier hook, so the scenario is reported broken."""
+    Stop the scenario on a set-up error kept by an earlier hook, so it is reported broken."""
     error = _setup_error(context)
     if error is not None:
-        raise error
+        scenario = context.scenario
+        context.interlock_stopped.add(error, f"{scenario.location}  {scenario.name}")
+        # A new, one-line exception each time: behave prints it for every scenario, so the
+        # whole error waits for the end of the run; raising the kept error itself would also
+        # stack one more traceback on it per scenario.
+        raise SetupFailed(f"Set-up error: {str(error).splitlines()[0]} "
+                          "(printed in full at the end of the run)")
     context.interlock_step = step
     world = getattr(context, "interlock_world", None)
     if world is not None:
@@ -164,6 +170,7 @@ def before_step(context: Any, step: Any) -> None:
 
 def after_step(context: Any, step: Any) -> None:
     """A service that died by itself (not stopped by the scenario) fails the scenario."""
+    _report_suite_error(context, step)
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
@@ -182,6 +189,21 @@ def after_step(context: Any, step: Any) -> None:
     every = step.status.has_failed()
     _raise_for_dead(world, broken, str(step.location), "during this step",
                     lambda service: every or getattr(service, "status_is_free", False))
+
+
+def _report_suite_error(context: Any, step: Any) -> None:
+    """What Allure and JUnit keep of a suite error: for a set-up error, the whole error as
+    the step's exception (not an AssertionError: the scenario is broken); for both, no stack
+    of framework frames (behave's and Interlock's), which would only bury the message."""
+    if isinstance(step.exception, SetupFailed):
+        error = _setup_error(context)
+        if error is not None:
+            suite: Suite | None = getattr(context, "interlock_suite", None)
+            text = suite.secrets.redact(str(error)) if suite is not None else str(error)
+            step.exception = SetupFailed(text)
+            step.error_message = text
+    if isinstance(step.exception, SetupFailed | SuiteMistake | InterlockError):
+        step.exc_traceback = own_frames(step.exc_traceback)
 
 
 def _raise_for_dead(world: World, broken: set[str], where: str, when: str,
@@ -232,8 +254,14 @@ def after_feature(context: Any, feature: Any) -> None:
 
 
 def after_all(context: Any) -> None:
-    """Stop every stack and close every connection."""
+    """Print each set-up error once, with the scenarios it stopped; stop every stack and
+    close every connection."""
     suite: Suite | None = getattr(context, "interlock_suite", None)
+    stopped: SetupErrors | None = getattr(context, "interlock_stopped", None)
+    if stopped is not None:
+        text = stopped.render(suite.secrets if suite is not None else None)
+        if text:
+            print(text, file=sys.__stderr__, flush=True)
     if suite is None:
         sys.stderr.flush()
         return
