@@ -26,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from interlock.allure import AllureReporter
-from interlock.behave.allure_files import allure_results_dir, write_allure_files
+from interlock.behave.allure_files import (
+    allure_results_dir,
+    clear_old_results,
+    write_allure_files,
+)
 from interlock.behave.binding import SuiteMistake, ensure_registered
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.errors import InterlockError
@@ -66,9 +70,26 @@ def before_all(context: Any) -> None:
     context.interlock_run_error = None
     context.interlock_stopped = SetupErrors()
     try:
+        _clear_old_results(context)
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
+
+
+def _clear_old_results(context: Any) -> None:
+    """Start the Allure results folder empty (``-D interlock.keep_results=true`` keeps what
+    earlier runs left), so that a report and ``interlock docs`` count this run only."""
+    keep = str(context.config.userdata.get("interlock.keep_results", "false")).strip().lower()
+    if keep in ("true", "yes", "1", "on"):
+        return
+    if keep not in ("false", "no", "0", "off", ""):
+        raise InterlockError(
+            f'-D interlock.keep_results="{keep}" is neither true nor false',
+            hint="Write -D interlock.keep_results=true to keep earlier results, or leave it out.",
+        )
+    folder = allure_results_dir(context)
+    if folder is not None:
+        clear_old_results(folder)
 
 
 def _before_all(context: Any) -> None:
