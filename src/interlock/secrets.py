@@ -158,9 +158,10 @@ class Secrets:
                                                     hidden or self.is_secret_setting(str(key)))]
         if isinstance(document, list):
             return [found for item in document for found in self.config_values(item, hidden)]
-        if hidden and isinstance(document, str | int | float) and not isinstance(document, bool):
-            text = str(document)
-            return [] if _REFERENCE.match(text) else [text]
+        # Strings only: a number under such a field is a setting (max_tokens: 1000), and
+        # hunting "1000" through every report would hide amounts and ids.
+        if hidden and isinstance(document, str) and not _REFERENCE.match(document):
+            return [document]
         return []
 
     def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
