@@ -93,3 +93,17 @@ def test_a_suite_error_in_a_step_carries_no_framework_frames(tmp_path: Path) -> 
     [found] = _results(suite)
     assert 'Suite error: Unknown variable "{ordr_id}"' in found["statusDetails"]["message"]
     assert _no_framework_frames(found["statusDetails"].get("trace") or "")
+
+
+def test_a_fault_of_interlock_itself_keeps_its_traceback() -> None:
+    from interlock.behave.setup_errors import SetupErrors
+
+    try:
+        {}["missing"]  # a bug, not a suite mistake
+    except KeyError as err:
+        bug = err
+    errors = SetupErrors()
+    errors.add(bug, "features/a.feature:2  a")
+    text = errors.render()
+    assert "Traceback (most recent call last)" in text
+    assert "KeyError: 'missing'" in text

@@ -180,7 +180,8 @@ def before_step(context: Any, step: Any) -> None:
         # A new, one-line exception each time: behave prints it for every scenario, so the
         # whole error waits for the end of the run; raising the kept error itself would also
         # stack one more traceback on it per scenario.
-        raise SetupFailed(f"Set-up error: {str(error).splitlines()[0]} "
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise SetupFailed(f"Set-up error: {_redacted(context, first)} "
                           "(printed in full at the end of the run)")
     context.interlock_step = step
     world = getattr(context, "interlock_world", None)
@@ -219,12 +220,21 @@ def _report_suite_error(context: Any, step: Any) -> None:
     if isinstance(step.exception, SetupFailed):
         error = _setup_error(context)
         if error is not None:
-            suite: Suite | None = getattr(context, "interlock_suite", None)
-            text = suite.secrets.redact(str(error)) if suite is not None else str(error)
+            text = _redacted(context, str(error) or type(error).__name__)
             step.exception = SetupFailed(text)
             step.error_message = text
+            if not isinstance(error, InterlockError):
+                # Not a suite error but a fault of Interlock's: its own traceback (kept, and
+                # never raised again, so it does not grow) is what a bug report needs.
+                step.exc_traceback = error.__traceback__
+                return
     if isinstance(step.exception, SetupFailed | SuiteMistake | InterlockError):
         step.exc_traceback = own_frames(step.exc_traceback)
+
+
+def _redacted(context: Any, text: str) -> str:
+    suite: Suite | None = getattr(context, "interlock_suite", None)
+    return suite.secrets.redact(text) if suite is not None else text
 
 
 def _raise_for_dead(world: World, broken: set[str], where: str, when: str,

@@ -4,7 +4,7 @@ framework's frames, for Allure and JUnit.
 
 Example:
     >>> errors = SetupErrors()
-    >>> boom = ValueError("Service \\"web\\" exited before it was ready\\n  log tail: ...")
+    >>> boom = InterlockError("Service \\"web\\" exited before it was ready", "log tail: ...")
     >>> errors.add(boom, "features/a.feature:2  a")
     >>> errors.add(boom, "features/b.feature:2  b")
     >>> print(errors.render())
@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import behave
 
 import interlock
+from interlock.errors import InterlockError
 from interlock.secrets import Secrets
 
 _FRAMEWORK = (str(Path(interlock.__file__).parent), str(Path(behave.__file__).parent))
@@ -42,8 +44,12 @@ class SetupErrors:
     found: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def add(self, error: BaseException, scenario: str) -> None:
-        """Note that ``error`` stopped ``scenario`` (``"feature:line  name"``)."""
-        text = str(error)
+        """Note that ``error`` stopped ``scenario`` (``"feature:line  name"``). A suite error
+        is its message; anything else, a fault of Interlock's, keeps its traceback."""
+        if isinstance(error, InterlockError):
+            text = str(error)
+        else:
+            text = "".join(traceback.format_exception(error)).rstrip()
         for message, scenarios in self.found:
             if message == text:  # the same error kept by a hook, or an equal one again
                 scenarios.append(scenario)
