@@ -124,6 +124,8 @@ def test_no_canary_reaches_terminal_allure_junit_or_config(tmp_path: Path, app: 
     tokens = [t for t in tokens if t]
     assert len(tokens) >= 3  # alice's issued token, robot's minted one (twice)
     assert _leaks(terminal, app, tokens) == []
+    # a table column is as wide as the hidden value, not as the secret (its length stays hidden)
+    assert '| "n1" | "***" |' in terminal, terminal[-1500:]
     for folder in (suite.results, junit):
         files = [p for p in folder.rglob("*") if p.is_file()]
         assert files, folder
