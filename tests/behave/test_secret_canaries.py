@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.behave.suite_builder import SRC, MiniSuite, mini_suite
+from tests.behave.suite_builder import MiniSuite, mini_suite
 from tests.http.app import Account, LocalApp
 
 PASSWORD = "canary-pw-5e1b7c"
@@ -114,8 +114,6 @@ def test_no_canary_reaches_terminal_allure_junit_or_config(tmp_path: Path, app: 
     result = suite.run("--junit", "--junit-directory", str(junit))
     terminal = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "7 scenarios passed" not in terminal
-    assert terminal.count("Failing scenarios") == 1, terminal[-3000:]
     # every scenario failed on its comparison (not on a set-up problem)
     assert "0 scenarios passed, 7 failed" in terminal, terminal[-3000:]
     assert "does not match" in terminal or "does not contain" in terminal
@@ -138,4 +136,3 @@ def test_no_canary_reaches_terminal_allure_junit_or_config(tmp_path: Path, app: 
     assert config.returncode == 0, config.stderr
     assert "robot" in config.stdout  # the configuration is shown...
     assert _leaks(config.stdout + config.stderr, app, tokens) == []  # ...its secrets are not
-    assert SRC  # the suite runs this checkout's interlock
