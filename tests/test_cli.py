@@ -56,13 +56,18 @@ auth:
   users:
     alice:
       login: {service: api, path: /login, json: {username: alice, password: pw-5f5f5f}}
+    robot:
+      oauth2: {grant: client_credentials, token_url: "http://127.0.0.1:1/oauth/token",
+               client_id: robot, client_secret: cs-6a6a6a}
 """)
     assert main(["--config", str(config), "config"]) == 0
     out = capsys.readouterr().out
     for secret in ("pin-0a0a0a", "hmac-1b1b1b", "tok-2c2c2c", "dbpw-3d3d3d", "hs-key-4e4e4e",
-                   "pw-5f5f5f"):
+                   "pw-5f5f5f", "cs-6a6a6a"):
         assert secret not in out
     assert "MODE: fast" in out  # the rest is shown as it is
     assert "algorithm: HS256" in out
     assert "username: alice" in out
+    assert "token_url: http://127.0.0.1:1/oauth/token" in out  # names a secret, is not one
+    assert "client_id: robot" in out
     assert "postgresql://app:***@127.0.0.1:1/shop" in out

@@ -29,10 +29,11 @@ SENSITIVE_FIELDS = (
     r"pass(word)?|secret|token|api[_-]?key|private[_-]?key|credentials?|client[_-]?secret"
 )
 
-# In a stack file, any key is a secret too (a signing key, an HMAC key), though not its id or
-# the file that holds it; in reports a field named "key" is too common to hide.
+# In a stack file, any key is a secret too (a signing key, an HMAC key); in reports a field
+# named "key" is too common to hide. What names a secret without being one is not: its id,
+# the file that holds it, the URL that hands it out (token_url).
 _CONFIG_KEY = re.compile(r"(^|[_-])key$", re.IGNORECASE)
-_NOT_A_VALUE = re.compile(r".*[_-](file|path|id)$", re.IGNORECASE)
+_NOT_A_VALUE = re.compile(r".*[_-](file|path|id|url|uri)$", re.IGNORECASE)
 # A value that only names where the secret comes from ("{env.JWT_SECRET}") is not one, nor is
 # a JSONPath that says where a token is found in a login answer ("$.access_token").
 _JSONPATH = re.compile(r"^\$[.\[]")
@@ -108,7 +109,7 @@ class Secrets:
 
         Example:
             >>> s = Secrets()
-            >>> [n for n in ("password", "signing_key", "key", "key_id", "algorithm")
+            >>> [n for n in ("password", "signing_key", "key", "key_id", "token_url", "grant")
             ...  if s.is_secret_setting(n)]
             ['password', 'signing_key', 'key']
         """
