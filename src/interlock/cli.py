@@ -27,7 +27,6 @@ from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
-from interlock.secrets import MASK
 from interlock.stack.reuse import KeptStack
 from interlock.suite import DEFAULT_STACK, Suite
 
@@ -51,9 +50,9 @@ def show_config(args: argparse.Namespace) -> int:
     """Print the effective configuration (stage and env applied), secrets redacted."""
     suite = Suite.load(_config_path(args), progress=lambda line: None)
     try:
-        data = _plain(suite.config.data)
-        if isinstance(data.get("secrets"), dict):
-            data["secrets"] = {name: MASK for name in data["secrets"]}
+        # Every value under a secret-bearing field is hidden, whether it came from secrets:
+        # or was written in place (a password in a login body, a signing key).
+        data = suite.secrets.redact_config(_plain(suite.config.data))
         text = yaml.safe_dump(data, sort_keys=False)
         print(f"# stage: {suite.config.stage or '(none)'}   backend: {suite.backend}")
         print(suite.secrets.redact(text), end="")

@@ -29,6 +29,17 @@ SENSITIVE_FIELDS = (
     r"pass(word)?|secret|token|api[_-]?key|private[_-]?key|credentials?|client[_-]?secret"
 )
 
+# In a stack file, any key is a secret too (a signing key, an HMAC key); in reports a field
+# named "key" is too common to hide. What names a secret without being one is not: its id,
+# the file that holds it, the URL that hands it out (token_url).
+_CONFIG_KEY = re.compile(r"(^|[_-])key$", re.IGNORECASE)
+_NOT_A_VALUE = re.compile(r".*[_-](file|path|id|url|uri)$", re.IGNORECASE)
+# A value that only names where the secret comes from ("{env.JWT_SECRET}") is not one, nor is
+# a JSONPath that says where a token is found in a login answer ("$.access_token").
+_JSONPATH = re.compile(r"^\$[.\[]")
+_REFERENCE = re.compile(rf"^(\{{[^{{}}]+\}}\s*)+$|{_JSONPATH.pattern}")
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)([^@\s/]+)@")
+
 # A value shorter than this is not hunted for in free text: hiding every "a" or "1"
 # would make reports unreadable. Such values are still hidden by header and field name.
 _MIN_LENGTH = 4
@@ -75,9 +86,84 @@ class Secrets:
             self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
         return self._pattern.sub(MASK, text)
 
+    def shorten(self, text: str, limit: int, more: str = "…") -> str:
+        """``text`` redacted, **then** cut to ``limit`` characters (``more`` marks the cut).
+
+        Cutting first would keep the start of a long secret, which no longer matches it.
+
+        Example:
+            >>> s = Secrets(); s.add("a-long-secret-value")
+            >>> s.shorten("token a-long-secret-value and more", 12)
+            'token *** an…'
+        """
+        text = self.redact(text)
+        return text if len(text) <= limit else text[:limit] + more
+
     def is_sensitive_field(self, name: str) -> bool:
         """Whether a JSON field of this name always has its value hidden."""
         return bool(self._fields.match(name))
+
+    def is_secret_setting(self, name: str) -> bool:
+        """Whether a stack-file field of this name holds a secret (password, secret, token,
+        any key, a field listed in ``report.redact_fields``), as written or from ``secrets:``.
+
+        Example:
+            >>> s = Secrets()
+            >>> [n for n in ("password", "signing_key", "key", "key_id", "token_url", "grant")
+            ...  if s.is_secret_setting(n)]
+            ['password', 'signing_key', 'key']
+        """
+        if _NOT_A_VALUE.match(name):
+            return False
+        return self.is_sensitive_field(name) or bool(_CONFIG_KEY.search(name))
+
+    def redact_config(self, document: Any, hidden: bool = False) -> Any:
+        """A copy of a configuration with every value under a secret-bearing field masked
+        (references such as ``"{env.X}"`` too; only a JSONPath saying where a login answer
+        holds its token stays), passwords in URLs masked, known secret values hidden.
+
+        Example:
+            >>> Secrets().redact_config({"auth": {"signing": {"algorithm": "HS256",
+            ...     "secret": "hs-123456"}}, "db": "postgresql://app:pw12@h/db",
+            ...     "login": {"password": "{secrets.a}", "token": "$.access_token"}})
+            {'auth': {'signing': {'algorithm': 'HS256', 'secret': '***'}}, \
+'db': 'postgresql://app:***@h/db', 'login': {'password': '***', 'token': '$.access_token'}}
+        """
+        if isinstance(document, dict):
+            return {
+                key: self.redact_config(value, hidden or self.is_secret_setting(str(key)))
+                for key, value in document.items()
+            }
+        if isinstance(document, list):
+            return [self.redact_config(item, hidden) for item in document]
+        if isinstance(document, str):
+            if hidden and not _JSONPATH.match(document):
+                return MASK
+            return self.redact(_URL_PASSWORD.sub(rf"\1{MASK}@", document))
+        if hidden and document is not None and not isinstance(document, bool):
+            return MASK
+        return document
+
+    def config_values(self, document: Any, hidden: bool = False) -> list[str]:
+        """The secret values written in place in a configuration (under a secret-bearing
+        field, not a reference), to be hidden from the start of a run.
+
+        Example:
+            >>> Secrets().config_values({"signing": {"algorithm": "HS256", "secret": "hs-1"},
+            ...                          "login": {"password": "{secrets.a}"}})
+            ['hs-1']
+        """
+        if isinstance(document, dict):
+            return [found for key, value in document.items()
+                    for found in self.config_values(value,
+                                                    hidden or self.is_secret_setting(str(key)))]
+        if isinstance(document, list):
+            return [found for item in document for found in self.config_values(item, hidden)]
+        # Strings only: a number under such a field is a setting (max_tokens: 1000), and
+        # hunting "1000" through every report would hide amounts and ids.
+        if hidden and isinstance(document, str) and not _REFERENCE.match(document):
+            return [document]
+        return []
 
     def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Headers with sensitive ones masked and secret values hidden in the rest."""

@@ -64,6 +64,9 @@ class Suite:
             headers=[str(h) for h in report.get("redact_headers", [])],
             fields=[str(f) for f in report.get("redact_fields", [])],
         )
+        # Secrets written in place in the stack file are hidden from the start, like those
+        # under secrets: (which are added once rendered, below).
+        self.secrets.add(*self.secrets.config_values(config.data))
         self.reporter: Reporter = reporter or MemoryReporter(self.secrets)
         self.scope = Scope(self._variables())
         self.scope.namespaces["secrets"] = self._secret
@@ -294,7 +297,9 @@ class Suite:
             )
         label = label or name
         run_dir = scratch_folder() / f"interlock-{self.registry.run_id}" / label
+        private_folder(run_dir.parent)
         self.registry.record_dir(run_dir.parent)
+        private_folder(run_dir)
         return Stack(
             label, self._members_with_dependencies(name), run_dir=run_dir,
             backend=self.backend, scope=self.scope, root=self.root, registry=self.registry,
@@ -396,6 +401,24 @@ class Suite:
         shutil.rmtree(scratch_folder() / f"interlock-{self.registry.run_id}", ignore_errors=True)
         if problems:
             self.progress("interlock: problems while stopping: " + "; ".join(problems))
+
+
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` readable by this user only (0700): a run folder holds the services'
+    logs and data, tokens included. One that exists is left as it is (a built-in kind running
+    as its own system user may have been let through it).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp()) / "run"
+        >>> private_folder(folder); oct(folder.stat().st_mode & 0o777)
+        '0o700'
+    """
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return
+    folder.chmod(0o700)  # exactly 0700, whatever the umask
 
 
 def scratch_folder() -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,34 @@ def allure_results_dir(context: Any) -> Path | None:
             name = getattr(formatter.stream_opener, "name", None)
             return Path(name) if name else None
     return None
+
+
+# What Allure and Interlock write into a results folder, and only that: the folder may be one a
+# user chose (-o .), and history/ (Allure's trend, copied in on purpose) stays.
+_RESULT_FILE = re.compile(
+    r"^[0-9a-f-]{36}-(result\.json|container\.json|attachment(\.\w+)?)$"
+    r"|^(environment\.properties|executor\.json|categories\.json)$"
+)
+
+
+def clear_old_results(folder: Path) -> int:
+    """Remove the results of earlier runs from ``folder``, so that a report (and ``interlock
+    docs``) counts this run only; how many files went.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "0b7c8a52-44ee-4e1f-9a57-0a3b1c2d3e4f-result.json").write_text("{}")
+        >>> _ = (folder / "notes.txt").write_text("mine")
+        >>> clear_old_results(folder), sorted(p.name for p in folder.iterdir())
+        (1, ['notes.txt'])
+    """
+    if not folder.is_dir():
+        return 0
+    old = [path for path in folder.iterdir() if path.is_file() and _RESULT_FILE.match(path.name)]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return len(old)
 
 
 def write_allure_files(folder: Path, suite: Suite) -> None:

@@ -125,9 +125,9 @@ def domain_step(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(context, *args, **kwargs)
         except InterlockError as err:
             err.located(where)
-            raise SuiteMistake("Suite error: " + err.render()) from None
+            raise SuiteMistake("Suite error: " + _hidden(err, world).render()) from None
         except Failure as failure:
-            failure.located(where)
+            _hidden(failure.located(where), world)
             raise
 
     return run
@@ -161,9 +161,9 @@ def sentence(
                 return eventually(lambda: fn(world, **groups), timeout, before_retry=before)
             except InterlockError as err:
                 err.located(world.where)
-                raise SuiteMistake("Suite error: " + err.render()) from None
+                raise SuiteMistake("Suite error: " + _hidden(err, world).render()) from None
             except Failure as failure:
-                failure.located(world.where)
+                _hidden(failure.located(world.where), world)
                 raise
 
         SENTENCES.append((full, run))
@@ -172,6 +172,21 @@ def sentence(
         return fn
 
     return decorate
+
+
+_MAX_DETAILS = 20_000
+
+
+def _hidden(err: Any, world: Any) -> Any:
+    """The last gate before behave prints the error and Allure and JUnit keep it: every known
+    secret hidden, then over-long details shortened (a few raisers leave the cut to here,
+    knowing no secrets themselves)."""
+    secrets = world.suite.secrets if world is not None else None
+    if secrets is not None:
+        err.title, err.where, err.hint = (secrets.redact(t) for t in (err.title, err.where,
+                                                                       err.hint))
+        err.details = secrets.shorten(err.details, _MAX_DETAILS, "\n…")
+    return err
 
 
 def _unescape(value: Any) -> Any:

@@ -26,8 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from interlock.allure import AllureReporter
-from interlock.behave.allure_files import allure_results_dir, write_allure_files
-from interlock.behave.binding import ensure_registered
+from interlock.behave.allure_files import (
+    allure_results_dir,
+    clear_old_results,
+    write_allure_files,
+)
+from interlock.behave.binding import SuiteMistake, ensure_registered
+from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.report import TEXT
@@ -56,16 +61,33 @@ def before_all(context: Any) -> None:
     """Build the suite for this run.
 
     A set-up error here, in ``before_feature`` or in ``before_scenario`` (a bad stack file, a
-    service that does not start) is kept and raised again by ``before_step``, so that every
-    affected scenario is reported as broken, with the error, in Allure and in behave's
-    summary, and the run exits non-zero.
+    service that does not start) is kept; ``before_step`` stops every affected scenario with
+    it, so each is reported broken in Allure and in behave's summary and the run exits
+    non-zero. The error itself is printed once, at the end, with the scenarios it stopped.
     """
     context.interlock_run_error = None
+    context.interlock_stopped = SetupErrors()
     try:
+        _clear_old_results(context)
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
-        print(f"interlock: {err}", file=sys.__stderr__, flush=True)
+
+
+def _clear_old_results(context: Any) -> None:
+    """Start the Allure results folder empty (``-D interlock.keep_results=true`` keeps what
+    earlier runs left), so that a report and ``interlock docs`` count this run only."""
+    keep = str(context.config.userdata.get("interlock.keep_results", "false")).strip().lower()
+    if keep in ("true", "yes", "1", "on"):
+        return
+    if keep not in ("false", "no", "0", "off", ""):
+        raise InterlockError(
+            f'-D interlock.keep_results="{keep}" is neither true nor false',
+            hint="Write -D interlock.keep_results=true to keep earlier results, or leave it out.",
+        )
+    folder = allure_results_dir(context)
+    if folder is not None:
+        clear_old_results(folder)
 
 
 def _before_all(context: Any) -> None:
@@ -96,7 +118,6 @@ def before_feature(context: Any, feature: Any) -> None:
         _before_feature(context, feature)
     except Exception as err:
         context.interlock_feature_error = err
-        print(f"interlock: {err}", file=sys.__stderr__, flush=True)
 
 
 def _before_feature(context: Any, feature: Any) -> None:
@@ -152,10 +173,17 @@ def _before_scenario(context: Any, scenario: Any) -> None:
 
 def before_step(context: Any, step: Any) -> None:
     """Remember the step, for ``feature:line`` in messages; hand it its text and table.
-    Raise a set-up error kept by an earlier hook, so the scenario is reported broken."""
+    Stop the scenario on a set-up error kept by an earlier hook, so it is reported broken."""
     error = _setup_error(context)
     if error is not None:
-        raise error
+        scenario = context.scenario
+        context.interlock_stopped.add(error, f"{scenario.location}  {scenario.name}")
+        # A new, one-line exception each time: behave prints it for every scenario, so the
+        # whole error waits for the end of the run; raising the kept error itself would also
+        # stack one more traceback on it per scenario.
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise SetupFailed(f"Set-up error: {_redacted(context, first)} "
+                          "(printed in full at the end of the run)")
     context.interlock_step = step
     world = getattr(context, "interlock_world", None)
     if world is not None:
@@ -165,6 +193,7 @@ def before_step(context: Any, step: Any) -> None:
 
 def after_step(context: Any, step: Any) -> None:
     """A service that died by itself (not stopped by the scenario) fails the scenario."""
+    _report_suite_error(context, step)
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
@@ -183,6 +212,30 @@ def after_step(context: Any, step: Any) -> None:
     every = step.status.has_failed()
     _raise_for_dead(world, broken, str(step.location), "during this step",
                     lambda service: every or getattr(service, "status_is_free", False))
+
+
+def _report_suite_error(context: Any, step: Any) -> None:
+    """What Allure and JUnit keep of a suite error: for a set-up error, the whole error as
+    the step's exception (not an AssertionError: the scenario is broken); for both, no stack
+    of framework frames (behave's and Interlock's), which would only bury the message."""
+    if isinstance(step.exception, SetupFailed):
+        error = _setup_error(context)
+        if error is not None:
+            text = _redacted(context, str(error) or type(error).__name__)
+            step.exception = SetupFailed(text)
+            step.error_message = text
+            if not isinstance(error, InterlockError):
+                # Not a suite error but a fault of Interlock's: its own traceback (kept, and
+                # never raised again, so it does not grow) is what a bug report needs.
+                step.exc_traceback = error.__traceback__
+                return
+    if isinstance(step.exception, SetupFailed | SuiteMistake | InterlockError):
+        step.exc_traceback = own_frames(step.exc_traceback)
+
+
+def _redacted(context: Any, text: str) -> str:
+    suite: Suite | None = getattr(context, "interlock_suite", None)
+    return suite.secrets.redact(text) if suite is not None else text
 
 
 def _raise_for_dead(world: World, broken: set[str], where: str, when: str,
@@ -233,8 +286,14 @@ def after_feature(context: Any, feature: Any) -> None:
 
 
 def after_all(context: Any) -> None:
-    """Stop every stack and close every connection."""
+    """Print each set-up error once, with the scenarios it stopped; stop every stack and
+    close every connection."""
     suite: Suite | None = getattr(context, "interlock_suite", None)
+    stopped: SetupErrors | None = getattr(context, "interlock_stopped", None)
+    if stopped is not None:
+        text = stopped.render(suite.secrets if suite is not None else None)
+        if text:
+            print(text, file=sys.__stderr__, flush=True)
     if suite is None:
         sys.stderr.flush()
         return

@@ -17,6 +17,7 @@ import yaml
 
 from interlock.errors import InterlockError
 from interlock.match import child_path
+from interlock.secrets import Secrets
 
 
 def load_document(path: Path, what: str) -> Any:
@@ -42,10 +43,11 @@ def load_document(path: Path, what: str) -> Any:
         raise InterlockError(f"Invalid YAML in {what}: {problem}", where=f"{path}{line}") from None
 
 
-def short(value: Any, limit: int = 60) -> str:
-    """A value as one line of JSON, cut at ``limit`` characters."""
-    text = json.dumps(value, ensure_ascii=False, default=repr)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def short(value: Any, limit: int = 60, secrets: Secrets | None = None) -> str:
+    """A value as one line of JSON, ``secrets`` hidden, then cut at ``limit`` characters."""
+    hidden = secrets or Secrets()
+    text = json.dumps(hidden.redact_json(value), ensure_ascii=False, default=repr)
+    return hidden.shorten(text, limit - 1) if len(text) > limit else text
 
 
 def json_path(parts: Sequence[Any] | Iterator[Any]) -> str:

@@ -154,7 +154,7 @@ class OpenApiContract:
         request = _Request(observed, operation)
         response = _Response(observed)
         problems = [
-            _explain(error, observed)
+            _explain(error, observed, secrets or Secrets())
             for error in self._app.iter_apicall_response_errors(request, response)
         ]
         if not problems:
@@ -220,7 +220,7 @@ class _Response:
         self.data: bytes | None = observed.response_body or None
 
 
-def _explain(error: Exception, observed: Observed) -> list[str]:
+def _explain(error: Exception, observed: Observed, secrets: Secrets) -> list[str]:
     """Lines for one openapi-core error, with the JSON path of each body violation."""
     from openapi_core.templating.responses.exceptions import ResponseNotFound
     from openapi_core.validation.response.exceptions import (
@@ -240,25 +240,25 @@ def _explain(error: Exception, observed: Observed) -> list[str]:
     if isinstance(error, MissingRequiredHeader):
         return [f'header "{error.name}": missing, the contract requires it']
     if isinstance(error, InvalidHeader):
-        return [f'header "{error.name}": {_cause_text(cause)}']
+        return [f'header "{error.name}": {_cause_text(cause, secrets)}']
     if isinstance(error, InvalidData):
         schema_errors = list(getattr(cause, "schema_errors", None) or [])
         if not schema_errors:
-            return [f"body: {_cause_text(cause)}"]
+            return [f"body: {_cause_text(cause, secrets)}"]
         lines = []
         for schema_error in sorted(schema_errors, key=error_order):
             where = json_path(schema_error.absolute_path)
-            lines.append(f"body {where}: {schema_error.message[:160]}")
-            lines.append(
-                f'    keyword "{schema_error.validator}", value: {short(schema_error.instance)}'
-            )
+            # The messages quote values: hidden before they are cut.
+            lines.append(f"body {where}: {secrets.shorten(schema_error.message, 160)}")
+            value = short(schema_error.instance, secrets=secrets)
+            lines.append(f'    keyword "{schema_error.validator}", value: {value}')
         return lines
     if isinstance(error, DataValidationError):
-        return [f"body: {_cause_text(cause or error)}"]
-    return [_cause_text(cause or error)]
+        return [f"body: {_cause_text(cause or error, secrets)}"]
+    return [_cause_text(cause or error, secrets)]
 
 
-def _cause_text(error: BaseException | None) -> str:
+def _cause_text(error: BaseException | None, secrets: Secrets) -> str:
     from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
     from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 
@@ -266,6 +266,6 @@ def _cause_text(error: BaseException | None) -> str:
         documented = ", ".join(error.availableMimetypes)
         return f'content type "{error.mimetype or "(none)"}" is not documented ({documented})'
     if isinstance(error, MediaTypeDeserializeError):
-        return f"not valid {error.mimetype}: {short(error.value.decode('utf-8', 'replace'))}"
-    text = str(error) if error is not None else ""
-    return text[:200]
+        body = error.value.decode("utf-8", "replace")
+        return f"not valid {error.mimetype}: {short(body, secrets=secrets)}"
+    return secrets.shorten(str(error) if error is not None else "", 200)

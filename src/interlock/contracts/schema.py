@@ -90,7 +90,8 @@ class SchemaLibrary:
         if not errors:
             return
         count = f" ({len(errors)} violations)" if len(errors) > 1 else ""
-        lines = [line for error in errors[:50] for line in _violation(error)]
+        hidden = secrets or Secrets()
+        lines = [line for error in errors[:50] for line in _violation(error, hidden)]
         if len(errors) > 50:
             lines.append(f"… and {len(errors) - 50} more violations")
         details = "\n".join(lines)
@@ -181,14 +182,16 @@ def _local_file(uri: str, root_id: str, folder: Path) -> Path:
     return local
 
 
-def _violation(error: Any) -> list[str]:
+def _violation(error: Any, secrets: Secrets) -> list[str]:
     from jsonschema.exceptions import best_match
 
-    message = error.message if len(error.message) <= 160 else error.message[:159] + "…"
+    # The message quotes the value: hidden before it is cut.
+    message = secrets.shorten(error.message, 159)
     schema_path = "#/" + "/".join(str(p) for p in error.absolute_schema_path)
+    value = short(error.instance, secrets=secrets)
     lines = [
         f"{json_path(error.absolute_path)}: {message}",
-        f'    keyword "{error.validator}" at {schema_path}, value: {short(error.instance)}',
+        f'    keyword "{error.validator}" at {schema_path}, value: {value}',
     ]
     if error.context:
         deepest = best_match(error.context)

@@ -45,6 +45,7 @@ from interlock.values import parse_cell
 
 if TYPE_CHECKING:
     from interlock.db.database import Database
+    from interlock.secrets import Secrets
 
 CLOSEST = 10  # actual rows shown in a failure
 
@@ -88,7 +89,7 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
         return
     shown_columns = names + [c.name for c in t.primary_key.columns if c.name not in names]
     where = f'Table "{t.name}" in "{db.name}"'
-    lines = ["expected:", _indent(_expected_table(names, [expected]))]
+    lines = ["expected:", _indent(_expected_table(names, [expected], db.secrets))]
     if n is None or count < n:
         title = (
             f"{where} has no row matching ({_rows(total)} in the table)"
@@ -97,17 +98,19 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
         )
         near = sorted(closest, key=lambda e: (-e[0], -e[1]))
         if near:
-            lines += ["closest rows:", _indent(_actual_table(shown_columns, [e[2] for e in near]))]
+            rows = [e[2] for e in near]
+            lines += ["closest rows:", _indent(_actual_table(shown_columns, rows, db.secrets))]
             lines.append("mismatches:")
             for index, (_, _, _, mismatches) in enumerate(near, start=1):
-                lines += [f"  row {index}: {line}" for line in _mismatch_lines(mismatches)]
+                found = _mismatch_lines(mismatches, db.secrets)
+                lines += [f"  row {index}: {line}" for line in found]
         else:
             lines.append("the table is empty")
     else:
         title = f"{where} has {_rows(count)} matching, expected {n}"
         lines += [
             "matching rows:",
-            _indent(_actual_table(shown_columns, matched[:CLOSEST])),
+            _indent(_actual_table(shown_columns, matched[:CLOSEST], db.secrets)),
         ]
         if count > CLOSEST:
             lines.append(f"  … and {count - CLOSEST} more")
@@ -183,7 +186,7 @@ def row_count(db: Database, table: str, n: int) -> None:
     if sample:
         columns = [c.name for c in t.columns]
         more = f"\n  … and {count - len(sample)} more" if count > len(sample) else ""
-        details = "rows:\n" + _indent(_actual_table(columns, sample)) + more
+        details = "rows:\n" + _indent(_actual_table(columns, sample, db.secrets)) + more
     raise Failure(
         f'Table "{t.name}" in "{db.name}" has {_rows(count)}, expected {n}',
         db.secrets.redact(details),
@@ -228,14 +231,14 @@ def query_returns(db: Database, sql: str, rows: list[Mapping[str, Any]]) -> None
     noun = "mismatch" if len(mismatches) == 1 else "mismatches"
     lines = [
         "expected:",
-        _indent(_expected_table(listed, expected)),
+        _indent(_expected_table(listed, expected, db.secrets)),
         "actual:" if actual else "actual: no rows",
     ]
     if actual:
-        lines.append(_indent(_expected_table(listed, actual[: CLOSEST * 2])))
+        lines.append(_indent(_expected_table(listed, actual[: CLOSEST * 2], db.secrets)))
         if len(actual) > CLOSEST * 2:
             lines.append(f"  … and {len(actual) - CLOSEST * 2} more")
-    lines += ["mismatches:"] + ["  " + line for line in _mismatch_lines(mismatches)]
+    lines += ["mismatches:"] + ["  " + line for line in _mismatch_lines(mismatches, db.secrets)]
     raise Failure(
         f'The query on "{db.name}" returned other rows ({len(mismatches)} {noun})',
         db.secrets.redact(sql.strip() + "\n" + "\n".join(lines)),
@@ -252,13 +255,16 @@ def _json_cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _expected_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    return aligned_table(columns, [[_json_cell(r.get(c)) for c in columns] for r in rows])
+# Cells are redacted before the columns are aligned: a column as wide as a secret tells its
+# length.
+def _expected_table(columns: list[str], rows: list[dict[str, Any]], secrets: Secrets) -> str:
+    cells = [[secrets.redact(_json_cell(r.get(c))) for c in columns] for r in rows]
+    return aligned_table(columns, cells)
 
 
-def _actual_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
+def _actual_table(columns: list[str], rows: list[dict[str, Any]], secrets: Secrets) -> str:
     cells = [
-        [str(i)] + [_json_cell(comparable(r.get(c))) for c in columns]
+        [str(i)] + [secrets.redact(_json_cell(comparable(r.get(c)))) for c in columns]
         for i, r in enumerate(rows, start=1)
     ]
     return aligned_table(["row", *columns], cells)
@@ -267,10 +273,10 @@ def _actual_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
 _ROW_PATH = re.compile(r"^\$\[(\d+)\]\.?")
 
 
-def _mismatch_lines(mismatches: list[Mismatch]) -> list[str]:
+def _mismatch_lines(mismatches: list[Mismatch], secrets: Secrets) -> list[str]:
     """Mismatch lines with column names instead of JSON paths (``row 2: status: …``)."""
     out = []
-    for line in format_mismatches(mismatches).splitlines():
+    for line in format_mismatches(mismatches, secrets=secrets).splitlines():
         row = _ROW_PATH.match(line)
         if row:
             line = f"row {int(row.group(1)) + 1}: " + line[row.end() :]

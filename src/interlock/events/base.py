@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from interlock.config import key_where
 from interlock.errors import InterlockError, did_you_mean
+from interlock.secrets import Secrets
 from interlock.values import parse_duration
 
 T = TypeVar("T")
@@ -74,8 +75,9 @@ class Event:
         """The body as text (undecodable bytes shown as replacement characters)."""
         return self.body.decode("utf-8", errors="replace")
 
-    def json(self) -> Any:
-        """The body parsed as JSON, or an ``InterlockError`` showing the raw body.
+    def json(self, secrets: Secrets | None = None) -> Any:
+        """The body parsed as JSON, or an ``InterlockError`` showing the raw body (``secrets``
+        hidden before it is cut).
 
         Example:
             >>> Event.now("a", b"not json").json()  # doctest: +ELLIPSIS
@@ -86,8 +88,8 @@ class Event:
         try:
             return json.loads(self.body)
         except ValueError as err:
-            raw = self.body[:200]
-            more = f" … ({len(self.body)} bytes)" if len(self.body) > 200 else ""
+            raw = (secrets or Secrets()).shorten(self.text(), 200)
+            more = f" ({len(self.body)} bytes)" if len(self.body) > 200 else ""
             raise InterlockError(
                 f'event body is not JSON (event on "{self.channel}")',
                 details=f"{err}\nbody: {raw!r}{more}",

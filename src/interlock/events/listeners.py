@@ -239,7 +239,7 @@ class EventListeners:
                 hint='A step such as `Then an event on "orders.created" matches:` must find '
                 "one first.",
             )
-        return self.last_event.json()
+        return self.last_event.json(self.secrets)
 
     def last_value(self, path: str) -> Any:
         """The value at JSONPath ``path`` in the last event found."""
@@ -357,7 +357,7 @@ class EventListeners:
         for i, event in enumerate(arrived[:_SHOWN], 1):
             ok, document = event.try_json()
             if not ok:
-                lines.append(f"  {i}. (not JSON) {event.body[:80]!r}")
+                lines.append(f"  {i}. (not JSON) {self._raw(event, 80)}")
                 continue
             shown = {c: _column(document, c) for c in columns}
             lines.append(f"  {i}. {_row_text(self.secrets.redact_json(shown))}")
@@ -368,10 +368,14 @@ class EventListeners:
 
     def _show(self, event: Event) -> str:
         ok, document = event.try_json()
-        text = json.dumps(self.secrets.redact_json(document)) if ok else repr(event.body[:200])
+        text = json.dumps(self.secrets.redact_json(document)) if ok else self._raw(event, 200)
         if len(text) > 300:
             text = text[:300] + " …"
         return f"{event.channel} ({event.broker}): {text}"
+
+    def _raw(self, event: Event, limit: int) -> str:
+        """A body that is not JSON, secrets hidden before it is cut."""
+        return repr(self.secrets.shorten(event.body.decode("utf-8", "replace"), limit))
 
     def _attach_received(self) -> None:
         # Attachments are made here, on the step's thread: reporters attach to the running

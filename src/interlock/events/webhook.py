@@ -202,7 +202,8 @@ class WebhookBroker:
         if response.status_code >= 300:
             raise InterlockError(
                 f"POST {url} answered {response.status_code} (webhook broker \"{self.name}\")",
-                details=response.text[:500],
+                # Whole: the step binding hides secrets in it and only then shortens it.
+                details=response.text,
                 where=f"brokers.{self.name}.target",
                 hint="The receiving service refused the event: check its log.",
             )

@@ -292,10 +292,12 @@ def _body_for_report(body: bytes, headers: Mapping[str, str], secrets: Secrets) 
             pass
     if not _is_text(content_type, body):
         return f"({len(body)} bytes of {content_type or 'binary data'})"
-    text = _decode(body[:_SHOWN_BYTES], content_type)
-    if len(body) > _SHOWN_BYTES:
-        text += f"\n… ({len(body) - _SHOWN_BYTES} more bytes)"
-    return secrets.redact(text)
+    # Hidden whole, then cut: a secret across the cut would otherwise keep its start.
+    # (Twice the shown length is decoded: any secret across the cut is then whole.)
+    text = secrets.redact(_decode(body[: 2 * _SHOWN_BYTES], content_type))
+    if len(text) > _SHOWN_BYTES:
+        text = text[:_SHOWN_BYTES] + f"\n… ({len(body) - _SHOWN_BYTES} more bytes)"
+    return text
 
 
 def _body_for_curl(body: bytes, headers: Mapping[str, str], secrets: Secrets) -> str:

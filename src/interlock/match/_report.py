@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from interlock.secrets import MASK, Secrets
@@ -41,6 +41,9 @@ class Mismatch:
     expected: Any
     actual: Any
     reason: str
+    # For "no element matches": the differences of the closest element, kept whole so the
+    # reason can be written again with secrets hidden before its values are cut.
+    near: tuple[Mismatch, ...] = field(default=(), compare=False, repr=False)
 
 
 def is_number(value: Any) -> bool:
@@ -78,7 +81,7 @@ def format_mismatches(
         $.b: expected #absent, got 2 (present, expected absent)
     """
     hidden = secrets or Secrets(headers=(), fields=())
-    lines = [mismatch_line(_masked(m, hidden)) for m in mismatches[:_MAX_LINES]]
+    lines = [mismatch_line(m, secrets=hidden) for m in mismatches[:_MAX_LINES]]
     if len(mismatches) > _MAX_LINES:
         lines.append(f"… and {len(mismatches) - _MAX_LINES} more mismatches")
     if actual is not None:
@@ -94,15 +97,37 @@ def format_mismatches(
 
 
 def _masked(m: Mismatch, secrets: Secrets) -> Mismatch:
+    """The mismatch with every secret hidden: values of sensitive fields, known secret values
+    anywhere in expected, actual and reason. Done on whole values, before any is cut."""
     last = split_path(m.path)[-1:] if m.path != "$" else []
+    actual, expected = m.actual, m.expected
     if last and isinstance(last[0], str) and secrets.is_sensitive_field(last[0]):
-        actual = m.actual if m.actual is MISSING or m.actual is None else MASK
-        return Mismatch(m.path, m.expected, actual, m.reason)
-    return m
+        actual = actual if actual is MISSING or actual is None else MASK
+    actual = actual if actual is MISSING else secrets.redact_json(actual)
+    expected = expected if expected is MISSING else secrets.redact_json(expected)
+    reason = closest_reason(m.near, secrets) if m.near else secrets.redact(m.reason)
+    return Mismatch(m.path, expected, actual, reason)
 
 
-def mismatch_line(m: Mismatch, width: int = 80) -> str:
-    """One mismatch on one line: path, expected, actual, why."""
+def closest_reason(diff: tuple[Mismatch, ...] | list[Mismatch],
+                   secrets: Secrets | None = None) -> str:
+    """Why no element matched, naming how the closest one differs (at most two of its
+    differences, values cut short, secrets hidden first).
+
+    Example:
+        >>> closest_reason([Mismatch("$[1].n", 2, 5, "differs")])
+        'no element matches (closest $[1].n: expected 2, got 5)'
+    """
+    near = "; ".join(mismatch_line(m, 40, secrets).strip() for m in diff[:2])
+    more = f"; +{len(diff) - 2} more" if len(diff) > 2 else ""
+    return f"no element matches (closest {near}{more})"
+
+
+def mismatch_line(m: Mismatch, width: int = 80, secrets: Secrets | None = None) -> str:
+    """One mismatch on one line: path, expected, actual, why (with ``secrets`` hidden before
+    long values are cut)."""
+    if secrets is not None:
+        m = _masked(m, secrets)
     expected = _show_expected(m.expected, width)
     if m.actual is MISSING:
         return f"{m.path}: expected {expected}, got nothing ({m.reason})"

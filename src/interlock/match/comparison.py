@@ -30,9 +30,9 @@ from interlock.errors import Failure, InterlockError, did_you_mean
 from interlock.match._report import (
     MISSING,
     Mismatch,
+    closest_reason,
     format_mismatches,
     is_number,
-    mismatch_line,
     type_name,
 )
 from interlock.match.jsonpaths import child_path
@@ -231,10 +231,8 @@ def _contains_elements(
             found.append(Mismatch(path, expected[want], actual, "no element matches (empty)"))
             continue
         index, diff = nearest
-        near = "; ".join(mismatch_line(m, 40).strip() for m in diff[:2])
-        more = f"; +{len(diff) - 2} more" if len(diff) > 2 else ""
-        reason = f"no element matches (closest {near}{more})"
-        found.append(Mismatch(path, expected[want], actual[index], reason))
+        found.append(Mismatch(path, expected[want], actual[index], closest_reason(diff),
+                              near=tuple(diff)))
 
 
 def _greedy_fit(expected: list[Any], actual: list[Any]) -> bool:

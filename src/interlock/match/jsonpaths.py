@@ -117,7 +117,7 @@ def select_one(
             where=where,
             hint="Narrow the path, e.g. with an index [0] or a filter [?@.id == 'x'].",
         )
-    parent, location = _nearest_parent(document, path)
+    parent, location = _nearest_parent(shown, path)  # redacted before it is cut
     lines = [parent] if parent else []
     text = compact(shown, None)
     if len(text) <= 100:

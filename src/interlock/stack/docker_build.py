@@ -99,7 +99,9 @@ def _build(
     log_file = None
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        log_file = (log_dir / f"{name}.build.log").open("w", encoding="utf-8")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC  # 0600: only this user reads logs
+        log_file = open(  # noqa: SIM115 - closed in the finally below, as before
+            os.open(log_dir / f"{name}.build.log", flags, 0o600), "w", encoding="utf-8")
     tail: deque[str] = deque(maxlen=BUILD_TAIL_LINES)
     image_id = ""
     error = ""

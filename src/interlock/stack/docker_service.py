@@ -288,6 +288,7 @@ class DockerService:
             try:
                 if self.log_path:
                     self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                    self.log_path.touch(mode=0o600)  # only this user reads logs
                     self.log_path.write_text(self.redact(self.log()))
                 self.container.remove(force=True, v=True)
             except NotFound:

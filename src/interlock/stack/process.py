@@ -70,7 +70,9 @@ class ProcessService:
             if self._process and self._process.poll() is None:
                 return
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path, "ab") as log:
+            # 0600: a log holds whatever the service prints, tokens included.
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            with open(os.open(self.log_path, flags, 0o600), "ab") as log:
                 try:
                     self._process = subprocess.Popen(
                         self.command,

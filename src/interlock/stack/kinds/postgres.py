@@ -54,7 +54,12 @@ def _prepare_root_access(bin_dir: Path, folder: Path) -> None:
     )
 
     ensure_user_exists(SYSTEM_USER)
-    ensure_prefix_permissions(folder)
+    # The run folder is private (0700): the postgres user may pass through it to its data,
+    # not list it (pgserver's ensure_prefix_permissions would also open it for reading).
+    for parent in folder.resolve().parents:
+        mode = parent.stat().st_mode
+        if mode & (stat.S_IXGRP | stat.S_IXOTH) != stat.S_IXGRP | stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
     ensure_prefix_permissions(bin_dir)
     perms = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
     ensure_folder_permissions(bin_dir, perms)

@@ -1,0 +1,109 @@
+"""A set-up error (a service that does not start, a bad stack file) in a real behave run: printed
+once with the scenarios it stopped; in Allure each of them broken with the whole message, a
+trace that does not grow from one scenario to the next and holds no framework frames."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.behave.suite_builder import MiniSuite, mini_suite
+
+
+def _features(suite: MiniSuite, step: str) -> list[str]:
+    stopped = []
+    for feature in ("one", "two"):
+        lines = [f"Feature: {feature}"]
+        for n, scenario in enumerate(("a", "b", "c")):
+            lines += [f"  Scenario: {feature} {scenario}", f"    {step}"]
+            stopped.append(f"features/{feature}.feature:{2 + 2 * n}  {feature} {scenario}")
+        suite.write(f"features/{feature}.feature", "\n".join(lines) + "\n")
+    return stopped
+
+
+def _results(suite: MiniSuite) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in suite.results.glob("*-result.json")]
+
+
+def _no_framework_frames(trace: str) -> bool:
+    return "interlock/" not in trace and "behave/" not in trace
+
+
+def test_a_service_that_does_not_start_is_said_once_and_breaks_each_scenario(
+        tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, """
+services:
+  web:
+    process: {command: "{tiny} --port {port} --exit-at-start"}
+    ready: {http: /health}
+""")
+    stopped = _features(suite, 'When I send GET "/health" to "web"')
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # the whole error (its log tail says "configuration missing") once, with what it stopped
+    assert output.count("configuration missing") == 1, output
+    assert "interlock: set-up error, which stopped 6 scenarios:" in output
+    listing = output.split("stopped:", 1)[1]
+    assert all(scenario in listing for scenario in stopped)
+    results = _results(suite)
+    assert len(results) == 6
+    traces = set()
+    for found in results:
+        assert found["status"] == "broken", found["name"]
+        details = found["statusDetails"]
+        assert 'Service "web" exited before it was ready' in details["message"]
+        assert "configuration missing" in details["message"]
+        traces.add(details.get("trace") or "")
+        assert _no_framework_frames(details.get("trace") or "")
+    assert len(traces) == 1  # the same for every scenario: nothing stacks up
+
+
+def test_a_bad_stack_file_is_said_once_and_breaks_each_scenario(tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, """
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    redy: {http: /health}
+""")
+    stopped = _features(suite, "Given I am not logged in")
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert output.count('did you mean "ready"') == 1, output
+    assert "interlock: set-up error, which stopped 6 scenarios:" in output
+    assert all(scenario in output for scenario in stopped)
+    assert "Traceback" not in output
+    for found in _results(suite):
+        assert found["status"] == "broken"
+        assert 'Unknown field "redy"' in found["statusDetails"]["message"]
+        assert _no_framework_frames(found["statusDetails"].get("trace") or "")
+
+
+def test_a_suite_error_in_a_step_carries_no_framework_frames(tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, "variables: {a: 1}\n")
+    suite.write("features/typo.feature", """
+        Feature: typo
+          Scenario: an unknown variable
+            When I send GET "http://127.0.0.1:1/{ordr_id}"
+    """)
+    result = suite.run()
+    assert result.returncode != 0
+    [found] = _results(suite)
+    assert 'Suite error: Unknown variable "{ordr_id}"' in found["statusDetails"]["message"]
+    assert _no_framework_frames(found["statusDetails"].get("trace") or "")
+
+
+def test_a_fault_of_interlock_itself_keeps_its_traceback() -> None:
+    from interlock.behave.setup_errors import SetupErrors
+
+    try:
+        {}["missing"]  # a bug, not a suite mistake
+    except KeyError as err:
+        bug = err
+    errors = SetupErrors()
+    errors.add(bug, "features/a.feature:2  a")
+    text = errors.render()
+    assert "Traceback (most recent call last)" in text
+    assert "KeyError: 'missing'" in text
