@@ -16,10 +16,8 @@ and may wrap any of them to add its own set-up. What they do:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -169,19 +167,15 @@ def after_step(context: Any, step: Any) -> None:
         return
     broken = world.part("broken", set)
     if step.status.has_failed():
-        # A failed step may be the first sign of a service dying: give a dying process a
-        # moment to be seen dead, so the failure says so (with its log) instead of only
-        # "connection refused".
-        for service in world.stack.running.values():
-            settle = getattr(service, "wait_exit", None)
-            if settle is not None and service.is_running():
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    settle(0.5)
+        # A failed step may be the first sign of a service dying: let a dying one be seen
+        # dead (all at once; one that still answers is alive at once), so the failure says
+        # so, with its log, instead of only "connection refused".
+        world.stack.settle(exclude=broken)
     # A process's state costs nothing to read; a container's is a call to the engine, so
     # containers are looked at after a failed step and once more at the scenario's end.
     every = step.status.has_failed()
     _raise_for_dead(world, broken, str(step.location), "during this step",
-                    lambda service: every or getattr(service, "status_is_free", False))
+                    lambda service: every or service.status_is_free)
 
 
 def _raise_for_dead(world: World, broken: set[str], where: str, when: str,

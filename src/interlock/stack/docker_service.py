@@ -36,7 +36,7 @@ import requests
 from docker.errors import APIError, NotFound
 
 from interlock.errors import InterlockError
-from interlock.stack.base import Address, ReadyCheck
+from interlock.stack.base import Address, ReadyCheck, RunningService
 
 LOG_TAIL_LINES = 30
 _UP = ("running", "paused", "restarting")
@@ -69,12 +69,14 @@ def _last_stop(attrs: dict[str, Any]) -> float:
     return whole + float(match.group(2) or 0)
 
 
-class DockerService:
+class DockerService(RunningService):
     """One container of a stack; a ``RunningService``.
 
     Restarts keep the container and its published port: the port was chosen once, when the
     container was created, and is bound by that number (see ``DockerEngine.start``).
     """
+
+    backend = "docker"
 
     def __init__(
         self,
@@ -89,7 +91,7 @@ class DockerService:
         progress: Callable[[str], None] = lambda line: None,
         redact: Callable[[str], str] = lambda text: text,
     ) -> None:
-        self.name = name
+        self.name = name  # set before the address, which reads the container
         self.container = container
         self.network = network
         self.container_port = container_port
@@ -99,10 +101,18 @@ class DockerService:
         self.progress = progress
         self.redact = redact
         self._lock = threading.Lock()
-        self.address = self._host_address()
+        super().__init__(name, self._host_address())
         self.network_address = Address(
             url_template.format(host=name, port=container_port), name, container_port
         )
+
+    def address_seen_from(self, network: str | None) -> Address:
+        """By name and container port from its own network; else the published port."""
+        return self.network_address if network and network == self.network else self.address
+
+    def started_line(self, seconds: float, url: str) -> str:
+        """The progress line once it is ready."""
+        return super().started_line(seconds, url) + " (docker)"
 
     # --- addresses -------------------------------------------------------------------------
 
@@ -170,8 +180,10 @@ class DockerService:
         (cheaper than fetching a long log whole at every scenario)."""
         return time.time()
 
-    def log_since(self, mark: float) -> str:
-        """What the container wrote after ``mark`` (a ``log_mark``)."""
+    def log_since(self, mark: float | None) -> str:
+        """What the container wrote after ``mark`` (a ``log_mark``; everything for None)."""
+        if mark is None:
+            return self.log()
         try:
             raw = self.container.logs(stdout=True, stderr=True, since=mark)
         except NotFound:
@@ -295,7 +307,8 @@ class DockerService:
 
     # --- readiness -------------------------------------------------------------------------
 
-    def wait_ready(self, timeout: float | None = None) -> float:
+    def wait_ready(self, stop: threading.Event | None = None,
+                   timeout: float | None = None) -> float:
         """Wait for the service's ReadyCheck, or, when it has none, for the image's
         HEALTHCHECK (which Docker runs only every ``--interval``: an explicit check is faster).
 

@@ -22,17 +22,20 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from interlock.errors import InterlockError
-from interlock.stack.base import Address
+from interlock.stack.base import Address, ReadyCheck, RunningService
+from interlock.stack.ports import is_listening
+from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
 
 
-class ProcessService:
+class ProcessService(RunningService):
     """A running (or stopped) local process with an address; a ``RunningService``."""
 
+    backend = "process"
     status_is_free = True  # is_running() is a poll(), cheap enough to ask after every step
 
     def __init__(
@@ -46,14 +49,18 @@ class ProcessService:
         cwd: Path | None = None,
         user: str | None = None,
         registry: RunRegistry | None = None,
+        ready: ReadyCheck | None = None,
+        redact: Callable[[str], str] = lambda text: text,
     ) -> None:
-        self.name = name
+        super().__init__(name, address)
         self.command = list(command)
-        self.address = address
+        self.ready = ready or ReadyCheck("tcp")
+        self.redact = redact
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.user = user
         self.log_path = log_path
+        self.log_file = log_path  # always set for a process (log_path may be None elsewhere)
         self.registry = registry
         self._process: subprocess.Popen[bytes] | None = None
         self._paused = False
@@ -69,8 +76,8 @@ class ProcessService:
         with self._lock:
             if self._process and self._process.poll() is None:
                 return
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path, "ab") as log:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_file, "ab") as log:
                 try:
                     self._process = subprocess.Popen(
                         self.command,
@@ -159,6 +166,26 @@ class ProcessService:
         """The exit code once it has exited."""
         return self._process.poll() if self._process else None
 
+    def wait_ready(self, stop: threading.Event | None = None) -> float:
+        """Wait until its readiness check holds; the seconds it took (see ``ready.Probe``)."""
+        probe = Probe(self.name, self.address.host, self.address.port, log=self.log,
+                      alive=self.is_running, redact=self.redact)
+        return probe.wait(self.ready, stop)
+
+    def settle(self, within: float = 0.5) -> bool:
+        """Whether it is alive after a failed step. One that still accepts connections is
+        (at once); one that does not may be dying: it is given ``within`` seconds to exit."""
+        if not self.is_running():
+            return False
+        if self.paused or is_listening(self.address.host, self.address.port):
+            return True
+        assert self._process is not None
+        try:
+            self._process.wait(within)
+        except subprocess.TimeoutExpired:
+            return True
+        return False
+
     def wait_exit(self, timeout: float) -> int:
         """Wait for the process to exit by itself; its exit code."""
         assert self._process is not None
@@ -167,14 +194,16 @@ class ProcessService:
     def log_mark(self) -> float:
         """Where the log stands now (its size in bytes), for ``log_since``."""
         try:
-            return float(self.log_path.stat().st_size)
+            return float(self.log_file.stat().st_size)
         except FileNotFoundError:
             return 0.0
 
-    def log_since(self, mark: float) -> str:
-        """What the process wrote after ``log_mark`` returned ``mark``."""
+    def log_since(self, mark: float | None) -> str:
+        """What the process wrote after ``log_mark`` returned ``mark`` (all for None)."""
+        if mark is None:
+            return self.log()
         try:
-            with open(self.log_path, "rb") as log:
+            with open(self.log_file, "rb") as log:
                 log.seek(int(mark))
                 return log.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
@@ -183,6 +212,6 @@ class ProcessService:
     def log(self) -> str:
         """All the process wrote so far."""
         try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
+            return self.log_file.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return ""

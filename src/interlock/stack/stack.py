@@ -29,9 +29,8 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,7 +42,6 @@ from interlock.stack.kinds import kind_module
 from interlock.stack.ports import free_port
 from interlock.stack.process import ProcessService
 from interlock.stack.proxy import Delay, DelayProxy
-from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import DockerForm, ServiceSpec
 from interlock.values import Scope, render
@@ -53,30 +51,14 @@ _PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE|bind\(\) failed|por
 _PORT_ATTEMPTS = 3
 
 
-@dataclass
-class ExternalService:
+class ExternalService(RunningService):
     """A service somebody else runs: an address, nothing to start or stop."""
 
-    name: str
-    address: Address
+    backend = "external"
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Nothing to stop: it is not ours."""
-
-    def kill(self) -> None:
-        raise InterlockError(f'Service "{self.name}" is external: it cannot be killed from here')
-
-    def pause(self) -> None:
-        raise InterlockError(f'Service "{self.name}" is external: it cannot be paused from here')
-
-    def resume(self) -> None:
-        """Nothing to resume."""
-
-    def is_running(self) -> bool:
-        return True
-
-    def log(self) -> str:
-        return ""
+    def started_line(self, seconds: float, url: str) -> str:
+        """The progress line: where it is."""
+        return f"interlock: {self.name} is external at {url}"
 
 
 def address_of_url(url: str) -> Address:
@@ -117,9 +99,7 @@ class Stack:
         self.secrets = secrets or Secrets()
         self.progress = progress or (lambda line: print(line, file=sys.__stderr__, flush=True))
         self.running: dict[str, RunningService] = {}
-        self.ready_checks: dict[str, ReadyCheck] = {}
         self.start_seconds: dict[str, float] = {}
-        self._after_ready: dict[str, Callable[[], None] | None] = {}
         self.proxies: dict[str, Delay] = {}
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._engine: Any = None
@@ -268,18 +248,17 @@ class Stack:
             service: RunningService = ExternalService(name, address_of_url(url))
             with self._lock:
                 self.running[name] = service
-            self.progress(f"interlock: {name} is external at {url}")
+            self.progress(service.started_line(0.0, url))
             return
         if form == "docker":
             self._start_container(spec)
             seconds = time.monotonic() - began
             self.start_seconds[name] = seconds
-            self.progress(f"interlock: {name} ready at {self.address(name).url} in "
-                          f"{seconds:.2f} s (docker)")
+            self.progress(self.running[name].started_line(seconds, self.address(name).url))
             return
         proxy: DelayProxy | None = None
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            process, check, after = self._launch_process(spec)
+            process, _check, after = self._launch_process(spec)
             if spec.delay_proxy:
                 if proxy is None:
                     proxy = DelayProxy(process.address.host, process.address.port)
@@ -289,7 +268,7 @@ class Stack:
             if attempt == 1:
                 self._announce(name)
             try:
-                self._probe(process).wait(check, self._stopping)
+                process.wait_ready(self._stopping)
                 break
             except InterlockError:
                 port_taken = _PORT_TAKEN.search(process.log()) is not None
@@ -300,10 +279,8 @@ class Stack:
         if after:
             after()
         seconds = time.monotonic() - began
-        self.ready_checks[name] = check
-        self._after_ready[name] = after
         self.start_seconds[name] = seconds
-        self.progress(f"interlock: {name} ready at {self.address(name).url} in {seconds:.2f} s")
+        self.progress(process.started_line(seconds, self.address(name).url))
 
     def _form_for(self, spec: ServiceSpec) -> str:
         wanted = self.backend
@@ -380,7 +357,8 @@ class Stack:
         address = Address(url, "127.0.0.1", port, extra)
         process = ProcessService(
             spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,
-            env=env, cwd=cwd, user=user, registry=self.registry,
+            env=env, cwd=cwd, user=user, registry=self.registry, ready=check,
+            redact=self.secrets.redact,
         )
         with self._lock:
             self.running[spec.name] = process
@@ -450,36 +428,19 @@ class Stack:
             finally:
                 if proxy is not None and proxy.exception() is None:
                     self.proxies[spec.name] = proxy.result()  # registered to be stopped
-        if spec.ready:
-            self.ready_checks[spec.name] = spec.ready
         return service
-
-    def _probe(self, service: RunningService) -> Probe:
-        return Probe(
-            service.name, service.address.host, service.address.port,
-            log=service.log, alive=service.is_running, redact=self.secrets.redact,
-        )
 
     # -- faults and healing ------------------------------------------------------------------
 
     def wait_ready(self, name: str) -> None:
         """Wait until a (re)started service passes its readiness check again."""
-        service = self.service(name)
-        own_wait = getattr(service, "wait_ready", None)
-        if own_wait is not None:  # a container knows its own health and log since restart
-            own_wait()
-            return
-        check = self.ready_checks.get(name, ReadyCheck("tcp"))
-        self._probe(service).wait(check, self._stopping)
+        self.service(name).wait_ready(self._stopping)
 
     def restart(self, name: str) -> None:
         """Stop and start a service again on the same address, and wait until it is ready."""
         service = self.service(name)
         service.stop()
-        start = getattr(service, "start", None)
-        if start is None:
-            raise InterlockError(f'Service "{name}" cannot be restarted by this backend')
-        start()
+        service.start()
         self.wait_ready(name)
 
     def delay(self, name: str, seconds: float, where: str = "") -> None:
@@ -503,9 +464,9 @@ class Stack:
                 healed.append(f"{name} delay removed")
         for name in self.order:
             service = self.running.get(name)
-            if service is None or isinstance(service, ExternalService):
+            if service is None:
                 continue
-            if getattr(service, "paused", False):
+            if service.paused:
                 service.resume()
                 healed.append(f"{name} resumed")
             if not service.is_running():
@@ -513,27 +474,22 @@ class Stack:
                 healed.append(f"{name} restarted")
         return healed
 
+    def settle(self, exclude: Collection[str] = ()) -> None:
+        """After a failed step: let each service that may be dying be seen dead, all at
+        once (``RunningService.settle``: one that still answers returns at once)."""
+        services = [s for n, s in self.running.items() if n not in exclude and s.status_is_free]
+        _together([service.settle for service in services])
+
     def log_marks(self) -> dict[str, float]:
         """Where each service's log stands now, to read later what a scenario added.
 
-        A backend that can say so cheaply (``log_mark``/``log_since``: a file offset, a
-        timestamp) is asked; otherwise the whole log's length is the mark.
+        Each backend says it its own way: a file offset, a timestamp.
         """
-        marks: dict[str, float] = {}
-        for name, service in self.running.items():
-            mark = getattr(service, "log_mark", None)
-            marks[name] = mark() if mark is not None else len(service.log())
-        return marks
+        return {name: service.log_mark() for name, service in self.running.items()}
 
     def log_since(self, name: str, mark: float | None) -> str:
         """What one service logged since ``mark`` (its whole log without a mark)."""
-        service = self.service(name)
-        since = getattr(service, "log_since", None)
-        if mark is None:
-            return service.log()
-        if since is not None:
-            return str(since(mark))
-        return service.log()[int(mark):]
+        return self.service(name).log_since(mark)
 
     def logs_since(self, marks: Mapping[str, float]) -> dict[str, str]:
         """What each service logged since ``marks`` (redacted)."""
@@ -553,9 +509,7 @@ class Stack:
             if service is None:
                 return
             service.stop()
-            remove = getattr(service, "remove", None)
-            if remove is not None:
-                remove()
+            service.remove()
 
         return stop
 
@@ -593,6 +547,29 @@ class Stack:
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if errors:
             raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
+
+
+def _together(jobs: list[Callable[[], object]]) -> list[BaseException]:
+    """Run ``jobs`` each in a plain thread and wait for all; the errors they raised.
+
+    Plain threads, not a pool: this also runs at interpreter exit (``atexit``), where
+    ``concurrent.futures`` refuses new work.
+    """
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            job()
+        except BaseException as err:  # handed back to the caller
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(job,), name="interlock-together", daemon=True)
+               for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def _docker_fields(form: DockerForm, scope: Scope, where: str) -> dict[str, Any]:
