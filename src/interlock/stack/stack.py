@@ -518,26 +518,27 @@ class Stack:
         self._stopping.set()
         errors: list[str] = []
 
-        def stop_one(name: str, stop: Callable[[], None]) -> None:
-            try:
-                stop()
-            except Exception as err:  # keep stopping the others
-                errors.append(f"{name}: {err}")
+        def stop_one(name: str, stop: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    stop()
+                except Exception as err:  # keep stopping the others
+                    errors.append(f"{name}: {err}")
+
+            return run
 
         # In waves: a service stops once everything that depends on it has stopped; the
         # services of one wave (and the delay proxies, in the first) stop together.
         proxies = [(f"{name} delay proxy", proxy.stop) for name, proxy in self.proxies.items()]
         self.proxies.clear()
         left = list(reversed(self.order))
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="interlock-stop") as pool:
-            while left or proxies:
-                wave = [name for name in left if not any(
-                    name in self.specs[other].depends_on for other in left)]
-                left = [name for name in left if name not in wave]
-                jobs = [(name, self._stopper(name)) for name in wave] + proxies
-                proxies = []
-                for future in [pool.submit(stop_one, name, stop) for name, stop in jobs]:
-                    future.result()
+        while left or proxies:
+            wave = [name for name in left if not any(
+                name in self.specs[other].depends_on for other in left)]
+            left = [name for name in left if name not in wave]
+            jobs = [(name, self._stopper(name)) for name in wave] + proxies
+            proxies = []
+            _together([stop_one(name, stop) for name, stop in jobs])
         if self._engine is not None:
             try:
                 self._engine.remove_network(self.run_id, self.name)
