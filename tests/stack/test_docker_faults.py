@@ -14,7 +14,7 @@ import requests
 
 from interlock.stack.base import ReadyCheck
 from interlock.stack.docker import ContainerSpec, DockerEngine
-from interlock.stack.docker_service import DockerService
+from interlock.stack.docker.service import DockerService
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, so that pytest rewrites its asserts
     from tests.stack.docker_fixtures import Images

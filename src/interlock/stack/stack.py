@@ -382,7 +382,7 @@ class Stack:
 
     def _start_container(self, spec: ServiceSpec) -> RunningService:
         from interlock.stack.docker import ContainerSpec, DockerEngine, addresses_seen_from
-        from interlock.stack.docker_delay import ContainerDelay, direct_alias
+        from interlock.stack.docker.delay import ContainerDelay, direct_alias
 
         engine = self._docker()
         network = DockerEngine.network_name(self.run_id, self.name)
@@ -394,7 +394,7 @@ class Stack:
         if form is not None:
             env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
         if spec.delay_proxy:
-            # Its name on the network goes to its proxy (see docker_delay.py).
+            # Its name on the network goes to its proxy (see docker/delay.py).
             overrides["aliases"] = (direct_alias(spec.name),)
         if spec.kind:
             module = kind_module(spec.kind, spec.where)

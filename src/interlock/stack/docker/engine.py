@@ -37,10 +37,10 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from interlock.errors import InterlockError
 from interlock.stack.base import ReadyCheck
-from interlock.stack.docker_build import BuildCache, build_image
-from interlock.stack.docker_service import DockerService
-from interlock.stack.docker_spec import ContainerSpec, address_for, addresses_seen_from
-from interlock.stack.docker_sweep import (
+from interlock.stack.docker.build import BuildCache, build_image
+from interlock.stack.docker.service import DockerService
+from interlock.stack.docker.spec import ContainerSpec, address_for, addresses_seen_from
+from interlock.stack.docker.sweep import (
     LABEL_OWNER,
     LABEL_RUN,
     LABEL_SERVICE,
