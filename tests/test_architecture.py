@@ -8,7 +8,7 @@ from pathlib import Path
 import interlock
 
 PACKAGE = Path(interlock.__file__).parent
-FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting"}
+FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting", "plugins"}
 CAPABILITIES = {"http", "responses", "auth", "contracts", "events", "db", "stack", "allure"}
 COMPOSITION = {"suite", "world", "living_docs"}
 BINDINGS = {"behave", "cli"}
@@ -67,16 +67,42 @@ def test_layers_import_downward_only() -> None:
             assert not used & BINDINGS, f"{path} (composition) imports {used & BINDINGS}"
 
 
+ADAPTERS = {
+    "stack": {"process", "docker", "external", "memory"},  # the service backends
+    "events": {"nats", "rabbitmq", "redis_streams", "mqtt", "webhook", "memory"},  # brokers
+}
+
+
+def adapter_of(module: str) -> tuple[str, str] | None:
+    """(package, adapter) when ``module`` is an adapter or inside one (stack.docker.engine)."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[0] != "interlock" or parts[1] not in ADAPTERS:
+        return None
+    return (parts[1], parts[2]) if parts[2] in ADAPTERS[parts[1]] else None
+
+
 def test_adapters_import_only_their_base() -> None:
-    for package in ("events", "stack"):
-        folder = PACKAGE / package
-        if not folder.is_dir():
+    """``stack/docker/`` never imports ``stack/process.py``; ``events/nats.py`` never
+    ``events/rabbitmq.py``."""
+    for _top, path in modules():
+        module = "interlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        own = adapter_of(module)
+        if own is None:
             continue
-        backends = {"events": {"nats", "rabbitmq", "redis_streams", "mqtt", "webhook"},
-                    "stack": {"process", "docker", "external"}}[package]
-        for path in folder.glob("*.py"):
-            if path.stem not in backends:
-                continue
-            siblings = {m.rsplit(".", 1)[-1] for m in imports_of(path)
-                        if m.startswith(f"interlock.{package}.")}
-            assert not siblings & (backends - {path.stem}), f"{path} imports {siblings}"
+        others = {adapter_of(m) for m in imports_of(path)} - {None, own}
+        assert not others, f"{path} imports another adapter: {others}"
+
+
+def test_the_core_imports_no_adapter() -> None:
+    """Only an adapter's own files import it: ``Stack``, ``Suite`` and the hooks find a
+    backend or a broker through a registry (``stack/backends.py``, ``events/config.py``)."""
+    for _top, path in modules():
+        module = "interlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        own = adapter_of(module)
+        used = {adapter_of(m) for m in imports_of(path)} - {None, own}
+        assert not used, f"{path} imports the adapter(s) {used}"
+
+
+def test_the_stack_imports_no_backend() -> None:
+    imported = imports_of(PACKAGE / "stack" / "stack.py")
+    assert not {m for m in imported if adapter_of(m)}, imported

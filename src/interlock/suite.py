@@ -35,6 +35,7 @@ from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
+from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
 from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack
@@ -338,21 +339,8 @@ class Suite:
         """Remove what killed runs left behind (processes, folders, and containers when a
         Docker engine answers); say what."""
         removed = self.registry.sweep()
-        if self.backend == "docker" or os.environ.get("DOCKER_HOST") or os.path.exists(
-            "/var/run/docker.sock"
-        ):
-            try:
-                from interlock.stack.docker import DockerEngine
-
-                engine = DockerEngine.connect(timeout=10)
-            except InterlockError:
-                return removed  # no engine: nothing of ours can be running in one
-            try:
-                gone = engine.sweep()
-                if gone:
-                    removed.append(str(gone))
-            finally:
-                engine.close()
+        for name in BACKENDS:  # what lives outside the registry (containers), by backend
+            removed.extend(BACKENDS.load(name).sweep(name == self.backend))
         return removed
 
     def on_close(self, closer: Callable[[], None]) -> None:

@@ -3,9 +3,10 @@
 * A **kind** (``postgres``, ``nats``, ``redis``…) knows how to run one kind of server. Given a
   ``KindContext`` (a private folder, a free port), it returns a ``ProcessPlan`` for the
   process backend and/or a ``DockerPlan`` for the Docker backend.
-* A **backend** (process, docker, external) turns a service definition into a
-  ``RunningService``: something with an address that can be stopped, killed, paused,
-  resumed and asked for its log.
+* A **backend** (process, docker, external; ``stack/backends.py`` lists them) turns a service
+  definition into a ``RunningService``: something with an address that can be stopped,
+  killed, paused, resumed and asked for its log. It is given a ``StackPlace``: what it needs
+  to know of the stack it starts a service in.
 
 Example (a kind, the way ``stack/kinds/redis.py`` writes one):
 
@@ -22,9 +23,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from interlock.errors import InterlockError
+from interlock.secrets import Secrets
+from interlock.values import Scope
+
+if TYPE_CHECKING:
+    from interlock.stack.proxy import Delay
+    from interlock.stack.registry import RunRegistry
+    from interlock.stack.spec import ServiceSpec
 
 ReadyKind = Literal["http", "tcp", "log", "command"]
 
@@ -228,3 +236,71 @@ class RunningService:
     def started_line(self, seconds: float, url: str) -> str:
         """The progress line once it is ready."""
         return f"interlock: {self.name} ready at {url} in {seconds:.2f} s"
+
+
+@dataclass
+class StackPlace:
+    """What a backend knows of the stack it starts services in (it never sees the ``Stack``).
+
+    ``scope_for(spec, port, workdir)`` renders the service's ``{port}``, ``{workdir}`` and its
+    peers' ``{name.url}``; ``running`` is who is started so far; ``launched(service)`` must be
+    called as soon as the service exists (it is then stopped with the stack, and what needs
+    only its address may start); ``add_proxy`` hands over a delay proxy.
+    """
+
+    name: str
+    run_id: str
+    run_dir: Path
+    root: Path
+    secrets: Secrets
+    progress: Callable[[str], None]
+    stopping: threading.Event
+    scope_for: Callable[[ServiceSpec, int, Path], Scope]
+    running: Mapping[str, RunningService]
+    launched: Callable[[RunningService], None]
+    add_proxy: Callable[[str, Delay], None]
+    registry: RunRegistry | None = None
+
+
+class Backend(Protocol):
+    """A way to run services: one per stack, made from its ``StackPlace``.
+
+    Example (the whole of the external backend, less its docstrings)::
+
+        class ExternalBackend:
+            def __init__(self, place: StackPlace) -> None:
+                self.place = place
+
+            @classmethod
+            def can_run(cls, spec: ServiceSpec) -> bool:
+                return spec.external is not None
+
+            def launch(self, spec: ServiceSpec) -> RunningService:
+                url = render(spec.external.url, self.place.scope_for(spec, 0, ...), spec.where)
+                service = ExternalService(spec.name, address_of_url(url))
+                self.place.launched(service)
+                return service
+
+            def close(self) -> list[str]:
+                return []
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, place: StackPlace) -> None: ...
+
+    @classmethod
+    def can_run(cls, spec: ServiceSpec) -> bool:
+        """Whether the spec says how to run it this way (a ``process:`` block, a kind…)."""
+
+    def launch(self, spec: ServiceSpec) -> RunningService:
+        """Start the service and wait until it is ready; call ``place.launched`` as soon as it
+        exists. A half-started service is stopped by the stack."""
+
+    def close(self) -> list[str]:
+        """The stack stopped: release what the backend holds for it; the problems."""
+
+    @classmethod
+    def sweep(cls, wanted: bool) -> list[str]:
+        """Remove what killed runs left outside the run registry (containers); say what.
+        ``wanted``: this backend is the one the suite uses."""

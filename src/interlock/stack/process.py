@@ -1,5 +1,8 @@
 """The process backend: services as local processes, each the leader of its own group.
 
+``ProcessBackend`` starts a service's ``process:`` command or a kind's plan on a free port;
+``ProcessService`` is the running process.
+
 A process is started in a new session (its own process group), so stopping it stops every
 child it forked; its stdout and stderr go to a log file in the run's folder; its pid is in
 the run registry from the moment it exists, so a killed run's processes are swept next time.
@@ -18,18 +21,35 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+import shlex
+import shutil
 import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
+from urllib.parse import urlsplit
 
 from interlock.errors import InterlockError
-from interlock.stack.base import Address, ReadyCheck, RunningService
-from interlock.stack.ports import is_listening
+from interlock.stack.base import (
+    Address,
+    KindContext,
+    ProcessPlan,
+    ReadyCheck,
+    RunningService,
+    StackPlace,
+)
+from interlock.stack.kinds import kind_module
+from interlock.stack.ports import free_port, is_listening
+from interlock.stack.proxy import DelayProxy
 from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
+from interlock.stack.spec import ServiceSpec
+from interlock.values import render
 
 
 class ProcessService(RunningService):
@@ -215,3 +235,104 @@ class ProcessService(RunningService):
             return self.log_file.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return ""
+
+
+_PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE|bind\(\) failed|port is already", re.I)
+_PORT_ATTEMPTS = 3
+
+
+class ProcessBackend:
+    """Services as local processes: a ``process:`` block, or a built-in kind's plan.
+
+    Each gets a free port and a private folder; when its port was taken meanwhile (its log
+    says so), it is started again on another. ``delay_proxy: true`` puts a proxy on the host
+    in front of it.
+    """
+
+    name: ClassVar[str] = "process"
+
+    def __init__(self, place: StackPlace) -> None:
+        self.place = place
+
+    @classmethod
+    def can_run(cls, spec: ServiceSpec) -> bool:
+        """A ``process:`` block or a kind."""
+        return spec.process is not None or bool(spec.kind)
+
+    def launch(self, spec: ServiceSpec) -> RunningService:
+        """Start it (again on another port if its port was taken) and wait until ready."""
+        proxy: DelayProxy | None = None
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            process, after = self._start(spec)
+            if spec.delay_proxy:
+                if proxy is None:
+                    proxy = DelayProxy(process.address.host, process.address.port)
+                    proxy.start()
+                    self.place.add_proxy(spec.name, proxy)
+                proxy.upstream = (process.address.host, process.address.port)
+            try:
+                process.wait_ready(self.place.stopping)
+                break
+            except InterlockError:
+                port_taken = _PORT_TAKEN.search(process.log()) is not None
+                process.stop(timeout=5)
+                if not port_taken or attempt == _PORT_ATTEMPTS:
+                    raise
+                self.place.progress(f"interlock: {spec.name}: port was taken, trying another")
+        if after:
+            after()
+        return process
+
+    def _start(self, spec: ServiceSpec) -> tuple[ProcessService, Callable[[], None] | None]:
+        port = free_port()
+        workdir = self.place.run_dir / spec.name
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        scope = self.place.scope_for(spec, port, workdir)
+        env = dict(os.environ)
+        env.update({k: render(v, scope, spec.where) for k, v in spec.env.items()})
+        if spec.kind:
+            ctx = KindContext(spec.name, workdir, port, spec.options, free_port)
+            plan: ProcessPlan = kind_module(spec.kind, spec.where).plan(ctx)
+            env.update(plan.env)
+            if plan.prepare:
+                plan.prepare()
+            command, url, user = plan.command, plan.url, plan.user
+            check = spec.ready or plan.ready
+            cwd = plan.cwd
+            after = plan.after_ready
+            extra = plan.extra
+        else:
+            form = spec.process
+            assert form is not None
+            raw = form.command
+            parts = shlex.split(raw) if isinstance(raw, str) else list(raw)
+            command = [render(part, scope, spec.where) for part in parts]
+            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
+            env["PORT"] = str(port)
+            url, user, after, extra = f"http://127.0.0.1:{port}", None, None, {}
+            check = spec.ready or ReadyCheck("tcp")
+            cwd = (self.place.root / form.cwd) if form.cwd else self.place.root
+        if check.kind == "command":
+            rendered = tuple(render(part, scope, spec.where) for part in check.command)
+            check = dataclasses.replace(check, command=rendered)
+        password = urlsplit(url).password
+        if password:  # e.g. mariadb's generated password: never shown
+            self.place.secrets.add(password)
+        process = ProcessService(
+            spec.name, command, log_path=self.place.run_dir / f"{spec.name}.log",
+            address=Address(url, "127.0.0.1", port, extra), env=env, cwd=cwd, user=user,
+            registry=self.place.registry, ready=check, redact=self.place.secrets.redact,
+        )
+        self.place.launched(process)  # registered before it exists: it will be stopped
+        process.start()
+        return process, after
+
+    def close(self) -> list[str]:
+        """Nothing is held beyond the processes (the stack stops those)."""
+        return []
+
+    @classmethod
+    def sweep(cls, wanted: bool) -> list[str]:
+        """Processes are swept through the run registry."""
+        return []

@@ -1,8 +1,10 @@
 """A ``Stack``: the services a feature needs, started in dependency order, healed, stopped.
 
-Independent services start in parallel; a service starts once everything it ``depends_on``
-is ready. Each start prints one progress line (name, address, seconds). Whatever happens,
-``stop()`` stops everything that was started, in reverse order.
+The stack only schedules: independent services start in parallel; a service starts once
+everything it ``depends_on`` is ready. How one service runs is its backend's business
+(``stack/backends.py`` finds it by name; the stack imports none). Each start prints one
+progress line (name, address, seconds). Whatever happens, ``stop()`` stops everything that
+was started, dependents first, and closes what was opened for the stack (``own``).
 
 Example:
     >>> import sys, tempfile, pathlib
@@ -20,11 +22,8 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import queue
-import re
-import shlex
 import shutil
 import sys
 import threading
@@ -32,40 +31,24 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 from interlock.errors import InterlockError, did_you_mean
 from interlock.secrets import Secrets
-from interlock.stack.base import Address, KindContext, ProcessPlan, ReadyCheck, RunningService
-from interlock.stack.kinds import kind_module
-from interlock.stack.ports import free_port
-from interlock.stack.process import ProcessService
-from interlock.stack.proxy import Delay, DelayProxy
+from interlock.stack.backends import BACKENDS, FALLBACK
+from interlock.stack.base import Address, Backend, RunningService, StackPlace
+from interlock.stack.proxy import Delay
 from interlock.stack.registry import RunRegistry
-from interlock.stack.spec import DockerForm, ServiceSpec
-from interlock.values import Scope, render
+from interlock.stack.spec import ServiceSpec
+from interlock.values import Scope
 
-BACKENDS = ("process", "docker", "external")
-_PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE|bind\(\) failed|port is already", re.I)
-_PORT_ATTEMPTS = 3
+T = TypeVar("T")
 
 
-class ExternalService(RunningService):
-    """A service somebody else runs: an address, nothing to start or stop."""
+class _Adopted(RunningService):
+    """A service of a stack kept up by ``interlock stack up``: its address only."""
 
-    backend = "external"
-
-    def started_line(self, seconds: float, url: str) -> str:
-        """The progress line: where it is."""
-        return f"interlock: {self.name} is external at {url}"
-
-
-def address_of_url(url: str) -> Address:
-    """An ``Address`` from a URL (``http://host:port/...``)."""
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme, 0)
-    return Address(url.rstrip("/"), parts.hostname or "", parts.port or default)
+    backend = "reused"
 
 
 class Stack:
@@ -84,11 +67,7 @@ class Stack:
         secrets: Secrets | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise InterlockError(
-                f'Unknown backend "{backend}"', hint=did_you_mean(backend, BACKENDS)
-                + " (set in suite.backend or INTERLOCK_BACKEND)",
-            )
+        BACKENDS.check(backend)
         self.name = name
         self.specs = dict(services)
         self.backend = backend
@@ -102,10 +81,17 @@ class Stack:
         self.start_seconds: dict[str, float] = {}
         self.proxies: dict[str, Delay] = {}
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
-        self._engine: Any = None
+        self._backends: dict[str, Backend] = {}
+        self._owned: dict[str, tuple[Any, Callable[[], None]]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._check_dependencies()
+        self.place = StackPlace(
+            name=name, run_id=self.run_id, run_dir=run_dir, root=self.root,
+            secrets=self.secrets, progress=self.progress, stopping=self._stopping,
+            scope_for=self._scope_for, running=self.running, launched=self._launched,
+            add_proxy=self.proxies.__setitem__, registry=registry,
+        )
 
     def adopt(self, addresses: Mapping[str, Address]) -> None:
         """Use services somebody else started (``interlock stack up``) instead of starting them.
@@ -114,7 +100,7 @@ class Stack:
         """
         for name, address in addresses.items():
             if name in self.specs:
-                self.running[name] = ExternalService(name, address)
+                self.running[name] = _Adopted(name, address)
 
     # -- the graph -------------------------------------------------------------------------
 
@@ -232,69 +218,35 @@ class Stack:
             except queue.Empty:
                 continue
 
-    def _announce(self, name: str) -> None:
+    def _launched(self, service: RunningService) -> None:
+        with self._lock:
+            self.running[service.name] = service  # registered: it will be stopped
         events = self._launch_events
-        if events is not None:
-            events.put(("launched", name, None))
+        if events is not None:  # what needs only its address may start
+            events.put(("launched", service.name, None))
 
     def start_service(self, name: str) -> None:
         """Start one service (its dependencies must be running) and wait until it is ready."""
         spec = self.specs[name]
         began = time.monotonic()
-        form = self._form_for(spec)
-        if form == "external":
-            assert spec.external is not None
-            url = render(spec.external.url, self._scope_for(spec, 0, self.run_dir), spec.where)
-            service: RunningService = ExternalService(name, address_of_url(url))
-            with self._lock:
-                self.running[name] = service
-            self.progress(service.started_line(0.0, url))
-            return
-        if form == "docker":
-            self._start_container(spec)
-            seconds = time.monotonic() - began
-            self.start_seconds[name] = seconds
-            self.progress(self.running[name].started_line(seconds, self.address(name).url))
-            return
-        proxy: DelayProxy | None = None
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            process, _check, after = self._launch_process(spec)
-            if spec.delay_proxy:
-                if proxy is None:
-                    proxy = DelayProxy(process.address.host, process.address.port)
-                    proxy.start()
-                    self.proxies[name] = proxy
-                proxy.upstream = (process.address.host, process.address.port)
-            if attempt == 1:
-                self._announce(name)
-            try:
-                process.wait_ready(self._stopping)
-                break
-            except InterlockError:
-                port_taken = _PORT_TAKEN.search(process.log()) is not None
-                process.stop(timeout=5)
-                if not port_taken or attempt == _PORT_ATTEMPTS:
-                    raise
-                self.progress(f"interlock: {name}: port was taken, trying another")
-        if after:
-            after()
+        service = self.backend_for(spec).launch(spec)
         seconds = time.monotonic() - began
         self.start_seconds[name] = seconds
-        self.progress(process.started_line(seconds, self.address(name).url))
+        self.progress(service.started_line(seconds, self.address(name).url))
 
-    def _form_for(self, spec: ServiceSpec) -> str:
-        wanted = self.backend
-        has = {
-            "external": spec.external is not None,
-            "docker": spec.docker is not None or bool(spec.kind),
-            "process": spec.process is not None or bool(spec.kind),
-        }
-        if has[wanted]:
-            return wanted
-        for form in ("process", "docker", "external"):
-            if has[form]:
-                return form
-        raise InterlockError(f'Service "{spec.name}" has no way to run', where=spec.where)
+    def backend_for(self, spec: ServiceSpec) -> Backend:
+        """The backend that runs ``spec`` in this stack: the stack's own when the spec says
+        how to run it that way, else the first that can (an external service in a process
+        stack). One per stack, made on first use."""
+        for name in dict.fromkeys((self.backend, *FALLBACK)):
+            kind = BACKENDS.load(name)
+            if kind.can_run(spec):
+                with self._lock:
+                    if name not in self._backends:
+                        self._backends[name] = kind(self.place)
+                    return self._backends[name]
+        raise InterlockError(f'Service "{spec.name}" has no way to run', where=spec.where,
+                             hint="Give it a process:, docker: or external: block, or a kind.")
 
     def _scope_for(self, spec: ServiceSpec, port: int, workdir: Path) -> Scope:
         def peer(service: str) -> Callable[[str], str]:
@@ -316,119 +268,31 @@ class Stack:
             scope.namespaces[other] = peer(other)
         return scope
 
-    def _launch_process(
-        self, spec: ServiceSpec
-    ) -> tuple[ProcessService, ReadyCheck, Callable[[], None] | None]:
-        port = free_port()
-        workdir = self.run_dir / spec.name
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        scope = self._scope_for(spec, port, workdir)
-        env = dict(os.environ)
-        env.update({k: render(v, scope, spec.where) for k, v in spec.env.items()})
-        if spec.kind:
-            ctx = KindContext(spec.name, workdir, port, spec.options, free_port)
-            plan: ProcessPlan = kind_module(spec.kind, spec.where).plan(ctx)
-            env.update(plan.env)
-            if plan.prepare:
-                plan.prepare()
-            command, url, user = plan.command, plan.url, plan.user
-            check = spec.ready or plan.ready
-            cwd = plan.cwd
-            after = plan.after_ready
-            extra = plan.extra
-        else:
-            form = spec.process
-            assert form is not None
-            raw = form.command
-            parts = shlex.split(raw) if isinstance(raw, str) else list(raw)
-            command = [render(part, scope, spec.where) for part in parts]
-            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
-            env["PORT"] = str(port)
-            url, user, after, extra = f"http://127.0.0.1:{port}", None, None, {}
-            check = spec.ready or ReadyCheck("tcp")
-            cwd = (self.root / form.cwd) if form.cwd else self.root
-        if check.kind == "command":
-            rendered = tuple(render(part, scope, spec.where) for part in check.command)
-            check = dataclasses.replace(check, command=rendered)
-        password = urlsplit(url).password
-        if password:  # e.g. mariadb's generated password: never shown
-            self.secrets.add(password)
-        address = Address(url, "127.0.0.1", port, extra)
-        process = ProcessService(
-            spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,
-            env=env, cwd=cwd, user=user, registry=self.registry, ready=check,
-            redact=self.secrets.redact,
-        )
-        with self._lock:
-            self.running[spec.name] = process
-        process.start()
-        return process, check, after
-
-    # -- the Docker backend ------------------------------------------------------------------
-
     @property
     def run_id(self) -> str:
         """The run this stack belongs to (names and labels of its containers carry it)."""
         return self.registry.run_id if self.registry else f"local-{os.getpid()}"
 
-    def _docker(self) -> Any:
+    # -- what lives as long as the stack ---------------------------------------------------
+
+    def own(self, key: str, build: Callable[[], T], close: Callable[[T], None]) -> T:
+        """A thing made for this stack (its broker connections, its database engines),
+        built on first use and closed when the stack stops.
+
+        Example:
+            >>> stack = Stack("s", {}, run_dir=Path("/nonexistent"), progress=lambda line: None)
+            >>> closed = []
+            >>> stack.own("cache", dict, closed.append) is stack.own("cache", dict, print)
+            True
+            >>> stack.stop(); closed
+            [{}]
+        """
         with self._lock:
-            if self._engine is None:
-                from interlock.stack.docker import DockerEngine
-
-                self._engine = DockerEngine.connect(where=f"stack {self.name!r}")
-            return self._engine
-
-    def _start_container(self, spec: ServiceSpec) -> RunningService:
-        from interlock.stack.docker import ContainerSpec, DockerEngine, addresses_seen_from
-        from interlock.stack.docker.delay import ContainerDelay, direct_alias
-
-        engine = self._docker()
-        network = DockerEngine.network_name(self.run_id, self.name)
-        scope = self._scope_for(spec, 0, self.run_dir)
-        scope.namespaces.update(addresses_seen_from(dict(self.running), network))
-        form = spec.docker
-        overrides = _docker_fields(form, scope, spec.where) if form is not None else {}
-        env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
-        if form is not None:
-            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
-        if spec.delay_proxy:
-            # Its name on the network goes to its proxy (see docker/delay.py).
-            overrides["aliases"] = (direct_alias(spec.name),)
-        if spec.kind:
-            module = kind_module(spec.kind, spec.where)
-            ctx = KindContext(spec.name, self.run_dir / spec.name, 0, spec.options, free_port)
-            plan = module.docker_plan(ctx)
-            container = ContainerSpec.from_plan(
-                spec.name, plan, env={**plan.env, **env}, base_dir=self.root,
-                ready=spec.ready or plan.ready, **overrides)
-        else:
-            assert form is not None
-            container = ContainerSpec(
-                spec.name, env=env, ready=spec.ready, base_dir=self.root, **overrides)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlock-proxy") as pool:
-            proxy = pool.submit(
-                ContainerDelay.start, engine, container, run_id=self.run_id, stack=self.name,
-                log_dir=self.run_dir, progress=self.progress,
-            ) if spec.delay_proxy else None
-
-            def launched(service: RunningService) -> None:
-                with self._lock:
-                    self.running[spec.name] = service  # registered: it will be stopped
-                if proxy is not None:
-                    self.proxies[spec.name] = proxy.result()  # its address is the one to give
-                self._announce(spec.name)
-
-            try:
-                service = engine.start(
-                    container, run_id=self.run_id, stack=self.name, log_dir=self.run_dir,
-                    progress=self.progress, redact=self.secrets.redact, launched=launched,
-                )
-            finally:
-                if proxy is not None and proxy.exception() is None:
-                    self.proxies[spec.name] = proxy.result()  # registered to be stopped
-        return service
+            if key not in self._owned:
+                thing = build()
+                self._owned[key] = (thing, lambda: close(thing))
+            owned: T = self._owned[key][0]
+            return owned
 
     # -- faults and healing ------------------------------------------------------------------
 
@@ -539,12 +403,14 @@ class Stack:
             jobs = [(name, self._stopper(name)) for name in wave] + proxies
             proxies = []
             _together([stop_one(name, stop) for name, stop in jobs])
-        if self._engine is not None:
+        for backend in self._backends.values():
+            errors.extend(backend.close())
+        for key, (_thing, close) in reversed(list(self._owned.items())):
             try:
-                self._engine.remove_network(self.run_id, self.name)
+                close()
             except Exception as err:
-                errors.append(f"network: {err}")
-            self._engine.close()
+                errors.append(f"{key}: {err}")
+        self._owned.clear()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if errors:
             raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
@@ -571,21 +437,3 @@ def _together(jobs: list[Callable[[], object]]) -> list[BaseException]:
     for thread in threads:
         thread.join()
     return errors
-
-
-def _docker_fields(form: DockerForm, scope: Scope, where: str) -> dict[str, Any]:
-    """The container fields a service's ``docker:`` block sets (over a kind's own plan)."""
-    fields: dict[str, Any] = {"image": form.image, "build": form.build}  # one replaces the other
-    if form.dockerfile:
-        fields["dockerfile"] = form.dockerfile
-    if form.port:
-        fields["port"] = form.port
-    if form.command:
-        fields["command"] = tuple(render(part, scope, where) for part in form.command)
-    if form.volumes:
-        fields["volumes"] = dict(form.volumes)
-    # An empty build argument ({env.X|} unset) leaves the Dockerfile's own default.
-    arguments = {k: render(v, scope, where) for k, v in form.build_args.items()}
-    if any(arguments.values()):
-        fields["build_args"] = {k: v for k, v in arguments.items() if v}
-    return fields

@@ -1,0 +1,27 @@
+"""The service backends, by name: adding one is adding a file and a line here.
+
+Each entry is a class that follows ``base.Backend``; it is imported only when a stack needs
+it (a process-only run never imports the Docker SDK). ``Stack`` asks this registry, never a
+backend module, so the scheduler knows no backend.
+
+Example:
+    >>> list(BACKENDS)
+    ['process', 'docker', 'external', 'memory']
+    >>> BACKENDS.load("external").name
+    'external'
+"""
+
+from __future__ import annotations
+
+from interlock.plugins import Plugins
+
+BACKENDS = Plugins("backend", {
+    "process": "interlock.stack.process:ProcessBackend",
+    "docker": "interlock.stack.docker.backend:DockerBackend",
+    "external": "interlock.stack.external:ExternalBackend",
+    "memory": "interlock.stack.memory:MemoryBackend",  # the fake, for fast tests
+}, hint="(set in suite.backend or INTERLOCK_BACKEND)")
+
+FALLBACK = ("process", "docker", "external")
+"""A service the stack's backend cannot run (an external one in a process stack) runs on the
+first of these that can."""
