@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from interlock.auth import Authenticator
 from interlock.contracts import Observed
 from interlock.db import Database, ScenarioData
 from interlock.errors import InterlockError
@@ -83,6 +84,12 @@ class World:
             return session
 
         return cast(HttpSession, self.part("http", build))
+
+    @property
+    def auth(self) -> Authenticator:
+        """The users and their logins against this scenario's stack (one login per user
+        for as long as the stack runs)."""
+        return self.suite.auth_for(self.stack)
 
     @property
     def events(self) -> EventListeners:

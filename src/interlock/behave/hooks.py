@@ -141,7 +141,6 @@ def _before_scenario(context: Any, scenario: Any) -> None:
         step = getattr(context, "interlock_step", None)
         return str(step.location) if step is not None else str(scenario.location)
 
-    suite.current_stack = context.interlock_stack
     world = World(suite, context.interlock_stack, where)
     context.interlock_world = world
     world.begin(list(scenario.effective_tags), own_tags=list(scenario.tags))

@@ -381,6 +381,15 @@ class Stack:
         """Stop every started service, dependents first; never stops half-way."""
         self._stopping.set()
         errors: list[str] = []
+        # What was opened for the stack (broker connections, database engines) closes
+        # first, while its servers still answer.
+        with self._lock:
+            owned, self._owned = list(self._owned.items()), {}
+        for key, (_thing, close) in reversed(owned):
+            try:
+                close()
+            except Exception as err:
+                errors.append(f"{key}: {err}")
 
         def stop_one(name: str, stop: Callable[[], None]) -> Callable[[], None]:
             def run() -> None:
@@ -405,12 +414,6 @@ class Stack:
             _together([stop_one(name, stop) for name, stop in jobs])
         for backend in self._backends.values():
             errors.extend(backend.close())
-        for key, (_thing, close) in reversed(list(self._owned.items())):
-            try:
-                close()
-            except Exception as err:
-                errors.append(f"{key}: {err}")
-        self._owned.clear()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if errors:
             raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
