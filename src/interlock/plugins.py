@@ -30,10 +30,12 @@ from interlock.errors import InterlockError, did_you_mean
 class Plugins(Mapping[str, str]):
     """Names of plug-ins of one sort, each with where it lives (imported on first use)."""
 
-    def __init__(self, sort: str, entries: Mapping[str, str], hint: str = "") -> None:
+    def __init__(self, sort: str, entries: Mapping[str, str], hint: str = "",
+                 unknown: str = 'Unknown {sort} "{name}"') -> None:
         self.sort = sort
         self._entries = dict(entries)
         self._hint = hint
+        self._unknown = unknown  # the error's title
 
     def __getitem__(self, name: str) -> str:
         return self._entries[name]
@@ -48,7 +50,7 @@ class Plugins(Mapping[str, str]):
         """An error naming the known ones when ``name`` is not registered."""
         if name not in self._entries:
             hint = did_you_mean(name, list(self._entries))
-            raise InterlockError(f'Unknown {self.sort} "{name}"', where=where,
+            raise InterlockError(self._unknown.format(sort=self.sort, name=name), where=where,
                                  hint=hint + (f" {self._hint}" if self._hint else ""))
 
     def load(self, name: str, where: str = "") -> Any:
