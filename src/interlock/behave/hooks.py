@@ -26,9 +26,8 @@ from typing import Any
 from interlock.allure import AllureReporter
 from interlock.behave.allure_files import allure_results_dir, write_allure_files
 from interlock.behave.binding import ensure_registered
-from interlock.errors import InterlockError
+from interlock.errors import Failure, InterlockError
 from interlock.report import TEXT
-from interlock.stack.ready import log_tail
 from interlock.suite import DEFAULT_STACK, Suite
 from interlock.world import World
 
@@ -164,7 +163,7 @@ def after_step(context: Any, step: Any) -> None:
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
-    broken = world.part("broken", set)
+    broken = world.broken
     if step.status.has_failed():
         # A failed step may be the first sign of a service dying: let a dying one be seen
         # dead (all at once; one that still answers is alive at once), so the failure says
@@ -173,24 +172,17 @@ def after_step(context: Any, step: Any) -> None:
     # A process's state costs nothing to read; a container's is a call to the engine, so
     # containers are looked at after a failed step and once more at the scenario's end.
     every = step.status.has_failed()
-    _raise_for_dead(world, broken, str(step.location), "during this step",
+    _raise_for_dead(world, str(step.location), "during this step",
                     lambda service: every or service.status_is_free)
 
 
-def _raise_for_dead(world: World, broken: set[str], where: str, when: str,
-                    look: Callable[[Any], bool]) -> None:
-    """Fail with the log tail of a service that died by itself (each death said once)."""
-    told = world.part("told dead", set)
-    for name, service in world.stack.running.items() if world.stack else ():
-        if name in broken or name in told or not look(service) or service.is_running():
-            continue
-        told.add(name)
-        raise InterlockError(
-            f'Service "{name}" stopped unexpectedly {when}',
-            details="log tail:\n" + world.suite.secrets.redact(log_tail(service.log())),
-            where=where,
-            hint="It is restarted for the next scenario; read its log to see why it died.",
-        )
+def _raise_for_dead(world: World, where: str, when: str, look: Callable[[Any], bool]) -> None:
+    """Fail with the log of a service that died by itself (each death said once)."""
+    for name, service in list(world.stack.running.items()) if world.stack else ():
+        if look(service):
+            died = world.died(name, when, where)
+            if died is not None:
+                raise died
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
@@ -199,12 +191,12 @@ def after_scenario(context: Any, scenario: Any) -> None:
     if world is None:
         return
     suite: Suite = context.interlock_suite
-    died: InterlockError | None = None
+    died: Failure | None = None
     if world.stack is not None:
         try:
-            _raise_for_dead(world, world.part("broken", set), str(scenario.location),
-                            "during this scenario", lambda service: True)
-        except InterlockError as err:
+            _raise_for_dead(world, str(scenario.location), "during this scenario",
+                            lambda service: True)
+        except Failure as err:
             died = err  # said once the scenario is undone and the stack healed
     problems = world.close()
     if world.stack is not None:
