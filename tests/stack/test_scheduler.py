@@ -113,14 +113,15 @@ def test_stop_goes_in_waves_dependents_first(make_stack) -> None:
 
 
 def test_settle_asks_every_service_at_once(make_stack) -> None:
-    """After a failed step each service is asked whether it died, in parallel: the barrier
-    is only passed when all three are asked together."""
+    """After a failed step each service is asked whether it died, in parallel (the barrier
+    is only passed when all three are asked together); the answer is who died."""
     stack = make_stack(spec("a"), spec("b"), spec("c"))
     stack.start()
     together = threading.Barrier(3, timeout=5)
     for name in ("a", "b", "c"):
         memory(stack, name).settling = together.wait
-    stack.settle()
+    memory(stack, "c").die()
+    assert stack.settle() == {"c"}
     assert not together.broken
 
 

@@ -163,23 +163,25 @@ def after_step(context: Any, step: Any) -> None:
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
-    broken = world.broken
     if step.status.has_failed():
-        # A failed step may be the first sign of a service dying: let a dying one be seen
-        # dead (all at once; one that still answers is alive at once), so the failure says
-        # so, with its log, instead of only "connection refused".
-        world.stack.settle(exclude=broken)
+        # A failed step may be the first sign of a service dying: every service is asked at
+        # once (one that still answers says so at once, a dying one is seen dead), so the
+        # failure says so, with its log, instead of only "connection refused".
+        dead = world.stack.settle(exclude=world.broken)
+        _raise_for_dead(world, str(step.location), "during this step",
+                        lambda name, service: name in dead)
+        return
     # A process's state costs nothing to read; a container's is a call to the engine, so
     # containers are looked at after a failed step and once more at the scenario's end.
-    every = step.status.has_failed()
     _raise_for_dead(world, str(step.location), "during this step",
-                    lambda service: every or service.status_is_free)
+                    lambda name, service: service.status_is_free)
 
 
-def _raise_for_dead(world: World, where: str, when: str, look: Callable[[Any], bool]) -> None:
+def _raise_for_dead(world: World, where: str, when: str,
+                    look: Callable[[str, Any], bool]) -> None:
     """Fail with the log of a service that died by itself (each death said once)."""
     for name, service in list(world.stack.running.items()) if world.stack else ():
-        if look(service):
+        if look(name, service):
             died = world.died(name, when, where)
             if died is not None:
                 raise died
@@ -195,7 +197,7 @@ def after_scenario(context: Any, scenario: Any) -> None:
     if world.stack is not None:
         try:
             _raise_for_dead(world, str(scenario.location), "during this scenario",
-                            lambda service: True)
+                            lambda name, service: True)
         except Failure as err:
             died = err  # said once the scenario is undone and the stack healed
     problems = world.close()

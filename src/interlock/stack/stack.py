@@ -338,11 +338,18 @@ class Stack:
                 healed.append(f"{name} restarted")
         return healed
 
-    def settle(self, exclude: Collection[str] = ()) -> None:
-        """After a failed step: let each service that may be dying be seen dead, all at
-        once (``RunningService.settle``: one that still answers returns at once)."""
-        services = [s for n, s in self.running.items() if n not in exclude and s.status_is_free]
-        _together([service.settle for service in services])
+    def settle(self, exclude: Collection[str] = ()) -> set[str]:
+        """After a failed step: which services died. Each is asked at the same time
+        (``RunningService.settle``: one that still answers says so at once, a dying one is
+        given a moment to be seen dead), so the step's own time stays its own."""
+        services = {n: s for n, s in self.running.items() if n not in exclude}
+        alive: dict[str, bool] = {}
+
+        def ask(name: str, service: RunningService) -> Callable[[], None]:
+            return lambda: alive.__setitem__(name, service.settle())
+
+        _together([ask(name, service) for name, service in services.items()])
+        return {name for name in services if not alive.get(name, True)}
 
     def log_marks(self) -> dict[str, float]:
         """Where each service's log stands now, to read later what a scenario added.
