@@ -9,7 +9,7 @@ import interlock
 
 PACKAGE = Path(interlock.__file__).parent
 FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting", "plugins"}
-CAPABILITIES = {"http", "responses", "auth", "contracts", "events", "db", "stack", "allure"}
+CAPABILITIES = {"http", "auth", "contracts", "events", "db", "stack", "allure"}
 COMPOSITION = {"suite", "world", "living_docs"}
 BINDINGS = {"behave", "cli"}
 
@@ -60,9 +60,7 @@ def test_layers_import_downward_only() -> None:
         if top in FOUNDATION:
             assert used <= FOUNDATION, f"{path} (foundation) imports {used - FOUNDATION}"
         elif top in CAPABILITIES:
-            # responses.py is the HTTP capability's expectations: it reads an Exchange.
-            allowed = FOUNDATION | ({"http"} if top == "responses" else set())
-            assert used <= allowed, f"{path} (capability) imports {used - allowed}"
+            assert used <= FOUNDATION, f"{path} (capability) imports {used - FOUNDATION}"
         elif top in COMPOSITION:
             assert not used & BINDINGS, f"{path} (composition) imports {used & BINDINGS}"
 

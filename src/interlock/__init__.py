@@ -13,8 +13,7 @@ from interlock.db import Databases, ScenarioData
 from interlock.errors import Failure, InterlockError
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
-from interlock.report import MemoryReporter
-from interlock.responses import (
+from interlock.http.responses import (
     body_contains,
     header_contains,
     header_is,
@@ -28,6 +27,7 @@ from interlock.responses import (
     status_is_one_of,
     time_under,
 )
+from interlock.report import MemoryReporter
 from interlock.secrets import Secrets
 from interlock.stack import Address, ReadyCheck, ServiceSpec, Stack
 from interlock.suite import Suite
