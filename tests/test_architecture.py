@@ -71,16 +71,22 @@ ADAPTERS = {
 }
 
 
+ADAPTER_FOLDERS = {"stack": "stack.backends", "events": "events"}
+
+
 def adapter_of(module: str) -> tuple[str, str] | None:
-    """(package, adapter) when ``module`` is an adapter or inside one (stack.docker.engine)."""
-    parts = module.split(".")
-    if len(parts) < 3 or parts[0] != "interlock" or parts[1] not in ADAPTERS:
-        return None
-    return (parts[1], parts[2]) if parts[2] in ADAPTERS[parts[1]] else None
+    """(package, adapter) when ``module`` is an adapter or inside one
+    (``interlock.stack.backends.docker.engine``: the stack's docker backend)."""
+    for package, folder in ADAPTER_FOLDERS.items():
+        prefix = f"interlock.{folder}."
+        if module.startswith(prefix):
+            name = module[len(prefix):].split(".")[0]
+            return (package, name) if name in ADAPTERS[package] else None
+    return None
 
 
 def test_adapters_import_only_their_base() -> None:
-    """``stack/docker/`` never imports ``stack/process.py``; ``events/nats.py`` never
+    """``stack/backends/docker/`` never imports ``stack/backends/process.py``; ``events/nats.py`` never
     ``events/rabbitmq.py``."""
     for _top, path in modules():
         module = "interlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)

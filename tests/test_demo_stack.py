@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from interlock.stack.process import ProcessService
+from interlock.stack.backends.process import ProcessService
 from interlock.suite import Suite
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,7 @@ import pytest
 import requests
 
 from interlock.errors import InterlockError
-from interlock.stack.base import Address, ReadyCheck, RunningService
-from interlock.stack.docker import (
+from interlock.stack.backends.docker import (
     LABEL_OWNER,
     LABEL_RUN,
     LABEL_SERVICE,
@@ -28,6 +27,7 @@ from interlock.stack.docker import (
     owner_is_alive,
     this_owner,
 )
+from interlock.stack.base import Address, ReadyCheck, RunningService
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, so that pytest rewrites its asserts
     from tests.stack.docker_fixtures import Images

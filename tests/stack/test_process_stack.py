@@ -124,7 +124,7 @@ def test_port_taken_by_someone_else_is_retried(make_stack, monkeypatch) -> None:
     blocker.listen()
     taken = blocker.getsockname()[1]
     ports = iter([taken])
-    import interlock.stack.process as stack_module
+    import interlock.stack.backends.process as stack_module
 
     real = stack_module.free_port
     monkeypatch.setattr(stack_module, "free_port", lambda: next(ports, None) or real())

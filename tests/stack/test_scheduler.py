@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from interlock.errors import InterlockError
-from interlock.stack.memory import MemoryService
+from interlock.stack.backends.memory import MemoryService
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 

@@ -3,7 +3,7 @@
 * A **kind** (``postgres``, ``nats``, ``redis``…) knows how to run one kind of server. Given a
   ``KindContext`` (a private folder, a free port), it returns a ``ProcessPlan`` for the
   process backend and/or a ``DockerPlan`` for the Docker backend.
-* A **backend** (process, docker, external; ``stack/backends.py`` lists them) turns a service
+* A **backend** (process, docker, external; ``stack/backends/`` holds them) turns a service
   definition into a ``RunningService``: something with an address that can be stopped,
   killed, paused, resumed and asked for its log. It is given a ``StackPlace``: what it needs
   to know of the stack it starts a service in.

@@ -2,7 +2,7 @@
 
 The stack only schedules: independent services start in parallel; a service starts once
 everything it ``depends_on`` is ready. How one service runs is its backend's business
-(``stack/backends.py`` finds it by name; the stack imports none). Each start prints one
+(``stack/backends/`` names it; the stack imports none). Each start prints one
 progress line (name, address, seconds). Whatever happens, ``stop()`` stops everything that
 was started, dependents first, and closes what was opened for the stack (``own``).
 

@@ -6,7 +6,7 @@ network), ``build.py`` (images built from a context, reused when unchanged), ``s
 (labels, and removing what a killed run left), ``delay.py`` (the delay proxy as a container).
 """
 
-from interlock.stack.docker.engine import (
+from interlock.stack.backends.docker.engine import (
     LABEL_OWNER,
     LABEL_RUN,
     LABEL_SERVICE,

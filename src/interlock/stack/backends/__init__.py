@@ -1,4 +1,5 @@
-"""The service backends, by name: adding one is adding a file and a line here.
+"""The service backends, one file (or package) each, and the registry that names them:
+adding one is adding a file here and a line below.
 
 Each entry is a class that follows ``base.Backend``; it is imported only when a stack needs
 it (a process-only run never imports the Docker SDK). ``Stack`` asks this registry, never a
@@ -16,10 +17,10 @@ from __future__ import annotations
 from interlock.plugins import Plugins
 
 BACKENDS = Plugins("backend", {
-    "process": "interlock.stack.process:ProcessBackend",
-    "docker": "interlock.stack.docker.backend:DockerBackend",
-    "external": "interlock.stack.external:ExternalBackend",
-    "memory": "interlock.stack.memory:MemoryBackend",  # the fake, for fast tests
+    "process": "interlock.stack.backends.process:ProcessBackend",
+    "docker": "interlock.stack.backends.docker.backend:DockerBackend",
+    "external": "interlock.stack.backends.external:ExternalBackend",
+    "memory": "interlock.stack.backends.memory:MemoryBackend",  # the fake, for fast tests
 }, hint="(set in suite.backend or INTERLOCK_BACKEND)")
 
 FALLBACK = ("process", "docker", "external")

@@ -2,7 +2,7 @@
 
 It is the smallest backend, and the pattern for a new one: a ``RunningService`` subclass
 that overrides what it can do, a class with ``can_run``, ``launch`` and ``close``, and a line
-in ``stack/backends.py``.
+in ``stack/backends/__init__.py``.
 
 Example:
     >>> address_of_url("https://billing.example.com/api/").port

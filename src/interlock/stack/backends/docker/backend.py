@@ -13,10 +13,10 @@ import threading
 from typing import Any, ClassVar
 
 from interlock.errors import InterlockError
+from interlock.stack.backends.docker.delay import ContainerDelay, direct_alias
+from interlock.stack.backends.docker.engine import DockerEngine
+from interlock.stack.backends.docker.spec import ContainerSpec, addresses_seen_from
 from interlock.stack.base import KindContext, RunningService, StackPlace
-from interlock.stack.docker.delay import ContainerDelay, direct_alias
-from interlock.stack.docker.engine import DockerEngine
-from interlock.stack.docker.spec import ContainerSpec, addresses_seen_from
 from interlock.stack.kinds import kind_module
 from interlock.stack.ports import free_port
 from interlock.stack.spec import DockerForm, ServiceSpec
