@@ -33,8 +33,7 @@ from contextlib import contextmanager
 
 import requests
 
-from interlock import responses
-from interlock.http import HttpSession
+from interlock.http import HttpSession, responses
 from interlock.report import MemoryReporter
 from interlock.secrets import Secrets
 

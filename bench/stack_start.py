@@ -35,7 +35,7 @@ STACK_FILE = ROOT / "environment" / "interlock.yaml"
 def docker_answers() -> str:
     """Empty when a Docker engine answers; otherwise why not."""
     try:
-        from interlock.stack.docker import DockerEngine
+        from interlock.stack.backends.docker import DockerEngine
 
         DockerEngine.connect(timeout=10).close()
     except InterlockError as err:

@@ -32,7 +32,7 @@ def _world(context: Any) -> Any:
 def _send(world: Any, user: str, method: str, path: str, service: str = "orders",
           **body: Any) -> Exchange:
     """Send a request as ``user`` (a user of the stack file); the answer, whatever it is."""
-    world.http.credentials = world.suite.auth.credentials_for(user, world.where)
+    world.http.credentials = world.auth.credentials_for(user, world.where)
     return world.http.send(method, world.render(path), service=service, where=world.where,
                            **body)
 

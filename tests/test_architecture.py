@@ -8,8 +8,8 @@ from pathlib import Path
 import interlock
 
 PACKAGE = Path(interlock.__file__).parent
-FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting"}
-CAPABILITIES = {"http", "responses", "auth", "contracts", "events", "db", "stack", "allure"}
+FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting", "plugins"}
+CAPABILITIES = {"http", "auth", "contracts", "events", "db", "stack", "allure"}
 COMPOSITION = {"suite", "suite_check", "world", "living_docs"}
 BINDINGS = {"behave", "cli"}
 
@@ -60,23 +60,53 @@ def test_layers_import_downward_only() -> None:
         if top in FOUNDATION:
             assert used <= FOUNDATION, f"{path} (foundation) imports {used - FOUNDATION}"
         elif top in CAPABILITIES:
-            # responses.py is the HTTP capability's expectations: it reads an Exchange.
-            allowed = FOUNDATION | ({"http"} if top == "responses" else set())
-            assert used <= allowed, f"{path} (capability) imports {used - allowed}"
+            assert used <= FOUNDATION, f"{path} (capability) imports {used - FOUNDATION}"
         elif top in COMPOSITION:
             assert not used & BINDINGS, f"{path} (composition) imports {used & BINDINGS}"
 
 
+ADAPTERS = {
+    "stack": {"process", "docker", "external", "memory"},  # the service backends
+    "events": {"nats", "rabbitmq", "redis_streams", "mqtt", "webhook", "memory"},  # brokers
+}
+
+
+ADAPTER_FOLDERS = {"stack": "stack.backends", "events": "events"}
+
+
+def adapter_of(module: str) -> tuple[str, str] | None:
+    """(package, adapter) when ``module`` is an adapter or inside one
+    (``interlock.stack.backends.docker.engine``: the stack's docker backend)."""
+    for package, folder in ADAPTER_FOLDERS.items():
+        prefix = f"interlock.{folder}."
+        if module.startswith(prefix):
+            name = module[len(prefix):].split(".")[0]
+            return (package, name) if name in ADAPTERS[package] else None
+    return None
+
+
 def test_adapters_import_only_their_base() -> None:
-    for package in ("events", "stack"):
-        folder = PACKAGE / package
-        if not folder.is_dir():
+    """``stack/backends/docker/`` never imports ``stack/backends/process.py``; ``events/nats.py`` never
+    ``events/rabbitmq.py``."""
+    for _top, path in modules():
+        module = "interlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        own = adapter_of(module)
+        if own is None:
             continue
-        backends = {"events": {"nats", "rabbitmq", "redis_streams", "mqtt", "webhook"},
-                    "stack": {"process", "docker", "external"}}[package]
-        for path in folder.glob("*.py"):
-            if path.stem not in backends:
-                continue
-            siblings = {m.rsplit(".", 1)[-1] for m in imports_of(path)
-                        if m.startswith(f"interlock.{package}.")}
-            assert not siblings & (backends - {path.stem}), f"{path} imports {siblings}"
+        others = {adapter_of(m) for m in imports_of(path)} - {None, own}
+        assert not others, f"{path} imports another adapter: {others}"
+
+
+def test_the_core_imports_no_adapter() -> None:
+    """Only an adapter's own files import it: ``Stack``, ``Suite`` and the hooks find a
+    backend or a broker through a registry (``stack/backends.py``, ``events/config.py``)."""
+    for _top, path in modules():
+        module = "interlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        own = adapter_of(module)
+        used = {adapter_of(m) for m in imports_of(path)} - {None, own}
+        assert not used, f"{path} imports the adapter(s) {used}"
+
+
+def test_the_stack_imports_no_backend() -> None:
+    imported = imports_of(PACKAGE / "stack" / "stack.py")
+    assert not {m for m in imported if adapter_of(m)}, imported

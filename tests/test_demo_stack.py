@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from interlock.stack.backends.process import ProcessService
 from interlock.suite import Suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ def test_the_demo_stack_starts_and_stops_for_real() -> None:
     suite = Suite.load(ROOT / "environment" / "interlock.yaml", progress=lines.append)
     try:
         stack = suite.stack()
-        pids = [s.pid for s in stack.running.values() if getattr(s, "pid", None)]
+        pids = [s.pid for s in stack.running.values() if isinstance(s, ProcessService)]
         assert len(pids) == 6
         for name in ("auth", "orders", "notifications", "analytics"):
             assert requests.get(stack.address(name).url + "/health", timeout=5).status_code == 200

@@ -35,6 +35,7 @@ from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
+from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
 from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack
@@ -78,20 +79,19 @@ class Suite:
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.stacks: dict[str, Stack] = {}
-        self.current_stack: Stack | None = None
-        for name in self.services:
-            self.scope.namespaces[name] = self._address_in_current_stack(name)
+        for name in self.services:  # the plain API's default: the shared default stack
+            self.scope.namespaces[name] = self._address_in_default_stack(name)
         contracts = settings.get("contracts", [])
         folders = [contracts] if isinstance(contracts, str) else list(contracts)
         self.contract_dirs = [self.root / str(f) for f in folders] + [self.data_dir]
         self.schemas = SchemaLibrary(self.contract_dirs)
         self.openapi_contracts: dict[str, OpenApiContract] = {}
-        self.auth_config = AuthConfig()
-        self._auth: Authenticator | None = None
+        self.auth_config = AuthConfig()  # parsed and checked by check_suite
+        self._auth: Authenticator | None = None  # without services: no stack to own it
         self.events_config = EventsConfig.from_dict(
             self.section("events"), self.config.where("events"))
-        self._brokers: dict[int, dict[str, Broker]] = {}
-        self._databases: dict[int, Databases] = {}
+        self._brokers: dict[str, Broker] | None = None  # without services (no stack)
+        self._databases: Databases | None = None  # without services (no stack)
         data_settings = self.section("data")
         fixtures = str(data_settings.get("fixtures", "")) if data_settings else ""
         self.fixtures_dir = (self.root / fixtures) if fixtures else self.data_dir / "fixtures"
@@ -135,11 +135,13 @@ class Suite:
                 scope.namespaces[name] = _address_in(stack, name)
         return scope
 
-    def _address_in_current_stack(self, name: str) -> Callable[[str], str]:
+    def _address_in_default_stack(self, name: str) -> Callable[[str], str]:
         def lookup(attribute: str) -> str:
-            if self.current_stack is None:
-                raise KeyError(f'service "{name}" is not started (no stack is running yet)')
-            return self.current_stack.address(name).get(attribute)
+            stack = self.stacks.get(DEFAULT_STACK)
+            if stack is None:
+                raise KeyError(f'service "{name}" is not started: start the stack first '
+                               "(suite.stack()), or render with suite.scope_for(stack)")
+            return stack.address(name).get(attribute)
 
         return lookup
 
@@ -184,29 +186,49 @@ class Suite:
 
     # -- capabilities shared by the run ---------------------------------------------------
 
+    def _stack_or_default(self, stack: Stack | None, name: str) -> Stack:
+        """``stack``; else, for the plain API, the shared default stack (started on first
+        use)."""
+        if stack is not None:
+            return stack
+        if not self.services:
+            raise InterlockError(
+                f'Unknown service "{name}": no services are configured',
+                hint="Declare services in environment/interlock.yaml",
+            )
+        return self.stack()
+
     def new_http_session(self, stack: Stack | None = None) -> HttpSession:
-        """An HTTP client whose service names resolve in ``stack`` (the current one)."""
+        """An HTTP client whose service names resolve in ``stack`` (by default the shared
+        default stack, started on first use)."""
 
         def base_url_of(name: str) -> str:
-            chosen = stack or self.current_stack
-            if chosen is None:
-                raise InterlockError(
-                    f'Unknown service "{name}": no stack is running',
-                    hint="Declare services in environment/interlock.yaml",
-                )
-            return chosen.address(name).url
+            return self._stack_or_default(stack, name).address(name).url
 
         return HttpSession(base_url_of=base_url_of, secrets=self.secrets, reporter=self.reporter)
 
     @property
     def auth(self) -> Authenticator:
-        """The users and their logins (one login per user per run)."""
-        if self._auth is None:
-            self._auth = Authenticator(
-                self.auth_config, session=self.new_http_session, secrets=self.secrets,
-                scope=self.scope, files=self.root,
+        """The users and their logins against the default stack (the plain API's; a scenario
+        uses ``auth_for`` its own stack)."""
+        return self.auth_for(self.stack() if self.services else None)
+
+    def auth_for(self, stack: Stack | None) -> Authenticator:
+        """The users and their logins against ``stack``'s services: one login per user for
+        as long as the stack runs (an ``@isolated`` stack's own auth service logs in anew)."""
+
+        def build() -> Authenticator:
+            return Authenticator(
+                self.auth_config, session=lambda: self.new_http_session(stack),
+                secrets=self.secrets, scope=self.scope_for(stack), files=self.root,
             )
-        return self._auth
+
+        if stack is not None:
+            return stack.own("auth", build, close=lambda auth: None)
+        with self._lock:
+            if self._auth is None:
+                self._auth = build()
+            return self._auth
 
     @property
     def has_brokers(self) -> bool:
@@ -214,18 +236,27 @@ class Suite:
         return bool(self.section("brokers"))
 
     def brokers_for(self, stack: Stack | None) -> dict[str, Broker]:
-        """The brokers of the configuration, connected to ``stack``'s services (once)."""
-        key = id(stack)
-        with self._lock:
-            if key not in self._brokers:
-                scope = self.scope_for(stack)
-                where = self.config.where("brokers")
-                data = render_tree(self.section("brokers"), scope, where)
-                connected: dict[str, Broker] = {}
-                self._brokers[key] = connected
+        """The brokers of the configuration, connected to ``stack``'s services once; the
+        stack owns them (they are closed when it stops)."""
+
+        def build() -> dict[str, Broker]:
+            where = self.config.where("brokers")
+            data = render_tree(self.section("brokers"), self.scope_for(stack), where)
+            connected: dict[str, Broker] = {}
+            try:
                 for name, config in brokers_from_dict(data, where).items():
                     connected[name] = config.connect(self.secrets)
-            return self._brokers[key]
+            except BaseException:
+                _close_brokers(connected)  # the ones already connected
+                raise
+            return connected
+
+        if stack is not None:
+            return stack.own("brokers", build, close=_close_brokers)
+        with self._lock:
+            if self._brokers is None:
+                self._brokers = build()
+            return self._brokers
 
     @property
     def has_databases(self) -> bool:
@@ -233,30 +264,29 @@ class Suite:
         return bool(self.section("databases"))
 
     def databases_for(self, stack: Stack | None) -> Databases:
-        """The configured databases, their URLs rendered against ``stack`` (engines lazy)."""
-        key = id(stack)
+        """The configured databases, their URLs rendered against ``stack`` (engines lazy);
+        the stack owns them (they are closed when it stops)."""
+
+        def build() -> Databases:
+            where = str(self.config.path)
+            data = {
+                "databases": render_tree(self.section("databases"), self.scope_for(stack), where),
+                "data": self.section("data"),
+            }
+            config = DatabasesConfig.from_dict(data, where)
+            return Databases(config.databases, secrets=self.secrets, reporter=self.reporter)
+
+        if stack is not None:
+            return stack.own("databases", build, close=Databases.close)
         with self._lock:
-            if key not in self._databases:
-                scope = self.scope_for(stack)
-                where = str(self.config.path)
-                data = {
-                    "databases": render_tree(self.section("databases"), scope, where),
-                    "data": self.section("data"),
-                }
-                config = DatabasesConfig.from_dict(data, where)
-                self._databases[key] = Databases(
-                    config.databases, secrets=self.secrets, reporter=self.reporter)
-            return self._databases[key]
+            if self._databases is None:
+                self._databases = build()
+            return self._databases
 
     def feature_data(self, stack: Stack | None) -> ScenarioData:
         """A record of rows kept for a whole feature (its ``@data.<name>`` fixtures)."""
         return ScenarioData(self.databases_for(stack), level="feature",
                             fixtures_dir=self.fixtures_dir)
-
-    def close_brokers(self, stack: Stack | None) -> None:
-        """Disconnect the brokers of ``stack`` (an isolated stack that stops)."""
-        for broker in self._brokers.pop(id(stack), {}).values():
-            broker.close()
 
     def openapi(self, service: str, where: str = "") -> OpenApiContract:
         """The OpenAPI contract configured for ``service`` (``openapi:`` in the stack file)."""
@@ -344,21 +374,8 @@ class Suite:
         """Remove what killed runs left behind (processes, folders, and containers when a
         Docker engine answers); say what."""
         removed = self.registry.sweep()
-        if self.backend == "docker" or os.environ.get("DOCKER_HOST") or os.path.exists(
-            "/var/run/docker.sock"
-        ):
-            try:
-                from interlock.stack.docker import DockerEngine
-
-                engine = DockerEngine.connect(timeout=10)
-            except InterlockError:
-                return removed  # no engine: nothing of ours can be running in one
-            try:
-                gone = engine.sweep()
-                if gone:
-                    removed.append(str(gone))
-            finally:
-                engine.close()
+        for name in BACKENDS:  # what lives outside the registry (containers), by backend
+            removed.extend(BACKENDS.load(name).sweep(name == self.backend))
         return removed
 
     def on_close(self, closer: Callable[[], None]) -> None:
@@ -373,17 +390,18 @@ class Suite:
             return
         self._closed = True
         problems: list[str] = []
-        for key in list(self._brokers):
-            for broker in self._brokers.pop(key).values():
-                try:
-                    broker.close()
-                except Exception as err:
-                    problems.append(str(err))
-        for key in list(self._databases):
+        brokers, self._brokers = self._brokers or {}, None
+        for broker in brokers.values():
             try:
-                self._databases.pop(key).close()
+                broker.close()
             except Exception as err:
                 problems.append(str(err))
+        if self._databases is not None:
+            try:
+                self._databases.close()
+            except Exception as err:
+                problems.append(str(err))
+            self._databases = None
         for closer in reversed(self._closers):
             try:
                 closer()
@@ -431,6 +449,18 @@ def scratch_folder() -> Path:
     import tempfile
 
     return Path(tempfile.gettempdir())
+
+
+def _close_brokers(brokers: dict[str, Broker]) -> None:
+    """Disconnect each broker; the first problem is raised once all were tried."""
+    problems = []
+    for broker in brokers.values():
+        try:
+            broker.close()
+        except Exception as err:  # close the others anyway
+            problems.append(err)
+    if problems:
+        raise problems[0]
 
 
 def _address_in(stack: Stack, name: str) -> Callable[[str], str]:

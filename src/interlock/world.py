@@ -20,11 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from interlock.auth import Authenticator
 from interlock.contracts import Observed
 from interlock.db import Database, ScenarioData
-from interlock.errors import InterlockError
+from interlock.errors import Failure, InterlockError
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
+from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 from interlock.values import Scope, render, render_json, render_jsonpath
@@ -83,10 +85,17 @@ class World:
         def build() -> HttpSession:
             session = self.suite.new_http_session(self.stack)
             session.on_exchange.append(self._check_contract_automatically)
+            session.explain_unreachable = self.why_unreachable
             self.on_close(session.close)
             return session
 
         return cast(HttpSession, self.part("http", build))
+
+    @property
+    def auth(self) -> Authenticator:
+        """The users and their logins against this scenario's stack (one login per user
+        for as long as the stack runs)."""
+        return self.suite.auth_for(self.stack)
 
     @property
     def events(self) -> EventListeners:
@@ -142,6 +151,49 @@ class World:
         spec = self.suite.services.get(exchange.service or "")
         if spec is not None and spec.check_contract:
             self.check_contract(exchange)
+
+    # -- what the scenario broke, and what broke by itself ---------------------------------
+
+    @property
+    def broken(self) -> dict[str, str]:
+        """The services this scenario broke on purpose, each with how and where
+        (``"stopped by this scenario at orders.feature:12"``); they are healed after it."""
+        return cast(dict[str, str], self.part("broken", dict))
+
+    def broke(self, service: str, how: str) -> None:
+        """Note that a step broke ``service`` on purpose (``how``: stopped, killed, paused)."""
+        self.broken[service] = f"{how} by this scenario at {self.where}"
+
+    def died(self, service: str, when: str, where: str = "") -> Failure | None:
+        """A ``Failure`` for ``service`` when it died by itself (not broken on purpose, not
+        told already), with what it logged during this scenario; else None."""
+        told = cast(set[str], self.part("told dead", set))
+        running = self.stack.running.get(service) if self.stack else None
+        if running is None or service in self.broken or service in told or running.is_running():
+            return None
+        told.add(service)
+        log = running.log_since(self.log_marks.get(service))
+        return Failure(
+            f'Service "{service}" stopped unexpectedly {when}',
+            details="its log during this scenario:\n" + self.suite.secrets.redact(log_tail(log)),
+            where=where or self.where,
+            hint="It is restarted for the next scenario; read its log to see why it died.",
+        )
+
+    def why_unreachable(self, service: str, error: InterlockError) -> Exception | None:
+        """Why ``service`` did not answer, when this scenario knows: it broke it (a mistake
+        of the suite, said with the step that did), or the service died (the system's
+        failure, with its log)."""
+        how = self.broken.get(service)
+        if how is not None:
+            error.title += f": it was {how}"
+            error.hint = (f"The scenario broke {service} on purpose; expect the failure "
+                          "through a service that calls it, or restart it first.")
+            return error
+        running = self.stack.running.get(service) if self.stack else None
+        if running is not None and not running.settle():
+            return self.died(service, "during this step")
+        return None
 
     def require_stack(self) -> Stack:
         """The stack this scenario runs against."""

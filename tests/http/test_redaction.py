@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from interlock import responses
 from interlock.errors import Failure, InterlockError
-from interlock.http import HttpSession
+from interlock.http import HttpSession, responses
 from interlock.report import MemoryReporter
 from interlock.secrets import Secrets
 from tests.http.app import LocalApp, free_port

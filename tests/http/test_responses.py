@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from interlock import responses
 from interlock.errors import Failure
-from interlock.http import Exchange, HttpSession
+from interlock.http import Exchange, HttpSession, responses
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from interlock.errors import InterlockError
-from interlock.stack.docker import ContainerSpec, DockerEngine
+from interlock.stack.backends.docker import ContainerSpec, DockerEngine
 
 BASE_IMAGE = os.environ.get("INTERLOCK_BASE_IMAGE", "interlock/python-base:bookworm")
 APP = Path(__file__).parent / "docker_app"

@@ -6,26 +6,28 @@ import socket
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
 from interlock.errors import InterlockError
-from interlock.stack.base import Address, ReadyCheck
-from interlock.stack.docker import (
+from interlock.stack.backends.docker import (
     LABEL_OWNER,
     LABEL_RUN,
     LABEL_SERVICE,
     LABEL_STACK,
     ContainerSpec,
     DockerEngine,
+    DockerService,
     Removed,
     address_for,
     addresses_seen_from,
     owner_is_alive,
     this_owner,
 )
+from interlock.stack.base import Address, ReadyCheck, RunningService
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, so that pytest rewrites its asserts
     from tests.stack.docker_fixtures import Images
@@ -60,20 +62,16 @@ def test_unreachable_engine_says_what_was_tried_and_how_to_fix_it(
 
 
 def test_address_seen_from_the_host_and_from_the_stack_network() -> None:
-    class Container:
-        address = Address("http://127.0.0.1:40001", "127.0.0.1", 40001)
-        network_address = Address("http://auth:8000", "auth", 8000)
-        network = "interlock-r1-default"
-
-    class Process:
-        address = Address("http://127.0.0.1:40002", "127.0.0.1", 40002)
-
-    auth, web = Container(), Process()
-    assert address_for(auth, "interlock-r1-default").url == "http://auth:8000"  # type: ignore[arg-type]
-    assert address_for(auth, None).url == "http://127.0.0.1:40001"  # type: ignore[arg-type]
-    assert address_for(auth, "interlock-r2-default").url == "http://127.0.0.1:40001"  # type: ignore[arg-type]
-    assert address_for(web, "interlock-r1-default").port == 40002  # type: ignore[arg-type]
-    seen = addresses_seen_from({"auth": auth, "web": web}, "interlock-r1-default")  # type: ignore[dict-item]
+    published = {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "40001"}]}
+    container = SimpleNamespace(attrs={"NetworkSettings": {"Ports": published}})
+    auth = DockerService("auth", container, network="interlock-r1-default", container_port=8000,
+                         url_template="http://{host}:{port}", ready=None)
+    web = RunningService("web", Address("http://127.0.0.1:40002", "127.0.0.1", 40002))
+    assert address_for(auth, "interlock-r1-default").url == "http://auth:8000"
+    assert address_for(auth, None).url == "http://127.0.0.1:40001"
+    assert address_for(auth, "interlock-r2-default").url == "http://127.0.0.1:40001"
+    assert address_for(web, "interlock-r1-default").port == 40002
+    seen = addresses_seen_from({"auth": auth, "web": web}, "interlock-r1-default")
     assert (seen["auth"]("url"), seen["auth"]("port"), seen["web"]("host")) == (
         "http://auth:8000", "8000", "127.0.0.1")
 

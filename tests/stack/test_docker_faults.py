@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from interlock.stack.backends.docker import ContainerSpec, DockerEngine
+from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.base import ReadyCheck
-from interlock.stack.docker import ContainerSpec, DockerEngine
-from interlock.stack.docker_service import DockerService
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, so that pytest rewrites its asserts
     from tests.stack.docker_fixtures import Images
@@ -124,7 +124,7 @@ def test_log_is_redacted_when_saved(
 OWNER = textwrap.dedent("""
     import sys
     from interlock.stack.base import ReadyCheck
-    from interlock.stack.docker import ContainerSpec, DockerEngine
+    from interlock.stack.backends.docker import ContainerSpec, DockerEngine
     engine = DockerEngine.connect()
     spec = ContainerSpec("orphan", image=sys.argv[1], command=("log",), volumes={"data": "/d"},
                          ready=ReadyCheck("log", pattern="ready to serve"))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from interlock.stack.docker import DockerEngine
+from interlock.stack.backends.docker import DockerEngine
 from tests.behave.suite_builder import mini_suite
 
 if TYPE_CHECKING:

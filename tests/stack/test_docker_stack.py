@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from interlock.errors import InterlockError
-from interlock.stack.docker import ContainerSpec, DockerEngine
-from interlock.stack.docker_service import DockerService
+from interlock.stack.backends.docker import ContainerSpec, DockerEngine
+from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack

@@ -124,7 +124,7 @@ def test_port_taken_by_someone_else_is_retried(make_stack, monkeypatch) -> None:
     blocker.listen()
     taken = blocker.getsockname()[1]
     ports = iter([taken])
-    import interlock.stack.stack as stack_module
+    import interlock.stack.backends.process as stack_module
 
     real = stack_module.free_port
     monkeypatch.setattr(stack_module, "free_port", lambda: next(ports, None) or real())
@@ -193,3 +193,25 @@ def test_a_dependency_needed_only_started_does_not_hold_its_dependent_back(make_
     assert ready.index("eager") < ready.index("slow") < ready.index("patient")
     answer = requests.get(stack.address("eager").url + "/env/SLOW_URL", timeout=5).json()
     assert answer["value"] == stack.address("slow").url
+
+
+def test_settle_answers_at_once_for_a_live_service_and_sees_a_dying_one(
+    make_stack, monkeypatch
+) -> None:
+    """After a failed step: a service that still accepts connections is alive without any
+    wait; one that no longer does is given a moment to be seen dead."""
+    stack = make_stack(tiny("web"), tiny("dying", ready={"log": "listening"}))
+    stack.start()
+    web, dying = stack.running["web"], stack.running["dying"]
+
+    def no_wait(timeout: float | None = None) -> int:
+        raise AssertionError("a live service was waited for")
+
+    monkeypatch.setattr(web._process, "wait", no_wait)  # type: ignore[attr-defined]
+    assert web.settle() is True
+    dying.pause()  # frozen: alive, and a connection is still accepted by the kernel
+    assert dying.settle() is True
+    dying.resume()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{dying.address.url}/crash", timeout=5)
+    assert dying.settle(within=10) is False

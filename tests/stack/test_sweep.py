@@ -54,3 +54,18 @@ def test_next_run_sweeps_what_a_killed_run_left(tmp_path: Path) -> None:
     assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == "zombie"
     assert not (tmp_path / "leftover").exists()
     assert list(registry_dir.glob("*.json")) == []
+
+
+def test_the_record_stays_while_a_process_it_names_lives(tmp_path: Path) -> None:
+    registry = RunRegistry(tmp_path / "runs")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                             start_new_session=True)
+    try:
+        registry.record_process("stubborn", child.pid)
+        registry.close()  # a stop that failed: the next run's sweep needs the record
+        assert registry.path.exists()
+    finally:
+        child.kill()
+        child.wait()
+    registry.close()
+    assert not registry.path.exists()

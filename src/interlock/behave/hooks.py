@@ -16,10 +16,8 @@ and may wrap any of them to add its own set-up. What they do:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +32,8 @@ from interlock.behave.allure_files import (
 from interlock.behave.binding import SuiteMistake, ensure_registered
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.config import find_config
-from interlock.errors import InterlockError
+from interlock.errors import Failure, InterlockError
 from interlock.report import TEXT
-from interlock.stack.ready import log_tail
 from interlock.suite import DEFAULT_STACK, Suite
 from interlock.world import World
 
@@ -165,7 +162,6 @@ def _before_scenario(context: Any, scenario: Any) -> None:
         step = getattr(context, "interlock_step", None)
         return str(step.location) if step is not None else str(scenario.location)
 
-    suite.current_stack = context.interlock_stack
     world = World(suite, context.interlock_stack, where)
     context.interlock_world = world
     world.begin(list(scenario.effective_tags), own_tags=list(scenario.tags))
@@ -197,21 +193,18 @@ def after_step(context: Any, step: Any) -> None:
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
-    broken = world.part("broken", set)
     if step.status.has_failed():
-        # A failed step may be the first sign of a service dying: give a dying process a
-        # moment to be seen dead, so the failure says so (with its log) instead of only
-        # "connection refused".
-        for service in world.stack.running.values():
-            settle = getattr(service, "wait_exit", None)
-            if settle is not None and service.is_running():
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    settle(0.5)
+        # A failed step may be the first sign of a service dying: every service is asked at
+        # once (one that still answers says so at once, a dying one is seen dead), so the
+        # failure says so, with its log, instead of only "connection refused".
+        dead = world.stack.settle(exclude=world.broken)
+        _raise_for_dead(world, str(step.location), "during this step",
+                        lambda name, service: name in dead)
+        return
     # A process's state costs nothing to read; a container's is a call to the engine, so
     # containers are looked at after a failed step and once more at the scenario's end.
-    every = step.status.has_failed()
-    _raise_for_dead(world, broken, str(step.location), "during this step",
-                    lambda service: every or getattr(service, "status_is_free", False))
+    _raise_for_dead(world, str(step.location), "during this step",
+                    lambda name, service: service.status_is_free)
 
 
 def _report_suite_error(context: Any, step: Any) -> None:
@@ -238,20 +231,14 @@ def _redacted(context: Any, text: str) -> str:
     return suite.secrets.redact(text) if suite is not None else text
 
 
-def _raise_for_dead(world: World, broken: set[str], where: str, when: str,
-                    look: Callable[[Any], bool]) -> None:
-    """Fail with the log tail of a service that died by itself (each death said once)."""
-    told = world.part("told dead", set)
-    for name, service in world.stack.running.items() if world.stack else ():
-        if name in broken or name in told or not look(service) or service.is_running():
-            continue
-        told.add(name)
-        raise InterlockError(
-            f'Service "{name}" stopped unexpectedly {when}',
-            details="log tail:\n" + world.suite.secrets.redact(log_tail(service.log())),
-            where=where,
-            hint="It is restarted for the next scenario; read its log to see why it died.",
-        )
+def _raise_for_dead(world: World, where: str, when: str,
+                    look: Callable[[str, Any], bool]) -> None:
+    """Fail with the log of a service that died by itself (each death said once)."""
+    for name, service in list(world.stack.running.items()) if world.stack else ():
+        if look(name, service):
+            died = world.died(name, when, where)
+            if died is not None:
+                raise died
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
@@ -260,12 +247,12 @@ def after_scenario(context: Any, scenario: Any) -> None:
     if world is None:
         return
     suite: Suite = context.interlock_suite
-    died: InterlockError | None = None
+    died: Failure | None = None
     if world.stack is not None:
         try:
-            _raise_for_dead(world, world.part("broken", set), str(scenario.location),
-                            "during this scenario", lambda service: True)
-        except InterlockError as err:
+            _raise_for_dead(world, str(scenario.location), "during this scenario",
+                            lambda name, service: True)
+        except Failure as err:
             died = err  # said once the scenario is undone and the stack healed
     problems = world.close()
     if world.stack is not None:

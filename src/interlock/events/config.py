@@ -18,36 +18,30 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from interlock.config import key_where
-from interlock.errors import InterlockError, did_you_mean
+from interlock.errors import InterlockError
 from interlock.events.base import Broker, Settings
+from interlock.plugins import Plugins
 from interlock.secrets import Secrets
 
-ADAPTERS: dict[str, str] = {
+ADAPTERS = Plugins("broker type", {
     "nats": "interlock.events.nats:NatsBroker",
     "rabbitmq": "interlock.events.rabbitmq:RabbitBroker",
     "redis": "interlock.events.redis_streams:RedisStreamsBroker",
     "mqtt": "interlock.events.mqtt:MqttBroker",
     "webhook": "interlock.events.webhook:WebhookBroker",
-}
+    "memory": "interlock.events.memory:MemoryBroker",  # the fake, for fast tests
+}, unknown='unknown {sort} "{name}"')
 
 
 def adapter_class(type_name: str, where: str = "") -> Any:
     """The adapter class registered for ``type_name``."""
-    if type_name not in ADAPTERS:
-        raise InterlockError(
-            f'unknown broker type "{type_name}"',
-            where=where,
-            hint=did_you_mean(type_name, list(ADAPTERS)),
-        )
-    module_name, _, class_name = ADAPTERS[type_name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return ADAPTERS.load(type_name, where)
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,12 @@ class HttpSession:
         timeout: float = 30.0,
         on_exchange: Sequence[Callable[[Exchange], None]] = (),
         follow_redirects: bool = False,
+        explain_unreachable: Callable[[str, InterlockError], Exception | None] | None = None,
     ) -> None:
         self.base_url_of = base_url_of
+        # Says why a named service cannot be reached, when the caller knows better than
+        # "is it running?" (a scenario stopped it; it died): the error to raise instead.
+        self.explain_unreachable = explain_unreachable
         self.secrets = secrets
         self.reporter = reporter
         self.timeout = timeout
@@ -268,6 +272,14 @@ class HttpSession:
         return base.rstrip("/") + "/" + target.lstrip("/"), name
 
     def _unreachable(
+        self, request: _Request, url: str, service: str | None, reason: str
+    ) -> Exception:
+        error = self._cannot_reach(request, url, service, reason)
+        if service and self.explain_unreachable is not None:
+            return self.explain_unreachable(service, error) or error
+        return error
+
+    def _cannot_reach(
         self, request: _Request, url: str, service: str | None, reason: str
     ) -> InterlockError:
         who = f'the "{service}" service' if service else "the server"

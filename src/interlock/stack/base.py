@@ -3,9 +3,10 @@
 * A **kind** (``postgres``, ``nats``, ``redis``…) knows how to run one kind of server. Given a
   ``KindContext`` (a private folder, a free port), it returns a ``ProcessPlan`` for the
   process backend and/or a ``DockerPlan`` for the Docker backend.
-* A **backend** (process, docker, external) turns a service definition into a
-  ``RunningService``: something with an address that can be stopped, killed, paused,
-  resumed and asked for its log.
+* A **backend** (process, docker, external; ``stack/backends/`` holds them) turns a service
+  definition into a ``RunningService``: something with an address that can be stopped,
+  killed, paused, resumed and asked for its log. It is given a ``StackPlace``: what it needs
+  to know of the stack it starts a service in.
 
 Example (a kind, the way ``stack/kinds/redis.py`` writes one):
 
@@ -18,10 +19,20 @@ Example (a kind, the way ``stack/kinds/redis.py`` writes one):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from interlock.errors import InterlockError
+from interlock.secrets import Secrets
+from interlock.values import Scope
+
+if TYPE_CHECKING:
+    from interlock.stack.proxy import Delay
+    from interlock.stack.registry import RunRegistry
+    from interlock.stack.spec import ServiceSpec
 
 ReadyKind = Literal["http", "tcp", "log", "command"]
 
@@ -119,26 +130,177 @@ class Address:
         return self.extra[attribute]
 
 
-class RunningService(Protocol):
-    """A started service, whatever runs it."""
+class RunningService:
+    """A started service, whatever runs it: the whole lifecycle, with honest defaults.
 
-    name: str
-    address: Address
+    A backend subclasses it and overrides what it can do; what it cannot do says so in
+    words (an ``InterlockError`` naming the service and the backend), so nobody has to ask
+    an object whether it has a method. The defaults suit a service somebody else runs.
+
+    Example:
+        >>> svc = RunningService("billing", Address("http://10.0.0.5:80", "10.0.0.5", 80))
+        >>> svc.is_running(), svc.paused, svc.log_since(svc.log_mark())
+        (True, False, '')
+        >>> try:
+        ...     svc.pause()
+        ... except InterlockError as err:
+        ...     print(err.title)
+        Service "billing" cannot be paused: its backend (none) cannot pause a service
+    """
+
+    backend = "none"  # the backend's name, for messages
+    status_is_free = False  # is_running() costs nothing (a poll), so it may be asked often
+    log_path: Path | None = None  # where its log is kept on disk, when it is
+
+    def __init__(self, name: str, address: Address) -> None:
+        self.name = name
+        self.address = address
+
+    def _cannot(self, action: str, verb: str) -> InterlockError:
+        return InterlockError(
+            f'Service "{self.name}" cannot be {action}: its backend ({self.backend}) cannot '
+            f"{verb} a service",
+            hint="Run it with the process or docker backend to break it on purpose.",
+        )
+
+    # -- the lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start it again after a stop (same address)."""
+        raise self._cannot("started again", "start")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop gracefully (SIGTERM, then SIGKILL after ``timeout``)."""
+        """Stop gracefully (SIGTERM, then SIGKILL after ``timeout``); nothing when not ours."""
 
     def kill(self) -> None:
         """Stop at once (SIGKILL)."""
+        raise self._cannot("killed", "kill")
 
     def pause(self) -> None:
         """Freeze (SIGSTOP / docker pause)."""
+        raise self._cannot("paused", "pause")
 
     def resume(self) -> None:
-        """Unfreeze."""
+        """Unfreeze; nothing when it is not paused."""
+        if self.paused:
+            raise self._cannot("resumed", "resume")
+
+    @property
+    def paused(self) -> bool:
+        """Whether it is frozen by ``pause``."""
+        return False
 
     def is_running(self) -> bool:
         """Whether the process or container is alive (paused counts as alive)."""
+        return True
+
+    def exit_code(self) -> int | None:
+        """The exit code once it has exited (None while it runs, or when unknown)."""
+        return None
+
+    def wait_ready(self, stop: threading.Event | None = None) -> float:
+        """Wait until its readiness check holds (again); the seconds it took.
+
+        ``stop`` set from another thread interrupts the wait (a stack that stops).
+        """
+        return 0.0
+
+    def settle(self, within: float = 0.5) -> bool:
+        """After a failed step: whether it is still alive, letting a dying one be seen
+        dead. Returns at once for a service that still answers."""
+        return self.is_running()
+
+    def remove(self) -> None:
+        """Remove what is left of it once stopped (a container); nothing for most."""
+
+    # -- what it said -----------------------------------------------------------------------
 
     def log(self) -> str:
         """Everything the service wrote to stdout and stderr so far."""
+        return ""
+
+    def log_mark(self) -> float:
+        """Where its log stands now, for ``log_since`` (by default the log's length)."""
+        return float(len(self.log()))
+
+    def log_since(self, mark: float | None) -> str:
+        """What it logged after ``log_mark`` returned ``mark`` (everything for None)."""
+        return self.log() if mark is None else self.log()[int(mark):]
+
+    # -- where it is seen from ---------------------------------------------------------------
+
+    def address_seen_from(self, network: str | None) -> Address:
+        """Its address for a consumer on ``network`` (None: the host and local processes)."""
+        return self.address
+
+    def started_line(self, seconds: float, url: str) -> str:
+        """The progress line once it is ready."""
+        return f"interlock: {self.name} ready at {url} in {seconds:.2f} s"
+
+
+@dataclass
+class StackPlace:
+    """What a backend knows of the stack it starts services in (it never sees the ``Stack``).
+
+    ``scope_for(spec, port, workdir)`` renders the service's ``{port}``, ``{workdir}`` and its
+    peers' ``{name.url}``; ``running`` is who is started so far; ``launched(service)`` must be
+    called as soon as the service exists (it is then stopped with the stack, and what needs
+    only its address may start); ``add_proxy`` hands over a delay proxy.
+    """
+
+    name: str
+    run_id: str
+    run_dir: Path
+    root: Path
+    secrets: Secrets
+    progress: Callable[[str], None]
+    stopping: threading.Event
+    scope_for: Callable[[ServiceSpec, int, Path], Scope]
+    running: Mapping[str, RunningService]
+    launched: Callable[[RunningService], None]
+    add_proxy: Callable[[str, Delay], None]
+    registry: RunRegistry | None = None
+
+
+class Backend(Protocol):
+    """A way to run services: one per stack, made from its ``StackPlace``.
+
+    Example (the whole of the external backend, less its docstrings)::
+
+        class ExternalBackend:
+            def __init__(self, place: StackPlace) -> None:
+                self.place = place
+
+            @classmethod
+            def can_run(cls, spec: ServiceSpec) -> bool:
+                return spec.external is not None
+
+            def launch(self, spec: ServiceSpec) -> RunningService:
+                url = render(spec.external.url, self.place.scope_for(spec, 0, ...), spec.where)
+                service = ExternalService(spec.name, address_of_url(url))
+                self.place.launched(service)
+                return service
+
+            def close(self) -> list[str]:
+                return []
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, place: StackPlace) -> None: ...
+
+    @classmethod
+    def can_run(cls, spec: ServiceSpec) -> bool:
+        """Whether the spec says how to run it this way (a ``process:`` block, a kind…)."""
+
+    def launch(self, spec: ServiceSpec) -> RunningService:
+        """Start the service and wait until it is ready; call ``place.launched`` as soon as it
+        exists. A half-started service is stopped by the stack."""
+
+    def close(self) -> list[str]:
+        """The stack stopped: release what the backend holds for it; the problems."""
+
+    @classmethod
+    def sweep(cls, wanted: bool) -> list[str]:
+        """Remove what killed runs left outside the run registry (containers); say what.
+        ``wanted``: this backend is the one the suite uses."""

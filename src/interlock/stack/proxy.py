@@ -18,7 +18,7 @@ Example:
     >>> proxy.stop(); upstream.close()
 
 Under the Docker backend the callers are containers, so the same code runs in a small
-container of its own on the stack's network (``stack/docker_delay.py``): it takes the
+container of its own on the stack's network (``stack/backends/docker/delay.py``): it takes the
 service's name there, forwards to the service's other name (``auth-direct``), and the host
 sets the delay through a control port. This file is therefore standard library only, and
 runs as a program::

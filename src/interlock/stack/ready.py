@@ -38,9 +38,19 @@ def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join("| " + line for line in tail) if tail else "| (the service wrote nothing)"
 
 
+DEFAULT_HINT = ("Read the log above; check the service's command, env and port "
+                "(it must listen on the {port} it is given), or raise ready.timeout.")
+
+
 @dataclass
 class Probe:
-    """Checks one service's readiness from the host."""
+    """Checks one service's readiness, whatever runs it.
+
+    A backend hands in its own ways to look: ``alive`` and ``exit_code`` (a poll, an engine
+    call), ``log`` (a file, the container's log since its last start), ``run_command`` (on
+    the host, or ``docker exec``), ``tcp`` (a plain connect, or one that sees through
+    Docker's port proxy), and what its errors add (``where``, ``details``, ``hint``).
+    """
 
     name: str
     host: str
@@ -49,11 +59,17 @@ class Probe:
     alive: Callable[[], bool]
     run_command: Callable[[Sequence[str]], int] | None = None
     redact: Callable[[str], str] = lambda text: text
+    tcp: Callable[[str, int], bool] = is_listening
+    exit_code: Callable[[], int | None] = lambda: None
+    where: str = ""  # the error's where: 'service "orders"'
+    details: str = ""  # a line the error adds: "container: interlock-r1-default-orders"
+    hint: str = DEFAULT_HINT
+    whole_log: Callable[[], str] | None = None  # the error's tail, when ``log`` is a window
 
     def holds(self, check: ReadyCheck) -> bool:
         """One probe: does the check hold right now?"""
         if check.kind == "tcp":
-            return is_listening(self.host, self.port)
+            return self.tcp(self.host, self.port)
         if check.kind == "http":
             try:
                 url = f"http://{self.host}:{self.port}{check.path}"
@@ -66,39 +82,51 @@ class Probe:
         if check.kind == "command":
             runner = self.run_command or _run_on_host
             return runner(check.command) == 0
-        raise InterlockError(f"Unknown readiness check {check.kind!r}")
+        raise InterlockError(f"Unknown readiness check {check.kind!r} for service {self.name!r}")
 
-    def wait(self, check: ReadyCheck, stop: threading.Event | None = None) -> float:
-        """Wait until ``check`` holds; return the seconds it took.
+    def wait(
+        self, check: ReadyCheck, stop: threading.Event | None = None,
+        until: Callable[[], bool] | None = None, what: str = "",
+    ) -> float:
+        """Wait until ``check`` holds (or ``until``, described by ``what``, when given); return
+        the seconds it took.
 
         Raises an InterlockError naming the service, the check, the address and the log tail
         when the time runs out or the service exits first.
         """
+        holds = until or (lambda: self.holds(check))
+        what = what or check.describe()
         started = time.monotonic()
         deadline = started + check.timeout
         interval = 0.02
+        waiter = stop or threading.Event()
         while True:
             if not self.alive():
-                raise self._error(f'Service "{self.name}" exited before it was ready', check)
-            if self.holds(check):
+                code = self.exit_code()
+                exited = "" if code is None else f" (exit code {code})"
+                raise self.error(f'Service "{self.name}" exited before it was ready{exited}',
+                                 what)
+            if holds():
                 return time.monotonic() - started
             now = time.monotonic()
             if now >= deadline:
-                raise self._error(
-                    f'Service "{self.name}" was not ready within {check.timeout:g} seconds', check
+                raise self.error(
+                    f'Service "{self.name}" was not ready within {check.timeout:g} seconds', what
                 )
-            waiter = stop or threading.Event()
             if waiter.wait(min(interval, deadline - now)):
                 raise InterlockError(f'Start of "{self.name}" was interrupted')
             interval = min(interval * 1.5, 0.1)
 
-    def _error(self, title: str, check: ReadyCheck) -> InterlockError:
+    def error(self, title: str, what: str, extra: str = "") -> InterlockError:
+        """A readiness error: the check, the address, what the backend adds, the log tail."""
         return InterlockError(
             title,
-            details=f"check:   {check.describe()}\naddress: {self.host}:{self.port}\n"
-            f"log tail:\n{self.redact(log_tail(self.log()))}",
-            hint="Read the log above; check the service's command, env and port "
-            "(it must listen on the {port} it is given), or raise ready.timeout.",
+            details=self.redact(
+                f"check:   {what}\naddress: {self.host}:{self.port}\n{extra}"
+                + (f"{self.details}\n" if self.details else "")
+                + f"log tail:\n{log_tail((self.whole_log or self.log)())}"),
+            where=self.where,
+            hint=self.hint,
         )
 
 

@@ -87,9 +87,12 @@ class RunRegistry:
             self._write()
 
     def close(self) -> None:
-        """The run ended cleanly: its record goes."""
+        """The run ended: its record goes, unless a process it names is still there (a stop
+        that failed): then the next run's sweep needs it."""
         with self._lock:
-            if self._written:
+            left = [pid for pid, info in self._record["processes"].items()
+                    if _is_alive(int(pid), info.get("started", 0.0))]
+            if self._written and not left:
                 self.path.unlink(missing_ok=True)
 
     def sweep(self) -> list[str]:

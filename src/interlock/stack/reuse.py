@@ -45,7 +45,7 @@ class KeptStack:
             address = stack.address(name)
             services[name] = {
                 "url": address.url, "host": address.host, "port": address.port,
-                "extra": dict(address.extra), "log": str(getattr(service, "log_path", "")),
+                "extra": dict(address.extra), "log": str(service.log_path or ""),
             }
         path = state_path(root)
         path.parent.mkdir(parents=True, exist_ok=True)

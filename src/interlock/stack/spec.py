@@ -18,9 +18,10 @@ from typing import Any
 from interlock.config import field_where, typed
 from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.base import ReadyCheck
+from interlock.stack.kinds import KINDS
 from interlock.values import parse_duration
 
-BUILT_IN_KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto")
+BUILT_IN_KINDS = tuple(KINDS)  # the kinds' registry: a new kind is a module and a line there
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 

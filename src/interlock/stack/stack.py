@@ -1,8 +1,10 @@
 """A ``Stack``: the services a feature needs, started in dependency order, healed, stopped.
 
-Independent services start in parallel; a service starts once everything it ``depends_on``
-is ready. Each start prints one progress line (name, address, seconds). Whatever happens,
-``stop()`` stops everything that was started, in reverse order.
+The stack only schedules: independent services start in parallel; a service starts once
+everything it ``depends_on`` is ready. How one service runs is its backend's business
+(``stack/backends/`` names it; the stack imports none). Each start prints one
+progress line (name, address, seconds). Whatever happens, ``stop()`` stops everything that
+was started, dependents first, and closes what was opened for the stack (``own``).
 
 Example:
     >>> import sys, tempfile, pathlib
@@ -20,70 +22,33 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import queue
-import re
-import shlex
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 from interlock.errors import InterlockError, did_you_mean
 from interlock.secrets import Secrets
-from interlock.stack.base import Address, KindContext, ProcessPlan, ReadyCheck, RunningService
-from interlock.stack.kinds import kind_module
-from interlock.stack.ports import free_port
-from interlock.stack.process import ProcessService
-from interlock.stack.proxy import Delay, DelayProxy
-from interlock.stack.ready import Probe
+from interlock.stack.backends import BACKENDS, FALLBACK
+from interlock.stack.base import Address, Backend, RunningService, StackPlace
+from interlock.stack.proxy import Delay
 from interlock.stack.registry import RunRegistry
-from interlock.stack.spec import DockerForm, ServiceSpec
-from interlock.values import Scope, render
+from interlock.stack.spec import ServiceSpec
+from interlock.values import Scope
 
-BACKENDS = ("process", "docker", "external")
-_PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE|bind\(\) failed|port is already", re.I)
-_PORT_ATTEMPTS = 3
+T = TypeVar("T")
 
 
-@dataclass
-class ExternalService:
-    """A service somebody else runs: an address, nothing to start or stop."""
+class _Adopted(RunningService):
+    """A service of a stack kept up by ``interlock stack up``: its address only."""
 
-    name: str
-    address: Address
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Nothing to stop: it is not ours."""
-
-    def kill(self) -> None:
-        raise InterlockError(f'Service "{self.name}" is external: it cannot be killed from here')
-
-    def pause(self) -> None:
-        raise InterlockError(f'Service "{self.name}" is external: it cannot be paused from here')
-
-    def resume(self) -> None:
-        """Nothing to resume."""
-
-    def is_running(self) -> bool:
-        return True
-
-    def log(self) -> str:
-        return ""
-
-
-def address_of_url(url: str) -> Address:
-    """An ``Address`` from a URL (``http://host:port/...``)."""
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme, 0)
-    return Address(url.rstrip("/"), parts.hostname or "", parts.port or default)
+    backend = "reused"
 
 
 class Stack:
@@ -102,11 +67,7 @@ class Stack:
         secrets: Secrets | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise InterlockError(
-                f'Unknown backend "{backend}"', hint=did_you_mean(backend, BACKENDS)
-                + " (set in suite.backend or INTERLOCK_BACKEND)",
-            )
+        BACKENDS.check(backend)
         self.name = name
         self.specs = dict(services)
         self.backend = backend
@@ -117,15 +78,20 @@ class Stack:
         self.secrets = secrets or Secrets()
         self.progress = progress or (lambda line: print(line, file=sys.__stderr__, flush=True))
         self.running: dict[str, RunningService] = {}
-        self.ready_checks: dict[str, ReadyCheck] = {}
         self.start_seconds: dict[str, float] = {}
-        self._after_ready: dict[str, Callable[[], None] | None] = {}
         self.proxies: dict[str, Delay] = {}
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
-        self._engine: Any = None
+        self._backends: dict[str, Backend] = {}
+        self._owned: dict[str, tuple[Any, Callable[[], None]]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._check_dependencies()
+        self.place = StackPlace(
+            name=name, run_id=self.run_id, run_dir=run_dir, root=self.root,
+            secrets=self.secrets, progress=self.progress, stopping=self._stopping,
+            scope_for=self._scope_for, running=self.running, launched=self._launched,
+            add_proxy=self.proxies.__setitem__, registry=registry,
+        )
 
     def adopt(self, addresses: Mapping[str, Address]) -> None:
         """Use services somebody else started (``interlock stack up``) instead of starting them.
@@ -134,7 +100,7 @@ class Stack:
         """
         for name, address in addresses.items():
             if name in self.specs:
-                self.running[name] = ExternalService(name, address)
+                self.running[name] = _Adopted(name, address)
 
     # -- the graph -------------------------------------------------------------------------
 
@@ -252,72 +218,35 @@ class Stack:
             except queue.Empty:
                 continue
 
-    def _announce(self, name: str) -> None:
+    def _launched(self, service: RunningService) -> None:
+        with self._lock:
+            self.running[service.name] = service  # registered: it will be stopped
         events = self._launch_events
-        if events is not None:
-            events.put(("launched", name, None))
+        if events is not None:  # what needs only its address may start
+            events.put(("launched", service.name, None))
 
     def start_service(self, name: str) -> None:
         """Start one service (its dependencies must be running) and wait until it is ready."""
         spec = self.specs[name]
         began = time.monotonic()
-        form = self._form_for(spec)
-        if form == "external":
-            assert spec.external is not None
-            url = render(spec.external.url, self._scope_for(spec, 0, self.run_dir), spec.where)
-            service: RunningService = ExternalService(name, address_of_url(url))
-            with self._lock:
-                self.running[name] = service
-            self.progress(f"interlock: {name} is external at {url}")
-            return
-        if form == "docker":
-            self._start_container(spec)
-            seconds = time.monotonic() - began
-            self.start_seconds[name] = seconds
-            self.progress(f"interlock: {name} ready at {self.address(name).url} in "
-                          f"{seconds:.2f} s (docker)")
-            return
-        proxy: DelayProxy | None = None
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            process, check, after = self._launch_process(spec)
-            if spec.delay_proxy:
-                if proxy is None:
-                    proxy = DelayProxy(process.address.host, process.address.port)
-                    proxy.start()
-                    self.proxies[name] = proxy
-                proxy.upstream = (process.address.host, process.address.port)
-            if attempt == 1:
-                self._announce(name)
-            try:
-                self._probe(process).wait(check, self._stopping)
-                break
-            except InterlockError:
-                port_taken = _PORT_TAKEN.search(process.log()) is not None
-                process.stop(timeout=5)
-                if not port_taken or attempt == _PORT_ATTEMPTS:
-                    raise
-                self.progress(f"interlock: {name}: port was taken, trying another")
-        if after:
-            after()
+        service = self.backend_for(spec).launch(spec)
         seconds = time.monotonic() - began
-        self.ready_checks[name] = check
-        self._after_ready[name] = after
         self.start_seconds[name] = seconds
-        self.progress(f"interlock: {name} ready at {self.address(name).url} in {seconds:.2f} s")
+        self.progress(service.started_line(seconds, self.address(name).url))
 
-    def _form_for(self, spec: ServiceSpec) -> str:
-        wanted = self.backend
-        has = {
-            "external": spec.external is not None,
-            "docker": spec.docker is not None or bool(spec.kind),
-            "process": spec.process is not None or bool(spec.kind),
-        }
-        if has[wanted]:
-            return wanted
-        for form in ("process", "docker", "external"):
-            if has[form]:
-                return form
-        raise InterlockError(f'Service "{spec.name}" has no way to run', where=spec.where)
+    def backend_for(self, spec: ServiceSpec) -> Backend:
+        """The backend that runs ``spec`` in this stack: the stack's own when the spec says
+        how to run it that way, else the first that can (an external service in a process
+        stack). One per stack, made on first use."""
+        for name in dict.fromkeys((self.backend, *FALLBACK)):
+            kind = BACKENDS.load(name)
+            if kind.can_run(spec):
+                with self._lock:
+                    if name not in self._backends:
+                        self._backends[name] = kind(self.place)
+                    return self._backends[name]
+        raise InterlockError(f'Service "{spec.name}" has no way to run', where=spec.where,
+                             hint="Give it a process:, docker: or external: block, or a kind.")
 
     def _scope_for(self, spec: ServiceSpec, port: int, workdir: Path) -> Scope:
         def peer(service: str) -> Callable[[str], str]:
@@ -339,147 +268,43 @@ class Stack:
             scope.namespaces[other] = peer(other)
         return scope
 
-    def _launch_process(
-        self, spec: ServiceSpec
-    ) -> tuple[ProcessService, ReadyCheck, Callable[[], None] | None]:
-        port = free_port()
-        workdir = self.run_dir / spec.name
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        scope = self._scope_for(spec, port, workdir)
-        env = dict(os.environ)
-        env.update({k: render(v, scope, spec.where) for k, v in spec.env.items()})
-        if spec.kind:
-            ctx = KindContext(spec.name, workdir, port, spec.options, free_port)
-            plan: ProcessPlan = kind_module(spec.kind, spec.where).plan(ctx)
-            env.update(plan.env)
-            if plan.prepare:
-                plan.prepare()
-            command, url, user = plan.command, plan.url, plan.user
-            check = spec.ready or plan.ready
-            cwd = plan.cwd
-            after = plan.after_ready
-            extra = plan.extra
-        else:
-            form = spec.process
-            assert form is not None
-            raw = form.command
-            parts = shlex.split(raw) if isinstance(raw, str) else list(raw)
-            command = [render(part, scope, spec.where) for part in parts]
-            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
-            env["PORT"] = str(port)
-            url, user, after, extra = f"http://127.0.0.1:{port}", None, None, {}
-            check = spec.ready or ReadyCheck("tcp")
-            cwd = (self.root / form.cwd) if form.cwd else self.root
-        if check.kind == "command":
-            rendered = tuple(render(part, scope, spec.where) for part in check.command)
-            check = dataclasses.replace(check, command=rendered)
-        password = urlsplit(url).password
-        if password:  # e.g. mariadb's generated password: never shown
-            self.secrets.add(password)
-        address = Address(url, "127.0.0.1", port, extra)
-        process = ProcessService(
-            spec.name, command, log_path=self.run_dir / f"{spec.name}.log", address=address,
-            env=env, cwd=cwd, user=user, registry=self.registry,
-        )
-        with self._lock:
-            self.running[spec.name] = process
-        process.start()
-        return process, check, after
-
-    # -- the Docker backend ------------------------------------------------------------------
-
     @property
     def run_id(self) -> str:
         """The run this stack belongs to (names and labels of its containers carry it)."""
         return self.registry.run_id if self.registry else f"local-{os.getpid()}"
 
-    def _docker(self) -> Any:
+    # -- what lives as long as the stack ---------------------------------------------------
+
+    def own(self, key: str, build: Callable[[], T], close: Callable[[T], None]) -> T:
+        """A thing made for this stack (its broker connections, its database engines),
+        built on first use and closed when the stack stops.
+
+        Example:
+            >>> stack = Stack("s", {}, run_dir=Path("/nonexistent"), progress=lambda line: None)
+            >>> closed = []
+            >>> stack.own("cache", dict, closed.append) is stack.own("cache", dict, print)
+            True
+            >>> stack.stop(); closed
+            [{}]
+        """
         with self._lock:
-            if self._engine is None:
-                from interlock.stack.docker import DockerEngine
-
-                self._engine = DockerEngine.connect(where=f"stack {self.name!r}")
-            return self._engine
-
-    def _start_container(self, spec: ServiceSpec) -> RunningService:
-        from interlock.stack.docker import ContainerSpec, DockerEngine, addresses_seen_from
-        from interlock.stack.docker_delay import ContainerDelay, direct_alias
-
-        engine = self._docker()
-        network = DockerEngine.network_name(self.run_id, self.name)
-        scope = self._scope_for(spec, 0, self.run_dir)
-        scope.namespaces.update(addresses_seen_from(dict(self.running), network))
-        form = spec.docker
-        overrides = _docker_fields(form, scope, spec.where) if form is not None else {}
-        env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
-        if form is not None:
-            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
-        if spec.delay_proxy:
-            # Its name on the network goes to its proxy (see docker_delay.py).
-            overrides["aliases"] = (direct_alias(spec.name),)
-        if spec.kind:
-            module = kind_module(spec.kind, spec.where)
-            ctx = KindContext(spec.name, self.run_dir / spec.name, 0, spec.options, free_port)
-            plan = module.docker_plan(ctx)
-            container = ContainerSpec.from_plan(
-                spec.name, plan, env={**plan.env, **env}, base_dir=self.root,
-                ready=spec.ready or plan.ready, **overrides)
-        else:
-            assert form is not None
-            container = ContainerSpec(
-                spec.name, env=env, ready=spec.ready, base_dir=self.root, **overrides)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlock-proxy") as pool:
-            proxy = pool.submit(
-                ContainerDelay.start, engine, container, run_id=self.run_id, stack=self.name,
-                log_dir=self.run_dir, progress=self.progress,
-            ) if spec.delay_proxy else None
-
-            def launched(service: RunningService) -> None:
-                with self._lock:
-                    self.running[spec.name] = service  # registered: it will be stopped
-                if proxy is not None:
-                    self.proxies[spec.name] = proxy.result()  # its address is the one to give
-                self._announce(spec.name)
-
-            try:
-                service = engine.start(
-                    container, run_id=self.run_id, stack=self.name, log_dir=self.run_dir,
-                    progress=self.progress, redact=self.secrets.redact, launched=launched,
-                )
-            finally:
-                if proxy is not None and proxy.exception() is None:
-                    self.proxies[spec.name] = proxy.result()  # registered to be stopped
-        if spec.ready:
-            self.ready_checks[spec.name] = spec.ready
-        return service
-
-    def _probe(self, service: RunningService) -> Probe:
-        return Probe(
-            service.name, service.address.host, service.address.port,
-            log=service.log, alive=service.is_running, redact=self.secrets.redact,
-        )
+            if key not in self._owned:
+                thing = build()
+                self._owned[key] = (thing, lambda: close(thing))
+            owned: T = self._owned[key][0]
+            return owned
 
     # -- faults and healing ------------------------------------------------------------------
 
     def wait_ready(self, name: str) -> None:
         """Wait until a (re)started service passes its readiness check again."""
-        service = self.service(name)
-        own_wait = getattr(service, "wait_ready", None)
-        if own_wait is not None:  # a container knows its own health and log since restart
-            own_wait()
-            return
-        check = self.ready_checks.get(name, ReadyCheck("tcp"))
-        self._probe(service).wait(check, self._stopping)
+        self.service(name).wait_ready(self._stopping)
 
     def restart(self, name: str) -> None:
         """Stop and start a service again on the same address, and wait until it is ready."""
         service = self.service(name)
         service.stop()
-        start = getattr(service, "start", None)
-        if start is None:
-            raise InterlockError(f'Service "{name}" cannot be restarted by this backend')
-        start()
+        service.start()
         self.wait_ready(name)
 
     def delay(self, name: str, seconds: float, where: str = "") -> None:
@@ -503,9 +328,9 @@ class Stack:
                 healed.append(f"{name} delay removed")
         for name in self.order:
             service = self.running.get(name)
-            if service is None or isinstance(service, ExternalService):
+            if service is None:
                 continue
-            if getattr(service, "paused", False):
+            if service.paused:
                 service.resume()
                 healed.append(f"{name} resumed")
             if not service.is_running():
@@ -513,27 +338,29 @@ class Stack:
                 healed.append(f"{name} restarted")
         return healed
 
+    def settle(self, exclude: Collection[str] = ()) -> set[str]:
+        """After a failed step: which services died. Each is asked at the same time
+        (``RunningService.settle``: one that still answers says so at once, a dying one is
+        given a moment to be seen dead), so the step's own time stays its own."""
+        services = {n: s for n, s in self.running.items() if n not in exclude}
+        alive: dict[str, bool] = {}
+
+        def ask(name: str, service: RunningService) -> Callable[[], None]:
+            return lambda: alive.__setitem__(name, service.settle())
+
+        _together([ask(name, service) for name, service in services.items()])
+        return {name for name in services if not alive.get(name, True)}
+
     def log_marks(self) -> dict[str, float]:
         """Where each service's log stands now, to read later what a scenario added.
 
-        A backend that can say so cheaply (``log_mark``/``log_since``: a file offset, a
-        timestamp) is asked; otherwise the whole log's length is the mark.
+        Each backend says it its own way: a file offset, a timestamp.
         """
-        marks: dict[str, float] = {}
-        for name, service in self.running.items():
-            mark = getattr(service, "log_mark", None)
-            marks[name] = mark() if mark is not None else len(service.log())
-        return marks
+        return {name: service.log_mark() for name, service in self.running.items()}
 
     def log_since(self, name: str, mark: float | None) -> str:
         """What one service logged since ``mark`` (its whole log without a mark)."""
-        service = self.service(name)
-        since = getattr(service, "log_since", None)
-        if mark is None:
-            return service.log()
-        if since is not None:
-            return str(since(mark))
-        return service.log()[int(mark):]
+        return self.service(name).log_since(mark)
 
     def logs_since(self, marks: Mapping[str, float]) -> dict[str, str]:
         """What each service logged since ``marks`` (redacted)."""
@@ -553,9 +380,7 @@ class Stack:
             if service is None:
                 return
             service.stop()
-            remove = getattr(service, "remove", None)
-            if remove is not None:
-                remove()
+            service.remove()
 
         return stop
 
@@ -563,51 +388,62 @@ class Stack:
         """Stop every started service, dependents first; never stops half-way."""
         self._stopping.set()
         errors: list[str] = []
-
-        def stop_one(name: str, stop: Callable[[], None]) -> None:
+        # What was opened for the stack (broker connections, database engines) closes
+        # first, while its servers still answer.
+        with self._lock:
+            owned, self._owned = list(self._owned.items()), {}
+        for key, (_thing, close) in reversed(owned):
             try:
-                stop()
-            except Exception as err:  # keep stopping the others
-                errors.append(f"{name}: {err}")
+                close()
+            except Exception as err:
+                errors.append(f"{key}: {err}")
+
+        def stop_one(name: str, stop: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    stop()
+                except Exception as err:  # keep stopping the others
+                    errors.append(f"{name}: {err}")
+
+            return run
 
         # In waves: a service stops once everything that depends on it has stopped; the
         # services of one wave (and the delay proxies, in the first) stop together.
         proxies = [(f"{name} delay proxy", proxy.stop) for name, proxy in self.proxies.items()]
         self.proxies.clear()
         left = list(reversed(self.order))
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="interlock-stop") as pool:
-            while left or proxies:
-                wave = [name for name in left if not any(
-                    name in self.specs[other].depends_on for other in left)]
-                left = [name for name in left if name not in wave]
-                jobs = [(name, self._stopper(name)) for name in wave] + proxies
-                proxies = []
-                for future in [pool.submit(stop_one, name, stop) for name, stop in jobs]:
-                    future.result()
-        if self._engine is not None:
-            try:
-                self._engine.remove_network(self.run_id, self.name)
-            except Exception as err:
-                errors.append(f"network: {err}")
-            self._engine.close()
+        while left or proxies:
+            wave = [name for name in left if not any(
+                name in self.specs[other].depends_on for other in left)]
+            left = [name for name in left if name not in wave]
+            jobs = [(name, self._stopper(name)) for name in wave] + proxies
+            proxies = []
+            _together([stop_one(name, stop) for name, stop in jobs])
+        for backend in self._backends.values():
+            errors.extend(backend.close())
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if errors:
             raise InterlockError("Some services did not stop cleanly", details="\n".join(errors))
 
 
-def _docker_fields(form: DockerForm, scope: Scope, where: str) -> dict[str, Any]:
-    """The container fields a service's ``docker:`` block sets (over a kind's own plan)."""
-    fields: dict[str, Any] = {"image": form.image, "build": form.build}  # one replaces the other
-    if form.dockerfile:
-        fields["dockerfile"] = form.dockerfile
-    if form.port:
-        fields["port"] = form.port
-    if form.command:
-        fields["command"] = tuple(render(part, scope, where) for part in form.command)
-    if form.volumes:
-        fields["volumes"] = dict(form.volumes)
-    # An empty build argument ({env.X|} unset) leaves the Dockerfile's own default.
-    arguments = {k: render(v, scope, where) for k, v in form.build_args.items()}
-    if any(arguments.values()):
-        fields["build_args"] = {k: v for k, v in arguments.items() if v}
-    return fields
+def _together(jobs: list[Callable[[], object]]) -> list[BaseException]:
+    """Run ``jobs`` each in a plain thread and wait for all; the errors they raised.
+
+    Plain threads, not a pool: this also runs at interpreter exit (``atexit``), where
+    ``concurrent.futures`` refuses new work.
+    """
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            job()
+        except BaseException as err:  # handed back to the caller
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(job,), name="interlock-together", daemon=True)
+               for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

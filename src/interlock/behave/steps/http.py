@@ -1,6 +1,6 @@
 """Sentences of STEPS.md "HTTP": requests, response expectations, contracts, remembering.
 
-Each is a few lines over ``interlock.http`` (the session), ``interlock.responses`` (the
+Each is a few lines over ``interlock.http`` (the session), ``interlock.http.responses`` (the
 expectations) and ``interlock.contracts``; response expectations take the ``within`` prefix
 and re-send the last request before each re-check.
 """
@@ -10,10 +10,9 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from interlock import responses
 from interlock.behave.binding import q, sentence
 from interlock.behave.tables import rows_of
-from interlock.http import NO_BODY
+from interlock.http import NO_BODY, responses
 from interlock.values import render_json
 
 METHODS = r"(?P<method>GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)"

@@ -14,10 +14,6 @@ from interlock.stack.ready import log_tail
 from interlock.values import parse_duration
 
 
-def _broken(world: Any, name: str) -> None:
-    world.part("broken", set).add(name)
-
-
 @sentence(r"the " + q("service") + r" service is running", expectation=True)
 def service_is_running(world: Any, service: str) -> None:
     """Then the "orders" service is running."""
@@ -41,11 +37,13 @@ def service_fault(world: Any, service: str, action: str) -> None:
     running = stack.service(service, world.where)
     if action == "restarted":
         stack.restart(service)
+        world.broken.pop(service, None)
         return
     if action == "resumed":
         running.resume()
+        world.broken.pop(service, None)
         return
-    _broken(world, service)
+    world.broke(service, action)
     {"stopped": running.stop, "killed": running.kill, "paused": running.pause}[action]()
 
 

@@ -9,23 +9,21 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-from interlock.errors import InterlockError, did_you_mean
+from interlock.plugins import Plugins
 
-KINDS = {
+KINDS = Plugins("kind", {
     "postgres": "interlock.stack.kinds.postgres",
     "nats": "interlock.stack.kinds.nats",
     "redis": "interlock.stack.kinds.redis",
     "rabbitmq": "interlock.stack.kinds.rabbitmq",
     "mariadb": "interlock.stack.kinds.mariadb",
     "mosquitto": "interlock.stack.kinds.mosquitto",
-}
+})
 
 
 def kind_module(name: str, where: str = "") -> ModuleType:
     """The module that knows how to run a built-in kind."""
-    if name not in KINDS:
-        raise InterlockError(f'Unknown kind "{name}"', where=where, hint=did_you_mean(name, KINDS))
-    return importlib.import_module(KINDS[name])
+    module: ModuleType = KINDS.load(name, where)
+    return module

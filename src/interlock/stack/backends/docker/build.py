@@ -28,7 +28,7 @@ from docker.errors import APIError, ImageNotFound
 from docker.utils.build import exclude_paths
 
 from interlock.errors import InterlockError
-from interlock.stack.docker_sweep import LABEL_SERVICE
+from interlock.stack.backends.docker.sweep import LABEL_SERVICE
 
 BUILD_TAIL_LINES = 40
 LABEL_CONTEXT = "interlock.context"

@@ -85,16 +85,11 @@ def address_for(service: RunningService, network: str | None) -> Address:
     process, the test itself, or a container elsewhere uses the published 127.0.0.1 port.
 
     Example:
-        >>> from types import SimpleNamespace as S
-        >>> svc = S(address=Address("http://127.0.0.1:32771", "127.0.0.1", 32771),
-        ...         network_address=Address("http://web:8000", "web", 8000), network="net-1")
-        >>> address_for(svc, "net-1").url, address_for(svc, None).url
-        ('http://web:8000', 'http://127.0.0.1:32771')
+        >>> svc = RunningService("web", Address("http://127.0.0.1:32771", "127.0.0.1", 32771))
+        >>> address_for(svc, "net-1").url
+        'http://127.0.0.1:32771'
     """
-    inner = getattr(service, "network_address", None)
-    if network and inner is not None and getattr(service, "network", None) == network:
-        return inner
-    return service.address
+    return service.address_seen_from(network)
 
 
 def addresses_seen_from(
@@ -103,8 +98,7 @@ def addresses_seen_from(
     """``values.Scope`` namespaces for ``{name.url}`` as seen from ``network`` (None: host).
 
     Example:
-        >>> from types import SimpleNamespace as S
-        >>> svc = S(address=Address("http://127.0.0.1:1", "127.0.0.1", 1))
+        >>> svc = RunningService("auth", Address("http://127.0.0.1:1", "127.0.0.1", 1))
         >>> addresses_seen_from({"auth": svc}, None)["auth"]("url")
         'http://127.0.0.1:1'
     """

@@ -36,11 +36,10 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from interlock.errors import InterlockError
-from interlock.stack.base import ReadyCheck
-from interlock.stack.docker_build import BuildCache, build_image
-from interlock.stack.docker_service import DockerService
-from interlock.stack.docker_spec import ContainerSpec, address_for, addresses_seen_from
-from interlock.stack.docker_sweep import (
+from interlock.stack.backends.docker.build import BuildCache, build_image
+from interlock.stack.backends.docker.service import DockerService
+from interlock.stack.backends.docker.spec import ContainerSpec, address_for, addresses_seen_from
+from interlock.stack.backends.docker.sweep import (
     LABEL_OWNER,
     LABEL_RUN,
     LABEL_SERVICE,
@@ -53,6 +52,7 @@ from interlock.stack.docker_sweep import (
     sweep,
     this_owner,
 )
+from interlock.stack.base import ReadyCheck
 from interlock.stack.ports import free_port
 
 __all__ = [

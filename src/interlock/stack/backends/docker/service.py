@@ -22,30 +22,24 @@ Example (needs an engine, so not run as a doctest; see ``DockerEngine.start``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
 from docker.errors import APIError, NotFound
 
 from interlock.errors import InterlockError
-from interlock.stack.base import Address, ReadyCheck
+from interlock.stack.base import Address, ReadyCheck, RunningService
+from interlock.stack.ready import Probe, log_tail
 
-LOG_TAIL_LINES = 30
 _UP = ("running", "paused", "restarting")
-
-
-def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last ``lines`` lines of a log, indented for an error message."""
-    tail = log.rstrip().splitlines()[-lines:]
-    return "\n".join("| " + line for line in tail) if tail else "| (the container wrote nothing)"
 
 
 def _last_stop(attrs: dict[str, Any]) -> float:
@@ -69,12 +63,14 @@ def _last_stop(attrs: dict[str, Any]) -> float:
     return whole + float(match.group(2) or 0)
 
 
-class DockerService:
+class DockerService(RunningService):
     """One container of a stack; a ``RunningService``.
 
     Restarts keep the container and its published port: the port was chosen once, when the
     container was created, and is bound by that number (see ``DockerEngine.start``).
     """
+
+    backend = "docker"
 
     def __init__(
         self,
@@ -89,7 +85,7 @@ class DockerService:
         progress: Callable[[str], None] = lambda line: None,
         redact: Callable[[str], str] = lambda text: text,
     ) -> None:
-        self.name = name
+        self.name = name  # set before the address, which reads the container
         self.container = container
         self.network = network
         self.container_port = container_port
@@ -99,10 +95,18 @@ class DockerService:
         self.progress = progress
         self.redact = redact
         self._lock = threading.Lock()
-        self.address = self._host_address()
+        super().__init__(name, self._host_address())
         self.network_address = Address(
             url_template.format(host=name, port=container_port), name, container_port
         )
+
+    def address_seen_from(self, network: str | None) -> Address:
+        """By name and container port from its own network; else the published port."""
+        return self.network_address if network and network == self.network else self.address
+
+    def started_line(self, seconds: float, url: str) -> str:
+        """The progress line once it is ready."""
+        return super().started_line(seconds, url) + " (docker)"
 
     # --- addresses -------------------------------------------------------------------------
 
@@ -170,8 +174,10 @@ class DockerService:
         (cheaper than fetching a long log whole at every scenario)."""
         return time.time()
 
-    def log_since(self, mark: float) -> str:
-        """What the container wrote after ``mark`` (a ``log_mark``)."""
+    def log_since(self, mark: float | None) -> str:
+        """What the container wrote after ``mark`` (a ``log_mark``; everything for None)."""
+        if mark is None:
+            return self.log()
         try:
             raw = self.container.logs(stdout=True, stderr=True, since=mark)
         except NotFound:
@@ -296,104 +302,79 @@ class DockerService:
 
     # --- readiness -------------------------------------------------------------------------
 
-    def wait_ready(self, timeout: float | None = None) -> float:
+    def wait_ready(self, stop: threading.Event | None = None,
+                   timeout: float | None = None) -> float:
         """Wait for the service's ReadyCheck, or, when it has none, for the image's
         HEALTHCHECK (which Docker runs only every ``--interval``: an explicit check is faster).
 
         Returns the seconds it took. Raises an InterlockError naming the service, the check,
         the address and the tail of the container log when the time runs out or the
-        container exits first.
+        container exits first. The loop is the one every backend uses (``ready.Probe``).
         """
         started = time.monotonic()
         check = self.ready
         limit = timeout if timeout is not None else check.timeout if check else 30.0
-        deadline = started + limit
+        probe = self.probe()
         if check is None and self.has_healthcheck():
             self.progress(f"interlock: {self.name}: waiting up to {limit:g} s for the "
                           "image's HEALTHCHECK to report healthy")
-            self._poll(self._healthy, "the image's HEALTHCHECK reports healthy", deadline, limit)
+            probe.wait(ReadyCheck(timeout=limit), stop, until=lambda: self._healthy(probe),
+                       what="the image's HEALTHCHECK reports healthy")
         if check is not None:
+            check = dataclasses.replace(check, timeout=limit)
             self.progress(self.redact(f"interlock: {self.name}: waiting up to {limit:g} s for "
                                       f"{check.describe()} at {self._where(check)}"))
-            self._poll(lambda: self.holds(check), check.describe(), deadline, limit, check)
+            probe.wait(check, stop)
         return time.monotonic() - started
+
+    def probe(self) -> Probe:
+        """The readiness loop, looking the container's way: its published port from the host
+        (through Docker's proxy), its log since its last start, commands run inside it."""
+
+        def running_and(look: Callable[[], bool]) -> bool:
+            return self._reload() == "running" and look()  # a paused one is not ready
+
+        def tcp(host: str, port: int) -> bool:
+            return running_and(lambda: _accepts_and_holds(host, port))
+
+        return Probe(
+            self.name, "127.0.0.1", self.address.port, log=self._log_since_start,
+            whole_log=self.log,
+            alive=lambda: self._reload() in _UP, run_command=self._exit_code_of, tcp=tcp,
+            exit_code=self.exit_code, redact=self.redact, where=f'service "{self.name}"',
+            details=f"container: {self.container.name}",
+            hint="Read the log above; check the image, command, env and port (the service "
+            f"must listen on {self.container_port} inside the container), or raise "
+            "ready.timeout.",
+        )
+
+    def _exit_code_of(self, command: Sequence[str]) -> int:
+        try:
+            result = self.container.exec_run(list(command), stdout=True, stderr=True)
+        except APIError:
+            return 1
+        return int(result.exit_code)
 
     def _where(self, check: ReadyCheck) -> str:
         if check.kind in ("http", "tcp"):
             return f"{self.address.host}:{self.address.port}"
         return f"container {self.container.name}"
 
-    def holds(self, check: ReadyCheck) -> bool:
-        """One probe: does ``check`` hold right now?"""
-        if check.kind == "http":
-            url = f"http://127.0.0.1:{self.address.port}{check.path}"
-            try:
-                status = requests.get(url, timeout=1.0).status_code
-            except requests.RequestException:
-                return False
-            return status == check.status if check.status else status < 500
-        if check.kind == "tcp":
-            return _accepts_and_holds("127.0.0.1", self.address.port)
-        if check.kind == "log":
-            return re.search(check.pattern, self._log_since_start(), re.MULTILINE) is not None
-        if check.kind == "command":
-            try:
-                result = self.container.exec_run(list(check.command), stdout=True, stderr=True)
-            except APIError:
-                return False
-            return bool(result.exit_code == 0)
-        raise InterlockError(f"Unknown readiness check {check.kind!r} for service {self.name!r}")
-
     def has_healthcheck(self) -> bool:
         """Whether the image (or container) defines a HEALTHCHECK."""
         test = (self.container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or []
         return bool(test) and test[0] != "NONE"
 
-    def _healthy(self) -> bool:
+    def _healthy(self, probe: Probe) -> bool:
         health = self.container.attrs.get("State", {}).get("Health") or {}
         if health.get("Status") == "unhealthy":
             last = (health.get("Log") or [{}])[-1]
-            raise self._error(
+            raise probe.error(
                 f'Service "{self.name}" reports unhealthy (its image\'s HEALTHCHECK fails)',
                 "the image's HEALTHCHECK reports healthy",
                 extra=f"last check output:\n{log_tail(str(last.get('Output', '')), 10)}\n",
             )
         return bool(health.get("Status") == "healthy")
-
-    def _poll(
-        self, holds: Callable[[], bool], what: str, deadline: float, limit: float,
-        check: ReadyCheck | None = None,
-    ) -> None:
-        interval = 0.02
-        while True:
-            status = self._reload()
-            if status not in _UP:
-                code = self.container.attrs.get("State", {}).get("ExitCode")
-                raise self._error(
-                    f'Service "{self.name}" exited before it was ready (exit code {code})', what
-                )
-            if status == "running" and holds():
-                return
-            now = time.monotonic()
-            if now >= deadline:
-                raise self._error(
-                    f'Service "{self.name}" was not ready within {limit:g} seconds', what,
-                    extra="" if check is None else f"address: {self._where(check)}\n",
-                )
-            time.sleep(min(interval, deadline - now))
-            interval = min(interval * 1.5, 0.25)
-
-    def _error(self, title: str, what: str, extra: str = "") -> InterlockError:
-        return InterlockError(
-            title,
-            details=self.redact(
-                f"check:   {what}\n{extra}container: {self.container.name}\n"
-                f"log tail:\n{log_tail(self.log())}"
-            ),
-            where=f'service "{self.name}"',
-            hint="Read the log above; check the image, command, env and port (the service "
-            f"must listen on {self.container_port} inside the container), or raise ready.timeout.",
-        )
 
 
 def _accepts_and_holds(host: str, port: int, hold: float = 0.1) -> bool:

@@ -35,9 +35,9 @@ from typing import Any
 
 from interlock.errors import InterlockError
 from interlock.stack import proxy
+from interlock.stack.backends.docker.service import DockerService
+from interlock.stack.backends.docker.spec import ContainerSpec
 from interlock.stack.base import ReadyCheck
-from interlock.stack.docker_service import DockerService
-from interlock.stack.docker_spec import ContainerSpec
 
 DEFAULT_IMAGE = "python:3.11-slim"
 CONTROL_PORT = 7070  # inside the proxy container only; published on a free host port

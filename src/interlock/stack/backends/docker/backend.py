@@ -1,0 +1,156 @@
+"""The Docker backend as a stack sees it: a service's ``docker:`` block (or a kind's
+``DockerPlan``) becomes a container on the stack's network.
+
+One ``DockerBackend`` per stack holds the engine connection and the stack's network, both
+released by ``close``. A service with ``delay_proxy: true`` gets its proxy container
+(``delay.py``), started alongside.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, ClassVar
+
+from interlock.errors import InterlockError
+from interlock.stack.backends.docker.delay import ContainerDelay, direct_alias
+from interlock.stack.backends.docker.engine import DockerEngine
+from interlock.stack.backends.docker.spec import ContainerSpec, addresses_seen_from
+from interlock.stack.base import KindContext, RunningService, StackPlace
+from interlock.stack.kinds import kind_module
+from interlock.stack.ports import free_port
+from interlock.stack.spec import DockerForm, ServiceSpec
+from interlock.values import Scope, render
+
+
+class DockerBackend:
+    """Services as containers (a ``docker:`` block, or a kind's Docker plan)."""
+
+    name: ClassVar[str] = "docker"
+
+    def __init__(self, place: StackPlace) -> None:
+        self.place = place
+        self._engine: DockerEngine | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def can_run(cls, spec: ServiceSpec) -> bool:
+        """A ``docker:`` block or a kind."""
+        return spec.docker is not None or bool(spec.kind)
+
+    def engine(self) -> DockerEngine:
+        """The engine, connected on first use."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = DockerEngine.connect(where=f"stack {self.place.name!r}")
+            return self._engine
+
+    def launch(self, spec: ServiceSpec) -> RunningService:
+        """Create and start the container (and its delay proxy) and wait until it is ready."""
+        place = self.place
+        engine = self.engine()
+        network = DockerEngine.network_name(place.run_id, place.name)
+        scope = place.scope_for(spec, 0, place.run_dir)
+        scope.namespaces.update(addresses_seen_from(dict(place.running), network))
+        container = self._container(spec, scope)
+        proxy: list[ContainerDelay] = []
+        proxy_failed: list[BaseException] = []
+
+        def start_proxy() -> None:  # beside the service: it needs nothing from it
+            try:
+                proxy.append(ContainerDelay.start(
+                    engine, container, run_id=place.run_id, stack=place.name,
+                    log_dir=place.run_dir, progress=place.progress))
+            except BaseException as err:  # raised once the service's container runs
+                proxy_failed.append(err)
+
+        starter = threading.Thread(target=start_proxy, name="interlock-proxy", daemon=True)
+        if spec.delay_proxy:
+            starter.start()
+
+        def launched(service: RunningService) -> None:
+            if spec.delay_proxy:
+                starter.join()  # its address is the one to give out
+                if proxy_failed:
+                    raise proxy_failed[0]  # the engine removes the service's container
+                place.add_proxy(spec.name, proxy[0])
+            place.launched(service)  # registered: it will be stopped
+
+        try:
+            return engine.start(
+                container, run_id=place.run_id, stack=place.name, log_dir=place.run_dir,
+                progress=place.progress, redact=place.secrets.redact, launched=launched,
+            )
+        finally:
+            if spec.delay_proxy:
+                starter.join()
+                if proxy:
+                    place.add_proxy(spec.name, proxy[0])  # registered to be stopped
+
+    def _container(self, spec: ServiceSpec, scope: Scope) -> ContainerSpec:
+        form = spec.docker
+        overrides = _docker_fields(form, scope, spec.where) if form is not None else {}
+        env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
+        if form is not None:
+            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
+        if spec.delay_proxy:
+            # Its name on the network goes to its proxy (see delay.py).
+            overrides["aliases"] = (direct_alias(spec.name),)
+        if spec.kind:
+            module = kind_module(spec.kind, spec.where)
+            ctx = KindContext(spec.name, self.place.run_dir / spec.name, 0, spec.options,
+                              free_port)
+            plan = module.docker_plan(ctx)
+            return ContainerSpec.from_plan(
+                spec.name, plan, env={**plan.env, **env}, base_dir=self.place.root,
+                ready=spec.ready or plan.ready, **overrides)
+        assert form is not None
+        return ContainerSpec(spec.name, env=env, ready=spec.ready, base_dir=self.place.root,
+                             **overrides)
+
+    def close(self) -> list[str]:
+        """Remove the stack's network (its containers are gone) and disconnect."""
+        if self._engine is None:
+            return []
+        problems = []
+        try:
+            self._engine.remove_network(self.place.run_id, self.place.name)
+        except Exception as err:
+            problems.append(f"network: {err}")
+        self._engine.close()
+        return problems
+
+    @classmethod
+    def sweep(cls, wanted: bool) -> list[str]:
+        """Containers, networks and volumes of runs whose owner is gone, when an engine
+        answers (asked when the suite uses Docker, or one seems to be there)."""
+        if not (wanted or os.environ.get("DOCKER_HOST") or os.path.exists(
+                "/var/run/docker.sock")):
+            return []
+        try:
+            engine = DockerEngine.connect(timeout=10)
+        except InterlockError:
+            return []  # no engine: nothing of ours can be running in one
+        try:
+            gone = engine.sweep()
+            return [str(gone)] if gone else []
+        finally:
+            engine.close()
+
+
+def _docker_fields(form: DockerForm, scope: Scope, where: str) -> dict[str, Any]:
+    """The container fields a service's ``docker:`` block sets (over a kind's own plan)."""
+    fields: dict[str, Any] = {"image": form.image, "build": form.build}  # one replaces the other
+    if form.dockerfile:
+        fields["dockerfile"] = form.dockerfile
+    if form.port:
+        fields["port"] = form.port
+    if form.command:
+        fields["command"] = tuple(render(part, scope, where) for part in form.command)
+    if form.volumes:
+        fields["volumes"] = dict(form.volumes)
+    # An empty build argument ({env.X|} unset) leaves the Dockerfile's own default.
+    arguments = {k: render(v, scope, where) for k, v in form.build_args.items()}
+    if any(arguments.values()):
+        fields["build_args"] = {k: v for k, v in arguments.items() if v}
+    return fields
