@@ -35,3 +35,17 @@ def test_a_mistake_is_one_clear_line_and_exit_2(tmp_path: Path,
     err = capsys.readouterr().err
     assert "Configuration file not found" in err
     assert "Traceback" not in err
+
+
+def test_config_states_the_embedded_kafka_brokers_limits(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "interlock.yaml"
+    config.write_text("services:\n  bus: {kind: kafka}\n  cache: {kind: redis}\n")
+    monkeypatch.delenv("INTERLOCK_BACKEND", raising=False)
+    assert main(["--config", str(config), "config"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("# bus")]
+    assert len(notes) == 1
+    assert all(word in notes[0] for word in ("memory-only", "transactions", "session.timeout.ms"))
+    monkeypatch.setenv("INTERLOCK_BACKEND", "docker")
+    assert main(["--config", str(config), "config"]) == 0
+    assert "memory-only" not in capsys.readouterr().out  # apache/kafka has none of these limits

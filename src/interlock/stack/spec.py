@@ -20,7 +20,7 @@ from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.base import ReadyCheck
 from interlock.values import parse_duration
 
-BUILT_IN_KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto")
+BUILT_IN_KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto", "kafka")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
