@@ -34,6 +34,7 @@ ADAPTERS: dict[str, str] = {
     "redis": "interlock.events.redis_streams:RedisStreamsBroker",
     "mqtt": "interlock.events.mqtt:MqttBroker",
     "webhook": "interlock.events.webhook:WebhookBroker",
+    "kafka": "interlock.events.kafka:KafkaBroker",
 }
 
 
