@@ -282,8 +282,8 @@ class EventListeners:
         if not self.brokers[broker].keys:
             raise InterlockError(
                 f'cannot {action}: broker "{broker}" has no message keys',
-                hint="Keys exist on Kafka. Drop `with key`, or match a field of the body (or a "
-                "header, with `Then the event has the header`).",
+                hint="Keys exist on Kafka. Drop `with key` and carry the value in the body or "
+                "in a header (`Given the events I publish carry the headers:`) instead.",
             )
 
     def last_json(self) -> Any:
