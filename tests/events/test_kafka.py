@@ -253,3 +253,31 @@ def test_a_producer_from_elsewhere_is_seen_with_its_bytes_key_and_headers(
     sub.close()
     assert event is not None
     assert event.key == "k\ufffd" and event.headers == {"h": "v", "empty": ""}
+
+
+def test_channels_map_the_features_names_to_topics(kafka_server: Server) -> None:
+    """What lets a suite written for NATS subjects run on Kafka unchanged."""
+    created, assigned, renamed = topic("orders.created"), topic("orders.assigned"), topic("pay")
+    broker = connect(kafka_server.url, channels={"orders.>": [created, assigned],
+                                                 "payments": renamed})
+    events = EventListeners({"bus": broker}, timeout=5)
+    try:
+        events.listen("orders.>")
+        events.listen("payments")
+        events.publish(created, {"type": "OrderCreated"})
+        # Kafka orders within a partition only: across topics, arrival order is what one
+        # event causing the next (as in the demo: assigned after created) gives.
+        events.expect_event(created, {"type": "OrderCreated"})
+        events.publish(assigned, {"type": "OrderAssigned"})
+        events.publish("payments", {"amount": 1})  # to the topic behind the name
+        events.expect_order("orders.>", [{"type": "OrderCreated"}, {"type": "OrderAssigned"}])
+        events.expect_event(assigned, {"type": "OrderAssigned"})
+        paid = events.expect_event("payments", {"amount": 1})
+        assert paid.channel == "payments" and paid.details["topic"] == renamed
+        with pytest.raises(InterlockError, match='it names 2 Kafka topics'):
+            events.publish("orders.>", {"type": "x"})
+    finally:
+        events.close()
+        broker.close()
+    with pytest.raises(InterlockError, match='channel "x" must map to a topic'):
+        connect(kafka_server.url, channels={"x": ["bad topic"]})

@@ -9,7 +9,9 @@ every event published afterwards is delivered, and nothing older is.
 Topics are created on demand (``partitions`` each, default 1, so "arrive in this order" holds
 for a whole topic) unless ``create_topics: false``: then an unknown topic is an error, checked
 against the broker's topic list (a metadata request naming the topic would create it on
-brokers with ``auto.create.topics.enable``). Kafka topics have no wildcards.
+brokers with ``auto.create.topics.enable``). Kafka topics have no wildcards; ``channels`` maps
+the names the features use to topics instead: one topic (a rename) or several (what a NATS
+wildcard covered), so the same features run on either broker.
 
 Keys are hashed to partitions with ``murmur2_random``, the Java client's partitioner, so a key
 lands where the services' own producers would put it.
@@ -19,6 +21,9 @@ Example:
     ...                                "interlock.yaml: brokers.bus")
     >>> config.bootstrap, config.partitions, config.create_topics
     ('127.0.0.1:9092', 3, True)
+    >>> KafkaConfig.from_dict({"url": "kafka://k:9092", "channels": {
+    ...     "orders.>": ["orders.created", "orders.assigned"], "pay": "payments-v1"}}, "b").channels
+    {'orders.>': ('orders.created', 'orders.assigned'), 'pay': ('payments-v1',)}
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 @dataclass(frozen=True)
 class KafkaConfig:
     """``{type: kafka, url: "kafka://host:9092[,host2:9092]", partitions: 1,
-    create_topics: true, timeout: 5 seconds, fetch_wait: 10 ms, client: {librdkafka: props}}``.
+    create_topics: true, timeout: 5 seconds, fetch_wait: 10 ms, client: {librdkafka: props},
+    channels: {feature name: topic or [topics]}}``.
 
     ``client`` passes librdkafka properties (``security.protocol``, ``sasl.*``…) for a team's
     own cluster.
@@ -60,6 +66,7 @@ class KafkaConfig:
     timeout: float = 5.0
     fetch_wait: float = 0.01
     client: Mapping[str, str] = field(default_factory=dict)
+    channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def bootstrap(self) -> str:
@@ -69,7 +76,7 @@ class KafkaConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Self:
         s = Settings(data, where, known=("type", "url", "partitions", "create_topics", "timeout",
-                                         "fetch_wait", "client"))
+                                         "fetch_wait", "client", "channels"))
         url = s.text("url", required=True)
         if not url.startswith("kafka://") or not url[len("kafka://"):].strip("/"):
             raise InterlockError(f'"url" must be a kafka:// URL, got "{url}"', where=s.at("url"),
@@ -85,14 +92,34 @@ class KafkaConfig:
         return cls(url=url, partitions=partitions,
                    create_topics=s.boolean("create_topics", True),
                    timeout=s.duration("timeout", 5.0), fetch_wait=s.duration("fetch_wait", 0.01),
-                   client={str(k): str(v) for k, v in client.items()})
+                   client={str(k): str(v) for k, v in client.items()},
+                   channels=_channels(data.get("channels"), s.at("channels")))
+
+
+def _channels(data: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise InterlockError('"channels" must map channel names to topics', where=where,
+                             hint='e.g. channels: {"orders.>": [orders.created, orders.assigned]}')
+    channels: dict[str, tuple[str, ...]] = {}
+    for name, topics in data.items():
+        listed = [topics] if isinstance(topics, str) else topics
+        if not isinstance(listed, list) or not listed or not all(
+                isinstance(t, str) and _TOPIC.fullmatch(t) for t in listed):
+            raise InterlockError(f'channel "{name}" must map to a topic or a list of topics, '
+                                 f"got {topics!r}", where=f"{where}.{name}",
+                                 hint="Topic names are letters, digits, '.', '_' and '-'.")
+        channels[str(name)] = tuple(listed)
+    return channels
 
 
 class _Listen:
-    """One topic, read from its end offsets by a consumer of its own, on its own thread."""
+    """One listened channel (its topics), read from their end offsets by a consumer of its
+    own, on its own thread."""
 
-    def __init__(self, broker: KafkaBroker, topic: str, deliver: Callable[[Event], None]) -> None:
-        self.topic = topic
+    def __init__(self, broker: KafkaBroker, channel: str, deliver: Callable[[Event], None]) -> None:
+        self.channel = channel
         self._broker = broker
         self._deliver = deliver
         self._stop = threading.Event()
@@ -107,16 +134,17 @@ class _Listen:
             "fetch.wait.max.ms": max(1, round(broker.config.fetch_wait * 1000)),
             "fetch.error.backoff.ms": 10,
         }))
-        self._thread = threading.Thread(target=self._run, name=f"interlock-kafka-{topic}",
+        self._thread = threading.Thread(target=self._run, name=f"interlock-kafka-{channel}",
                                         daemon=True)
 
-    def start(self, partitions: list[int]) -> None:
+    def start(self, partitions: Mapping[str, list[int]]) -> None:
         timeout = self._broker.config.timeout
         assignment = []
-        for partition in partitions:
-            position = TopicPartition(self.topic, partition)
-            _low, high = self._consumer.get_watermark_offsets(position, timeout=timeout)
-            assignment.append(TopicPartition(self.topic, partition, high))
+        for topic, numbers in partitions.items():
+            for partition in numbers:
+                position = TopicPartition(topic, partition)
+                _low, high = self._consumer.get_watermark_offsets(position, timeout=timeout)
+                assignment.append(TopicPartition(topic, partition, high))
         self._consumer.assign(assignment)
         self._thread.start()
 
@@ -125,7 +153,9 @@ class _Listen:
             message = self._consumer.poll(0.05)
             if message is None or message.error() is not None:
                 continue  # errors are transient here: librdkafka reconnects by itself
-            self._deliver(_event(message, self._broker.name, self.topic))
+            topic = message.topic() or ""
+            self._deliver(_event(message, self._broker.name, self._broker.channel_of(topic),
+                                 self.channel))
 
     def close(self) -> None:
         if self._stop.is_set():
@@ -168,10 +198,21 @@ class KafkaBroker:
         """A closed listen is no longer closed with the broker."""
         self._listens.discard(listen)
 
-    @staticmethod
-    def matches(pattern: str, channel: str) -> bool:
-        """Kafka topics have no wildcards: a listen covers its own topic only."""
-        return pattern == channel
+    def matches(self, pattern: str, channel: str) -> bool:
+        """Kafka topics have no wildcards: a listen covers its own topic, or the topics
+        ``channels`` maps its name to."""
+        return pattern == channel or bool(
+            set(self.topics_of(channel)) & set(self.topics_of(pattern)))
+
+    def topics_of(self, channel: str) -> tuple[str, ...]:
+        """The topics behind a channel name (itself, unless ``channels`` maps it)."""
+        return self.config.channels.get(channel, (channel,))
+
+    def channel_of(self, topic: str) -> str:
+        """The name the features use for ``topic``: a ``channels`` entry that renames it to
+        exactly this one topic, else the topic's own name."""
+        return next((name for name, topics in self.config.channels.items()
+                     if topics == (topic,)), topic)
 
     def client_settings(self, own: Mapping[str, Any]) -> dict[str, Any]:
         """librdkafka settings: the bootstrap servers, the user's ``client`` block, ``own``."""
@@ -245,8 +286,9 @@ class KafkaBroker:
     # -- the Broker protocol --------------------------------------------------------------
 
     def subscribe(self, channel: str, deliver: Callable[[Event], None]) -> _Listen:
-        """Listen on a topic from its current end; every partition assigned when this returns."""
-        partitions = self._ensure_topic(channel)
+        """Listen on a topic (or the topics ``channels`` maps ``channel`` to) from its current
+        end; every partition assigned when this returns."""
+        partitions = {topic: self._ensure_topic(topic) for topic in self.topics_of(channel)}
         listen = _Listen(self, channel, deliver)
         try:
             listen.start(partitions)
@@ -265,10 +307,19 @@ class KafkaBroker:
     def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
                 key: str | None = None) -> None:
         """Produce one message and wait for the broker's acknowledgement."""
-        self._ensure_topic(channel)
+        topics = self.topics_of(channel)
+        if len(topics) != 1:
+            raise InterlockError(
+                f'cannot publish to "{channel}": it names {len(topics)} Kafka topics',
+                details="topics: " + ", ".join(topics),
+                where=f"brokers.{self.name}.channels.{channel}",
+                hint="Publish to one of the topics by its name.",
+            )
+        topic = topics[0]
+        self._ensure_topic(topic)
         outcome: list[KafkaError | None] = []
         self._producer.produce(
-            channel, body, key=key.encode() if key is not None else None,
+            topic, body, key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()] or None,
             on_delivery=lambda error, _message: outcome.append(error),
         )
@@ -297,17 +348,20 @@ class KafkaBroker:
         del self._producer, self._admin
 
 
-def _event(message: Message, broker: str, topic: str) -> Event:
+def _event(message: Message, broker: str, channel: str, listen: str) -> Event:
     raw = message.headers() or []
     headers = list(raw.items()) if isinstance(raw, dict) else list(raw)
+    position = {"partition": str(message.partition()), "offset": str(message.offset())}
+    if message.topic() != channel:  # a renamed topic: the report says which one it was
+        position = {"topic": message.topic() or "", **position}
     return Event.now(
-        message.topic() or topic,
+        channel,
         _bytes(message.value()),
         {str(name): _text(value) for name, value in headers},
         broker=broker,
-        listen=topic,
+        listen=listen,
         key=None if message.key() is None else _text(message.key()),
-        details={"partition": str(message.partition()), "offset": str(message.offset())},
+        details=position,
     )
 
 
