@@ -74,3 +74,24 @@ def test_stage_overrides_and_env_backend(suite_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("INTERLOCK_STAGE", "prod")
     with pytest.raises(InterlockError, match=r'(?s)Unknown stage "prod".*staging'):
         Suite.load(path)
+
+
+def test_a_stage_removes_what_it_sets_to_null(suite_dir: Path, monkeypatch) -> None:
+    path = write_config(suite_dir, """
+        services:
+          nats: {kind: nats}
+          bus: {kind: kafka}
+        brokers:
+          nats: {type: nats, url: "{nats.url}", streams: [ORDERS]}
+        stages:
+          kafka:
+            brokers:
+              nats: null
+              bus: {type: kafka, url: "{bus.url}"}
+    """)
+    monkeypatch.setenv("INTERLOCK_STAGE", "kafka")
+    suite = Suite.load(path, progress=lambda line: None)
+    try:
+        assert list(suite.section("brokers")) == ["bus"]
+    finally:
+        suite.close()
