@@ -135,6 +135,7 @@ def test_the_kafka_plan_runs_tansu_from_the_wheel_on_loopback(tmp_path: Path) ->
     docker = kafka.docker_plan(_ctx(tmp_path))
     assert docker.image.startswith("apache/kafka:") and docker.container_port == 9092
     assert docker.env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert int(docker.env["KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS"]) <= 1000  # short test sessions
     with pytest.raises(InterlockError, match="takes no options"):
         kafka.plan(_ctx(tmp_path, partitions=3))
 

@@ -105,6 +105,9 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
             "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
             "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
             "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+            # Services under test use short sessions (1-6 s) so that a joining consumer is
+            # quick; Kafka refuses sessions under 6 s unless told otherwise.
+            "KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS": "1000",
             "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "true",
         },
     )
