@@ -1,4 +1,5 @@
-"""A service's PostgreSQL pool and NATS connection, opened in the background with retries.
+"""A service's PostgreSQL pool and event bus (NATS, or Kafka for a ``kafka://`` URL), opened in
+the background with retries.
 
     links = Connections("orders", database_url, nats_url, log)
     app = create_app("orders", links.lifespan(setup, verifier), links.readiness)
@@ -20,19 +21,17 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from demo import stream
 from demo.bearer import TokenVerifier
+from demo.bus import Bus, bus_for
 from demo.service import ApiError, Lifespan, Readiness, connect_in_background, public_url
 
 Setup = Callable[["Connections"], Awaitable[None]]
 
 
 class Connections:
-    """The pool, the NATS connection and the background tasks of one service."""
+    """The pool, the event bus and the background tasks of one service."""
 
     def __init__(self, name: str, database_url: str, nats_url: str,
                  log: logging.Logger) -> None:
@@ -41,14 +40,14 @@ class Connections:
         self.nats_url = nats_url
         self.log = log
         self.pool: AsyncConnectionPool | None = None
-        self.nc: NATS | None = None
-        self.js: JetStreamContext | None = None
+        self.bus: Bus = bus_for(nats_url, name, log)
+        self._bus_ready = False
         self.tasks: list[asyncio.Task[None]] = []
-        self.readiness = Readiness(checks=[self._nats_problem])
+        self.readiness = Readiness(checks=[self._bus_problem])
 
-    def _nats_problem(self) -> str | None:
-        if self.nc is None or not self.nc.is_connected:
-            return "nats disconnected"
+    def _bus_problem(self) -> str | None:
+        if not self.bus.connected:
+            return "event bus disconnected"
         return None
 
     async def connect(self, setup: Setup) -> None:
@@ -63,13 +62,10 @@ class Connections:
                 raise
             self.pool = pool
             self.log.info("connected to PostgreSQL at %s", public_url(self.database_url))
-        if self.nc is None:
-            self.nc = await stream.connect(self.nats_url, self.name, self.log)
-            self.log.info("connected to NATS at %s", public_url(self.nats_url))
-        if self.js is None:
-            js = self.nc.jetstream()
-            await stream.ensure_stream(js)
-            self.js = js
+        if not self._bus_ready:
+            await self.bus.connect()
+            self._bus_ready = True
+            self.log.info("connected to the event bus at %s", public_url(self.nats_url))
         await setup(self)
 
     def pool_ready(self) -> AsyncConnectionPool:
@@ -77,10 +73,10 @@ class Connections:
             raise ApiError(503, "service starting")
         return self.pool
 
-    def js_ready(self) -> JetStreamContext:
-        if self.js is None or not self.readiness.ready:
+    def bus_ready(self) -> Bus:
+        if not self._bus_ready or not self.readiness.ready:
             raise ApiError(503, "service starting")
-        return self.js
+        return self.bus
 
     def start(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` (a consumer's loop) until the service stops."""
@@ -98,8 +94,7 @@ class Connections:
                 for task in [connecting, *self.tasks]:
                     task.cancel()
                 await asyncio.gather(connecting, *self.tasks, return_exceptions=True)
-                if self.nc is not None:
-                    await self.nc.close()
+                await self.bus.close()
                 if self.pool is not None:
                     await self.pool.close()
                 await verifier.close()

@@ -107,3 +107,17 @@ auth:
     assert "token_url: http://127.0.0.1:1/oauth/token" in out  # names a secret, is not one
     assert "client_id: robot" in out
     assert "postgresql://app:***@127.0.0.1:1/shop" in out
+
+
+def test_config_states_the_embedded_kafka_brokers_limits(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "interlock.yaml"
+    config.write_text("services:\n  bus: {kind: kafka}\n  cache: {kind: redis}\n")
+    monkeypatch.delenv("INTERLOCK_BACKEND", raising=False)
+    assert main(["--config", str(config), "config"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("# bus")]
+    assert len(notes) == 1
+    assert all(word in notes[0] for word in ("memory-only", "transactions", "session.timeout.ms"))
+    monkeypatch.setenv("INTERLOCK_BACKEND", "docker")
+    assert main(["--config", str(config), "config"]) == 0
+    assert "memory-only" not in capsys.readouterr().out  # apache/kafka has none of these limits

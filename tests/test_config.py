@@ -297,3 +297,24 @@ def test_the_repositorys_own_stack_files_still_load() -> None:
     for path in [ROOT / "environment" / "interlock.yaml",
                  *sorted((ROOT / "tests").rglob("interlock*.yaml"))]:
         Suite.load(path, progress=lambda line: None).close()
+
+
+def test_a_stage_removes_what_it_sets_to_null(suite_dir: Path, monkeypatch) -> None:
+    path = write_config(suite_dir, """
+        services:
+          nats: {kind: nats}
+          bus: {kind: kafka}
+        brokers:
+          nats: {type: nats, url: "{nats.url}", streams: [ORDERS]}
+        stages:
+          kafka:
+            brokers:
+              nats: null
+              bus: {type: kafka, url: "{bus.url}"}
+    """)
+    monkeypatch.setenv("INTERLOCK_STAGE", "kafka")
+    suite = Suite.load(path, progress=lambda line: None)
+    try:
+        assert list(suite.section("brokers")) == ["bus"]
+    finally:
+        suite.close()

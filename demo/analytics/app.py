@@ -14,15 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
-from nats.aio.msg import Msg
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from demo.bearer import Caller, TokenVerifier, current_caller
+from demo.bus import Message
 from demo.clock import parse_rfc3339, rfc3339
 from demo.connections import Connections, parse_event
 from demo.service import ApiError, ConfigError, create_app, env
-from demo.stream import consumer
 
 log = logging.getLogger("analytics")
 Who = Annotated[Caller, Depends(current_caller)]
@@ -76,7 +75,7 @@ def build_app() -> FastAPI:
                         values["NATS_URL"] or "", log)
     verifier = TokenVerifier(values["AUTH_URL"] or "", 1.0, log)
 
-    async def handle(message: Msg) -> None:
+    async def handle(message: Message) -> None:
         assert links.pool is not None
         column = COLUMNS.get(message.subject)
         if column is None:  # orders.dlq and subjects added later are not ours
@@ -106,11 +105,11 @@ def build_app() -> FastAPI:
         await message.ack()
 
     async def setup(links: Connections) -> None:
-        assert links.pool is not None and links.js is not None
+        assert links.pool is not None
         async with links.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('demo.analytics'))")
             await conn.execute(SCHEMA)
-        links.start(await consumer(links.js, "orders.*", "analytics", handle, log))
+        links.start(await links.bus.consumer("orders.*", "analytics", handle))
 
     app = create_app("analytics", links.lifespan(setup, verifier), links.readiness)
     links.install(app)

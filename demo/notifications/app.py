@@ -15,14 +15,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
-from nats.aio.msg import Msg
 from psycopg.rows import dict_row
 
 from demo.bearer import Caller, TokenVerifier, current_caller
+from demo.bus import Message
 from demo.clock import now, rfc3339
 from demo.connections import Connections, parse_event
 from demo.service import ApiError, ConfigError, create_app, env
-from demo.stream import DEAD_LETTER_SUBJECT, consumer
+from demo.stream import DEAD_LETTER_SUBJECT
 
 log = logging.getLogger("notifications")
 Who = Annotated[Caller, Depends(current_caller)]
@@ -49,7 +49,7 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
             "eventId": row["event_id"], "createdAt": rfc3339(row["created_at"])}
 
 
-def dead_letter(reason: str, message: Msg, body: dict[str, Any] | None) -> dict[str, Any]:
+def dead_letter(reason: str, message: Message, body: dict[str, Any] | None) -> dict[str, Any]:
     """What goes to ``orders.dlq``: why, the original text, and the order when known."""
     letter: dict[str, Any] = {
         "reason": reason, "original": message.data.decode("utf-8", errors="replace"),
@@ -69,8 +69,8 @@ def build_app() -> FastAPI:
                         values["NATS_URL"] or "", log)
     verifier = TokenVerifier(values["AUTH_URL"] or "", 1.0, log)
 
-    async def handle(message: Msg) -> None:
-        assert links.pool is not None and links.js is not None and links.nc is not None
+    async def handle(message: Message) -> None:
+        assert links.pool is not None
         body = parse_event(message.data)
         reason = None
         if body is None:
@@ -82,7 +82,8 @@ def build_app() -> FastAPI:
                 reason = f"missing or empty {', '.join(missing)}"
         if reason is not None or body is None:
             letter = dead_letter(reason or "not a JSON object", message, body)
-            await links.js.publish(DEAD_LETTER_SUBJECT, json.dumps(letter).encode(), timeout=2)
+            await links.bus.publish(DEAD_LETTER_SUBJECT, json.dumps(letter).encode(),
+                                    key=letter.get("orderId"))
             log.warning("dead-lettered an event from %s: %s", message.subject, letter["reason"])
             await message.ack()
             return
@@ -99,16 +100,17 @@ def build_app() -> FastAPI:
             log.info("event %s already notified; ignored", body["eventId"])
         else:
             notification = _as_json(row)
-            await links.nc.publish(SENT_SUBJECT, json.dumps(notification).encode())
+            await links.bus.publish(SENT_SUBJECT, json.dumps(notification).encode(),
+                                    key=row["order_id"], stored=False)
             log.info("notified %r about order %s", row["technician_id"], row["order_id"])
         await message.ack()
 
     async def setup(links: Connections) -> None:
-        assert links.pool is not None and links.js is not None
+        assert links.pool is not None
         async with links.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('demo.notifications'))")
             await conn.execute(SCHEMA)
-        links.start(await consumer(links.js, "orders.assigned", "notifications", handle, log))
+        links.start(await links.bus.consumer("orders.assigned", "notifications", handle))
 
     app = create_app("notifications", links.lifespan(setup, verifier), links.readiness)
     links.install(app)

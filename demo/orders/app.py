@@ -76,9 +76,10 @@ def build_app() -> FastAPI:
     async def publish(kind: str, order: dict[str, Any], event_id: uuid.UUID, at: Any) -> None:
         body = event(kind, order, event_id, at)
         try:
-            # Nats-Msg-Id lets JetStream drop a duplicate if this publish is ever retried.
-            await links.js_ready().publish(SUBJECTS[kind], json.dumps(body).encode(),
-                                           timeout=2, headers={"Nats-Msg-Id": str(event_id)})
+            # The event id lets JetStream drop a duplicate if this publish is ever retried;
+            # the order id keys it on Kafka, so one order's events keep their order.
+            await links.bus_ready().publish(SUBJECTS[kind], json.dumps(body).encode(),
+                                            key=str(order["id"]), msg_id=str(event_id))
         except Exception as error:  # the order is committed; say loudly that its event is not
             log.error("publishing %s for order %s failed: %s", kind, order["id"],
                       error or type(error).__name__)

@@ -27,6 +27,7 @@ from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
+from interlock.stack.kinds import kind_module
 from interlock.stack.reuse import KeptStack
 from interlock.suite import DEFAULT_STACK, Suite
 
@@ -55,10 +56,27 @@ def show_config(args: argparse.Namespace) -> int:
         data = suite.secrets.redact_config(_plain(suite.config.data))
         text = yaml.safe_dump(data, sort_keys=False)
         print(f"# stage: {suite.config.stage or '(none)'}   backend: {suite.backend}")
+        for line in _kind_notes(suite):
+            print(line)
         print(suite.secrets.redact(text), end="")
     finally:
         suite.close()
     return 0
+
+
+def _kind_notes(suite: Suite) -> list[str]:
+    """A comment line per service whose built-in kind runs with limits on this backend
+    (the embedded Kafka broker: memory-only, no transactions, slow group joins)."""
+    if suite.backend != "process":
+        return []
+    notes = []
+    for name, spec in suite.services.items():
+        if spec.kind and not spec.external:
+            # A kind module may state the limits of its embedded server in LIMITS.
+            limits = getattr(kind_module(spec.kind), "LIMITS", "")
+            if limits:
+                notes.append(f"# {name} ({spec.kind}): {limits}")
+    return notes
 
 
 def stack_up(args: argparse.Namespace) -> int:

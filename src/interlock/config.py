@@ -270,7 +270,8 @@ def load_config(path: Path | str, stage: str | None = None) -> SuiteConfig:
     """Read the configuration file, check its top level, apply the stage.
 
     The stage is ``stage``, else ``INTERLOCK_STAGE``, else none. A stage's mapping is merged
-    key by key over the base (mappings merge, everything else replaces).
+    key by key over the base (mappings merge, everything else replaces; a key set to null in
+    the stage is removed, e.g. a broker or a dependency the stage does without).
     """
     path = Path(path)
     document = read_yaml(path)
@@ -323,6 +324,10 @@ def _merge(base: Any, over: Any) -> Any:
         merged.lines = dict(getattr(base, "lines", {}))
         merged.line = getattr(base, "line", 0)
         for key, value in over.items():
+            if value is None and key in base:  # null in a stage: the base's entry goes
+                del merged[key]
+                merged.lines.pop(key, None)
+                continue
             merged[key] = _merge(base.get(key), value) if key in base else value
             if isinstance(over, Located) and key in over.lines:
                 merged.lines[key] = over.lines[key]

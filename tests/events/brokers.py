@@ -42,6 +42,8 @@ CASES = {
     "mqtt3": Case("mqtt", "mosquitto_server", "orders/created", "orders/shipped",
                   "payments/created", "orders/+", "orders/#", "orders/eu/created",
                   (("version", "3.1.1"),)),
+    "kafka": Case("kafka", "kafka_server", "orders", "orders-shipped", "payments",
+                  None, None, None),
     "webhook": Case("webhook", None, "orders/created", "orders/shipped", "payments/created",
                     "orders/*", None, None),
 }

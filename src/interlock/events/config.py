@@ -36,6 +36,7 @@ ADAPTERS = Plugins("broker type", {
     "mqtt": "interlock.events.mqtt:MqttBroker",
     "webhook": "interlock.events.webhook:WebhookBroker",
     "memory": "interlock.events.memory:MemoryBroker",  # the fake, for fast tests
+    "kafka": "interlock.events.kafka:KafkaBroker",
 }, unknown='unknown {sort} "{name}"')
 
 

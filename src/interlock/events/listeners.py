@@ -63,6 +63,7 @@ class EventListeners:
         self.secrets = secrets or Secrets()
         self.buffer = EventBuffer()
         self.last_event: Event | None = None
+        self.headers: dict[str, str] = {}  # carried by every publish of the scenario
         self._listening: dict[tuple[str, str], Subscription] = {}
         self._attached = 0
 
@@ -104,9 +105,14 @@ class EventListeners:
         times: int = 1,
         broker: str | None = None,
         headers: Mapping[str, str] | None = None,
+        key: str | None = None,
     ) -> None:
-        """Publish ``document`` ``times`` times (bytes and text as they are, else as JSON)."""
+        """Publish ``document`` ``times`` times (bytes and text as they are, else as JSON),
+        with the carried headers (``carry_headers``) and ``headers``, and ``key`` (Kafka)."""
         name = self._broker_name(broker, f'publish to "{channel}"')
+        if key is not None:
+            self._require_keys(name, f'publish to "{channel}" with key "{key}"')
+        carried = {**self.headers, **(headers or {})} or None
         if isinstance(document, bytes):
             body = document
         elif isinstance(document, str):
@@ -114,25 +120,42 @@ class EventListeners:
         else:
             body = json.dumps(document).encode()
         for _ in range(times):
-            self.brokers[name].publish(channel, body, headers)
-        self._attach(f"event {channel} (published)", body)
+            self.brokers[name].publish(channel, body, carried, key)
+        self._attach(f"event {channel} (published)", body, key=key, headers=carried or {})
+
+    def carry_headers(self, headers: Mapping[str, str]) -> None:
+        """Headers every later ``publish`` of this scenario carries (added to earlier ones).
+
+        Example::
+
+            events.carry_headers({"ce-type": "Payment"})
+        """
+        self.headers.update(headers)
 
     # -- expectations -------------------------------------------------------------------
 
     def expect_event(
-        self, channel: str, expected: Any, timeout: float | None = None, broker: str | None = None
+        self, channel: str, expected: Any, timeout: float | None = None, broker: str | None = None,
+        key: str | None = None,
     ) -> Event:
-        """The first event on ``channel`` that contains ``expected``; returns the moment it
-        arrives (or at once if it already did); a ``Failure`` listing what came otherwise."""
+        """The first event on ``channel`` (with ``key``, when given) that contains
+        ``expected``; returns the moment it arrives (or at once if it already did); a
+        ``Failure`` listing what came otherwise."""
         on_channel = self._on_channel(channel, broker)
+        if key is not None:
+            for name in on_channel.sources:
+                self._require_keys(name, f'expect an event on "{channel}" with key "{key}"')
+            keyed = on_channel
+            on_channel = _OnChannel(channel, on_channel.sources, self.brokers, key)
         _check_expected(expected)
         wait = self.timeout if timeout is None else timeout
         event = self.buffer.wait_for(lambda e: on_channel(e) and _contains(expected, e), wait)
         self._attach_received()
         if event is None:
+            with_key = f' with key "{key}"' if key is not None else ""
             raise self._failure(
-                f'no event on "{channel}" matched within {_seconds(wait)}', channel, on_channel,
-                expected,
+                f'no event on "{channel}"{with_key} matched within {_seconds(wait)}', channel,
+                on_channel, expected, keyed if key is not None else None,
             )
         self.last_event = event
         return event
@@ -231,15 +254,44 @@ class EventListeners:
 
     # -- the last event -----------------------------------------------------------------
 
-    def last_json(self) -> Any:
-        """The JSON of the event the last expectation found (for schemas and remembering)."""
+    def expect_header(self, name: str, value: str) -> None:
+        """The event the last expectation found has header ``name`` (any case) equal to
+        ``value`` (a marker such as ``#uuid`` or ``#regex …`` allowed)."""
+        event = self._last("the event has the header")
+        actual = event.header(name)
+        _check_expected(value)
+        if actual is not None and not compare(value, actual, "is"):
+            return
+        present = ", ".join(f"{k}: {v}" for k, v in event.headers.items()) or "none"
+        title = (f'the event on "{event.channel}" has no header "{name}"' if actual is None else
+                 f'the event\'s header "{name}" is "{actual}", expected "{value}"')
+        raise Failure(self.secrets.redact(title),
+                      self.secrets.redact(f"headers of the event: {present}\nevent: "
+                                          f"{self._show(event)}"),
+                      hint="" if actual is not None or event.headers else
+                      "Does the publisher set headers? Only Kafka, NATS, RabbitMQ and MQTT 5 "
+                      "carry them.")
+
+    def _last(self, step: str) -> Event:
         if self.last_event is None:
             raise InterlockError(
-                "no event to look at yet",
+                f"no event to look at yet ({step})",
                 hint='A step such as `Then an event on "orders.created" matches:` must find '
                 "one first.",
             )
-        return self.last_event.json(self.secrets)
+        return self.last_event
+
+    def _require_keys(self, broker: str, action: str) -> None:
+        if not self.brokers[broker].keys:
+            raise InterlockError(
+                f'cannot {action}: broker "{broker}" has no message keys',
+                hint="Keys exist on Kafka. Drop `with key` and carry the value in the body or "
+                "in a header (`Given the events I publish carry the headers:`) instead.",
+            )
+
+    def last_json(self) -> Any:
+        """The JSON of the event the last expectation found (for schemas and remembering)."""
+        return self._last("the event JSON").json(self.secrets)
 
     def last_value(self, path: str) -> Any:
         """The value at JSONPath ``path`` in the last event found."""
@@ -310,12 +362,17 @@ class EventListeners:
         return _OnChannel(channel, sources, self.brokers)
 
     def _failure(
-        self, title: str, channel: str, on_channel: Callable[[Event], bool], expected: Any
+        self, title: str, channel: str, on_channel: Callable[[Event], bool], expected: Any,
+        any_key: Callable[[Event], bool] | None = None,
     ) -> Failure:
         arrived = [e for e in self.buffer.snapshot() if on_channel(e)]
         lines = [f"expected (contains): {json.dumps(self.secrets.redact_json(expected))}"
                  if expected is not None else ""]
-        if not arrived:
+        other_keys = [e for e in self.buffer.snapshot() if any_key(e)] if any_key else []
+        if not arrived and other_keys:
+            lines.append(f"no event with that key; {len(other_keys)} with other keys:")
+            lines.extend(f"  #{i} {self._show(e)}" for i, e in enumerate(other_keys[:_SHOWN], 1))
+        elif not arrived:
             lines.append(f'no event arrived on "{channel}" since listening')
             sources = on_channel.sources if isinstance(on_channel, _OnChannel) else {}
             elsewhere: dict[str, int] = {}
@@ -371,7 +428,7 @@ class EventListeners:
         text = json.dumps(self.secrets.redact_json(document)) if ok else self._raw(event, 200)
         if len(text) > 300:
             text = text[:300] + " …"
-        return f"{event.channel} ({event.broker}): {text}"
+        return f"{event.channel} ({event.broker}{_position(event)}): {text}"
 
     def _raw(self, event: Event, limit: int) -> str:
         """A body that is not JSON, secrets hidden before it is cut."""
@@ -382,33 +439,57 @@ class EventListeners:
         # step, which adapter threads know nothing about.
         events = self.buffer.snapshot()
         for event in events[self._attached :]:
-            self._attach(f"event {event.channel}", event.body)
+            self._attach(f"event {event.channel}{_where_in(event)}", event.body,
+                         key=event.key, headers=event.headers)
         self._attached = len(events)
 
-    def _attach(self, name: str, body: bytes) -> None:
+    def _attach(self, name: str, body: bytes, key: str | None = None,
+                headers: Mapping[str, str] | None = None) -> None:
         if self.reporter is None:
             return
         try:
             document = json.loads(body)
         except ValueError:
-            self.reporter.attach(name, self.secrets.redact(body.decode("utf-8", "replace")), TEXT)
+            text, kind = self.secrets.redact(body.decode("utf-8", "replace")), TEXT
+        else:
+            text, kind = pretty_json(self.secrets.redact_json(document)), JSON
+        if key is None and not headers:
+            self.reporter.attach(name, text, kind)
             return
-        self.reporter.attach(name, pretty_json(self.secrets.redact_json(document)), JSON)
+        # Key and headers above the body, as a message viewer shows them.
+        top = ([f"key: {key}"] if key is not None else []) + (
+            ["headers:"] + [f"  {k}: {v}" for k, v in (headers or {}).items()] if headers else [])
+        self.reporter.attach(name, self.secrets.redact("\n".join(top)) + "\n\n" + text, TEXT)
 
 
 class _OnChannel:
     """Whether an event is on ``channel``, as received through the chosen listen of its
-    broker (``sources``: broker name → listened pattern)."""
+    broker (``sources``: broker name → listened pattern), and has ``key`` when one is given."""
 
-    def __init__(self, channel: str, sources: dict[str, str], brokers: Mapping[str, Broker]):
+    def __init__(self, channel: str, sources: dict[str, str], brokers: Mapping[str, Broker],
+                 key: str | None = None):
         self.channel = channel
         self.sources = sources
         self.brokers = brokers
+        self.key = key
 
     def __call__(self, event: Event) -> bool:
-        return self.sources.get(event.broker) == event.listen and self.brokers[
-            event.broker
-        ].matches(self.channel, event.channel)
+        return (self.sources.get(event.broker) == event.listen
+                and self.brokers[event.broker].matches(self.channel, event.channel)
+                and (self.key is None or event.key == self.key))
+
+
+def _position(event: Event) -> str:
+    """``, partition 0, offset 3, key "o-1"`` where the broker has them."""
+    parts = [f"{k} {v}" for k, v in event.details.items()]
+    if event.key is not None:
+        parts.append(f'key "{event.key}"')
+    return "".join(", " + p for p in parts)
+
+
+def _where_in(event: Event) -> str:
+    position = _position(event)
+    return f" ({position[2:]})" if position else ""
 
 
 def _check_expected(expected: Any) -> None:

@@ -27,7 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from interlock.errors import InterlockError
-from interlock.events.base import Event, Settings, split_match
+from interlock.events.base import Event, Settings, no_keys, split_match
 
 
 def mqtt_matches(pattern: str, topic: str) -> bool:
@@ -149,6 +149,7 @@ class MqttBroker:
     """
 
     config_type = MqttConfig
+    keys = False  # no message keys: publishing with one is refused
 
     def __init__(self, name: str, config: MqttConfig) -> None:
         self.name = name
@@ -189,8 +190,10 @@ class MqttBroker:
         self._subscriptions.append(subscription)
         return subscription
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
         """Publish; with QoS 1 or 2, returns when the broker acknowledged it."""
+        no_keys(self.name, "MQTT", key)
         properties = None
         if headers:
             if self.config.version != 5:

@@ -33,7 +33,7 @@ from nats.aio.subscription import Subscription as NatsSub
 from nats.js.api import DeliverPolicy
 
 from interlock.errors import InterlockError
-from interlock.events.base import Event, Settings, split_match
+from interlock.events.base import Event, Settings, no_keys, split_match
 
 T = TypeVar("T")
 
@@ -82,6 +82,7 @@ class NatsBroker:
     """
 
     config_type = NatsConfig
+    keys = False  # no message keys: publishing with one is refused
 
     def __init__(self, name: str, config: NatsConfig) -> None:
         self.name = name
@@ -157,8 +158,10 @@ class NatsBroker:
         await self._nc.flush(timeout=max(1, round(self.config.timeout)))
         return sub
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
         """Publish; through JetStream (waiting for the stream's ack) when a stream covers it."""
+        no_keys(self.name, "NATS", key)
         try:
             self.run(self._publish(channel, body, dict(headers) if headers else None))
         except InterlockError:

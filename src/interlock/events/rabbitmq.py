@@ -30,7 +30,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from interlock.errors import InterlockError
-from interlock.events.base import Event, Settings, split_match
+from interlock.events.base import Event, Settings, no_keys, split_match
 
 
 def amqp_matches(pattern: str, routing_key: str) -> bool:
@@ -142,6 +142,7 @@ class RabbitBroker:
     """
 
     config_type = RabbitConfig
+    keys = False  # no message keys: publishing with one is refused
 
     def __init__(self, name: str, config: RabbitConfig) -> None:
         self.name = name
@@ -228,8 +229,10 @@ class RabbitBroker:
         self._consumers.append(consumer)
         return _RabbitSubscription(consumer)
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
         """Publish with routing key ``channel``; returns when the broker confirmed it."""
+        no_keys(self.name, "RabbitMQ", key)
         properties = pika.BasicProperties(
             headers=dict(headers) if headers else None,
             content_type="application/json" if _is_json(body) else None,

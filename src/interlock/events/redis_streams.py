@@ -21,7 +21,7 @@ import redis
 import redis.exceptions
 
 from interlock.errors import InterlockError
-from interlock.events.base import Event, Settings
+from interlock.events.base import Event, Settings, no_keys
 
 _BLOCK_MS = 250  # how long one XREAD waits; bounds how long closing a subscription takes
 
@@ -95,6 +95,7 @@ class RedisStreamsBroker:
     """
 
     config_type = RedisStreamsConfig
+    keys = False  # no message keys: publishing with one is refused
 
     def __init__(self, name: str, config: RedisStreamsConfig) -> None:
         self.name = name
@@ -154,8 +155,10 @@ class RedisStreamsBroker:
         last = info["last-generated-id"]
         return last.decode() if isinstance(last, bytes) else str(last)
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
         """``XADD channel * <field> body [header value …]``."""
+        no_keys(self.name, "Redis stream", key)
         fields: dict[Any, Any] = dict(headers or {})
         if self.config.field in fields:
             raise InterlockError(

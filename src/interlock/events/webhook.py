@@ -38,7 +38,7 @@ from cloudevents.core.bindings.http import (
 from cloudevents.core.v1.event import CloudEvent
 
 from interlock.errors import InterlockError
-from interlock.events.base import Event, Settings
+from interlock.events.base import Event, Settings, no_keys
 
 _MAX_BODY = 10 * 1024 * 1024
 
@@ -99,6 +99,7 @@ class WebhookBroker:
     """
 
     config_type = WebhookConfig
+    keys = False  # no message keys: publishing with one is refused
 
     def __init__(self, name: str, config: WebhookConfig) -> None:
         self.name = name
@@ -157,8 +158,10 @@ class WebhookBroker:
             subscription.deliver(event)
         return channel
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
         """POST the event to ``target`` (a CloudEvent of type ``channel`` unless ``plain``)."""
+        no_keys(self.name, "Webhook", key)
         if not self.config.target:
             raise InterlockError(
                 f'Webhook broker "{self.name}" has no target to publish to',

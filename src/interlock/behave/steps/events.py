@@ -101,3 +101,37 @@ def event_schema(world: Any, schema: str) -> None:
 def remember_event(world: Any, path: str, name: str) -> None:
     """Then I remember the event JSON at "$.orderId" as "event_order_id"."""
     world.remember(world.render(name), world.events.last_value(world.render_jsonpath(path)))
+
+
+# -- keys and headers (Kafka keys; headers on Kafka, NATS, RabbitMQ and MQTT 5) ------------
+
+
+@sentence(r"I publish to " + q("channel") + BROKER + r" with key " + q("key")
+          + r"(?P<twice> twice)?:")
+def publish_with_key(world: Any, channel: str, key: str, broker: str | None = None,
+                     twice: str | None = None) -> None:
+    """When I publish to "payments" with key "{order_id}": (a broker without keys refuses)."""
+    world.events.publish(world.render(channel), _document(world), times=2 if twice else 1,
+                         broker=_broker(world, broker), key=world.render(key))
+
+
+@sentence(r"the events I publish carry the headers:")
+def carry_headers(world: Any) -> None:
+    """Given the events I publish carry the headers: (name | value; for the whole scenario)."""
+    world.events.carry_headers({world.render(row["name"]): world.render(row["value"])
+                                for row in rows_of(world, "name", "value")})
+
+
+@sentence(r"an event on " + q("channel") + BROKER + r" with key " + q("key") + r" matches:",
+          expectation=True, retry="wait")
+def keyed_event_matches(world: Any, channel: str, key: str, broker: str | None = None,
+                        timeout: float | None = None) -> None:
+    """Then an event on "orders" with key "{order_id}" matches: (contains comparison)."""
+    world.events.expect_event(world.render(channel), world.render_json(world.step_text or ""),
+                              timeout, _broker(world, broker), key=world.render(key))
+
+
+@sentence(r"the event has the header " + q("name") + r" with " + q("value"))
+def event_header(world: Any, name: str, value: str) -> None:
+    """Then the event has the header "ce-type" with "OrderCreated" (markers allowed)."""
+    world.events.expect_header(world.render(name), world.render(value))

@@ -4,7 +4,7 @@ and a line here.
 
 Example:
     >>> sorted(KINDS)
-    ['mariadb', 'mosquitto', 'nats', 'postgres', 'rabbitmq', 'redis']
+    ['kafka', 'mariadb', 'mosquitto', 'nats', 'postgres', 'rabbitmq', 'redis']
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ KINDS = Plugins("kind", {
     "rabbitmq": "interlock.stack.kinds.rabbitmq",
     "mariadb": "interlock.stack.kinds.mariadb",
     "mosquitto": "interlock.stack.kinds.mosquitto",
+    "kafka": "interlock.stack.kinds.kafka",
 })
 
 
