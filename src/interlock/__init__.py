@@ -9,31 +9,85 @@ Example:
     '/orders/o-1'
 """
 
-from interlock.db import Databases, ScenarioData
-from interlock.errors import Failure, InterlockError
-from interlock.events.listeners import EventListeners
-from interlock.http import Exchange, HttpSession
-from interlock.http.responses import (
-    body_contains,
-    header_contains,
-    header_is,
-    json_at_contains,
-    json_at_is,
-    json_contains,
-    json_is,
-    remember_header,
-    remember_json_at,
-    status_is,
-    status_is_one_of,
-    time_under,
-)
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
-from interlock.stack import Address, ReadyCheck, ServiceSpec, Stack
-from interlock.suite import Suite
-from interlock.values import Scope, parse_cell, parse_duration, parse_literal, render, render_json
-from interlock.waiting import eventually
-from interlock.world import World
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from interlock.plugins import lazy_names
+
+# Each name is imported from its module on first use: `import interlock` stays cheap (no
+# SQLAlchemy, broker client or Docker SDK until a suite uses them).
+_WHERE = {
+    "Address": "interlock.stack",
+    "body_contains": "interlock.http.responses",
+    "Databases": "interlock.db.database",
+    "EventListeners": "interlock.events.listeners",
+    "eventually": "interlock.waiting",
+    "Exchange": "interlock.http.exchange",
+    "Failure": "interlock.errors",
+    "header_contains": "interlock.http.responses",
+    "header_is": "interlock.http.responses",
+    "HttpSession": "interlock.http.session",
+    "InterlockError": "interlock.errors",
+    "json_at_contains": "interlock.http.responses",
+    "json_at_is": "interlock.http.responses",
+    "json_contains": "interlock.http.responses",
+    "json_is": "interlock.http.responses",
+    "MemoryReporter": "interlock.report",
+    "parse_cell": "interlock.values",
+    "parse_duration": "interlock.values",
+    "parse_literal": "interlock.values",
+    "ReadyCheck": "interlock.stack",
+    "remember_header": "interlock.http.responses",
+    "remember_json_at": "interlock.http.responses",
+    "render": "interlock.values",
+    "render_json": "interlock.values",
+    "ScenarioData": "interlock.db.lifecycle",
+    "Scope": "interlock.values",
+    "Secrets": "interlock.secrets",
+    "ServiceSpec": "interlock.stack",
+    "Stack": "interlock.stack",
+    "status_is": "interlock.http.responses",
+    "status_is_one_of": "interlock.http.responses",
+    "Suite": "interlock.suite",
+    "time_under": "interlock.http.responses",
+    "World": "interlock.world",
+}
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from interlock.db import Databases, ScenarioData
+    from interlock.errors import Failure, InterlockError
+    from interlock.events.listeners import EventListeners
+    from interlock.http import Exchange, HttpSession
+    from interlock.http.responses import (
+        body_contains,
+        header_contains,
+        header_is,
+        json_at_contains,
+        json_at_is,
+        json_contains,
+        json_is,
+        remember_header,
+        remember_json_at,
+        status_is,
+        status_is_one_of,
+        time_under,
+    )
+    from interlock.report import MemoryReporter
+    from interlock.secrets import Secrets
+    from interlock.stack import Address, ReadyCheck, ServiceSpec, Stack
+    from interlock.suite import Suite
+    from interlock.values import (
+        Scope,
+        parse_cell,
+        parse_duration,
+        parse_literal,
+        render,
+        render_json,
+    )
+    from interlock.waiting import eventually
+    from interlock.world import World
 
 __all__ = [
     "Address",

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -59,3 +60,30 @@ class Plugins(Mapping[str, str]):
         module_name, _, attribute = self._entries[name].partition(":")
         module = importlib.import_module(module_name)
         return getattr(module, attribute) if attribute else module
+
+
+def lazy_names(module: str, names: Mapping[str, str]) -> tuple[Any, Any]:
+    """A package's ``__getattr__`` and ``__dir__`` (PEP 562) that import each public name
+    from its module on first use, so that ``import interlock`` does not load SQLAlchemy, a
+    broker client or the Docker SDK before a suite uses them.
+
+    Example:
+        >>> __getattr__, __dir__ = lazy_names("pkg", {"dumps": "json"})
+        >>> __getattr__("dumps")({"a": 1})
+        '{"a": 1}'
+    """
+
+    def __getattr__(name: str) -> Any:
+        where = names.get(name)
+        if where is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(where), name)
+        if module in sys.modules:
+            sys.modules[module].__dict__[name] = value  # the next lookup is a plain one
+        return value
+
+    def __dir__() -> list[str]:
+        own = sys.modules[module].__dict__ if module in sys.modules else {}
+        return sorted(set(own) | set(names))
+
+    return __getattr__, __dir__

@@ -22,13 +22,12 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interlock.auth import Authenticator
 from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
 from interlock.contracts import OpenApiContract, SchemaLibrary
-from interlock.db import Databases, DatabasesConfig, ScenarioData
+from interlock.db import DatabasesConfig
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig, brokers_from_dict
@@ -43,6 +42,10 @@ from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 from interlock.suite_check import check_suite
 from interlock.values import Scope, render, render_tree
+
+if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy
+    from interlock.auth import Authenticator
+    from interlock.db import Databases, ScenarioData
 
 DEFAULT_STACK = "default"
 
@@ -218,6 +221,8 @@ class Suite:
         as long as the stack runs (an ``@isolated`` stack's own auth service logs in anew)."""
 
         def build() -> Authenticator:
+            from interlock.auth import Authenticator
+
             return Authenticator(
                 self.auth_config, session=lambda: self.new_http_session(stack),
                 secrets=self.secrets, scope=self.scope_for(stack), files=self.root,
@@ -268,6 +273,8 @@ class Suite:
         the stack owns them (they are closed when it stops)."""
 
         def build() -> Databases:
+            from interlock.db import Databases
+
             where = str(self.config.path)
             data = {
                 "databases": render_tree(self.section("databases"), self.scope_for(stack), where),
@@ -277,7 +284,7 @@ class Suite:
             return Databases(config.databases, secrets=self.secrets, reporter=self.reporter)
 
         if stack is not None:
-            return stack.own("databases", build, close=Databases.close)
+            return stack.own("databases", build, close=lambda databases: databases.close())
         with self._lock:
             if self._databases is None:
                 self._databases = build()
@@ -285,6 +292,8 @@ class Suite:
 
     def feature_data(self, stack: Stack | None) -> ScenarioData:
         """A record of rows kept for a whole feature (its ``@data.<name>`` fixtures)."""
+        from interlock.db import ScenarioData
+
         return ScenarioData(self.databases_for(stack), level="feature",
                             fixtures_dir=self.fixtures_dir)
 

@@ -45,7 +45,7 @@ _DOTTED = re.compile(r"(?<!\{)\{([A-Za-z_][\w\-]*)\.[\w.\-]+\}")
 # The scheme a service's `{name.url}` stands for in a broker block, to check the block before
 # the services have addresses (the adapters refuse a url of the wrong scheme).
 _SCHEMES = {"nats": "nats", "rabbitmq": "amqp", "redis": "redis", "mqtt": "mqtt",
-            "webhook": "http"}
+            "webhook": "http", "kafka": "kafka"}
 
 
 def check_suite(suite: Suite) -> None:

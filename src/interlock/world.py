@@ -18,11 +18,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from interlock.auth import Authenticator
 from interlock.contracts import Observed
-from interlock.db import Database, ScenarioData
 from interlock.errors import Failure, InterlockError
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
@@ -30,6 +28,10 @@ from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 from interlock.values import Scope, render, render_json, render_jsonpath
+
+if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database
+    from interlock.auth import Authenticator
+    from interlock.db import Database, ScenarioData
 
 
 class World:
@@ -116,12 +118,14 @@ class World:
         """This scenario's databases, with what it inserts undone after it."""
 
         def build() -> ScenarioData:
+            from interlock.db import ScenarioData
+
             data = ScenarioData(self.suite.databases_for(self.stack),
                                 fixtures_dir=self.suite.fixtures_dir)
             self.on_close(data.close)
             return data
 
-        return cast(ScenarioData, self.part("data", build))
+        return cast("ScenarioData", self.part("data", build))
 
     def database(self, name: str | None = None) -> Database:
         """A configured database by name (the only one when ``name`` is None)."""
@@ -191,7 +195,7 @@ class World:
                           "through a service that calls it, or restart it first.")
             return error
         running = self.stack.running.get(service) if self.stack else None
-        if running is not None and not running.settle():
+        if running is not None and not running.settle(unanswered=True):
             return self.died(service, "during this step")
         return None
 

@@ -6,7 +6,8 @@ Example:
     ['AuthConfig', 'Authenticator', 'BasicAuth']
 """
 
-from interlock.auth.authenticator import Authenticator, Sender
+from typing import TYPE_CHECKING
+
 from interlock.auth.config import (
     AuthConfig,
     BasicFlow,
@@ -16,7 +17,21 @@ from interlock.auth.config import (
     SigningConfig,
     UserConfig,
 )
-from interlock.auth.tokens import BasicAuth, BearerToken, Credentials, claims_of
+from interlock.plugins import lazy_names
+
+# The configuration is light; logins and tokens load PyJWT and cryptography on first use.
+__getattr__, __dir__ = lazy_names(__name__, {
+    "Authenticator": "interlock.auth.authenticator",
+    "Sender": "interlock.auth.authenticator",
+    "BasicAuth": "interlock.auth.tokens",
+    "BearerToken": "interlock.auth.tokens",
+    "Credentials": "interlock.auth.tokens",
+    "claims_of": "interlock.auth.tokens",
+})
+
+if TYPE_CHECKING:
+    from interlock.auth.authenticator import Authenticator, Sender
+    from interlock.auth.tokens import BasicAuth, BearerToken, Credentials, claims_of
 
 __all__ = [
     "AuthConfig",

@@ -10,9 +10,24 @@ Example:
     >>> dbs.close()
 """
 
+from typing import TYPE_CHECKING
+
 from interlock.db.config import DatabaseConfig, DatabasesConfig
-from interlock.db.database import Database, Databases, SqlResult, StatementResult
-from interlock.db.lifecycle import ScenarioData, drop_templates
+from interlock.plugins import lazy_names
+
+# The configuration is light; the rest loads SQLAlchemy, so it is imported on first use.
+__getattr__, __dir__ = lazy_names(__name__, {
+    "Database": "interlock.db.database",
+    "Databases": "interlock.db.database",
+    "SqlResult": "interlock.db.database",
+    "StatementResult": "interlock.db.database",
+    "ScenarioData": "interlock.db.lifecycle",
+    "drop_templates": "interlock.db.lifecycle",
+})
+
+if TYPE_CHECKING:
+    from interlock.db.database import Database, Databases, SqlResult, StatementResult
+    from interlock.db.lifecycle import ScenarioData, drop_templates
 
 __all__ = [
     "Database",

@@ -49,6 +49,7 @@ class MemoryBroker:
     closed."""
 
     config_type = MemoryConfig
+    keys = True  # like Kafka, so the fake exercises keyed publishing and matching too
 
     def __init__(self, name: str, config: MemoryConfig | None = None) -> None:
         self.name = name
@@ -70,14 +71,15 @@ class MemoryBroker:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
-    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def publish(self, channel: str, body: bytes, headers: Mapping[str, str] | None = None,
+                key: str | None = None) -> None:
         """Deliver to every matching subscription, at once."""
-        self.published.append(Event.now(channel, body, headers, broker=self.name))
+        self.published.append(Event.now(channel, body, headers, broker=self.name, key=key))
         with self._lock:
             matching = [s for s in self._subscriptions if self.matches(s.pattern, channel)]
         for subscription in matching:
             subscription.deliver(Event.now(channel, body, headers, broker=self.name,
-                                           listen=subscription.pattern))
+                                           listen=subscription.pattern, key=key))
 
     def close(self) -> None:
         """Drop every subscription."""

@@ -205,9 +205,10 @@ class RunningService:
         """
         return 0.0
 
-    def settle(self, within: float = 0.5) -> bool:
+    def settle(self, within: float = 0.5, *, unanswered: bool = False) -> bool:
         """After a failed step: whether it is still alive, letting a dying one be seen
-        dead. Returns at once for a service that still answers."""
+        dead. Returns at once for a service that still answers (``unanswered``: it has just
+        dropped a request, so answering a connection is no proof)."""
         return self.is_running()
 
     def remove(self) -> None:

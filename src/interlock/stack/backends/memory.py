@@ -91,7 +91,7 @@ class MemoryService(RunningService):
         """Its exit code once stopped."""
         return self.code
 
-    def settle(self, within: float = 0.5) -> bool:
+    def settle(self, within: float = 0.5, *, unanswered: bool = False) -> bool:
         """``settling`` first (a test's hook), then whether it runs."""
         self.settling()
         return self.running

@@ -194,12 +194,15 @@ class ProcessService(RunningService):
                       alive=self.is_running, redact=self.redact)
         return probe.wait(self.ready, stop)
 
-    def settle(self, within: float = 0.5) -> bool:
+    def settle(self, within: float = 0.5, *, unanswered: bool = False) -> bool:
         """Whether it is alive after a failed step. One that still accepts connections is
-        (at once); one that does not may be dying: it is given ``within`` seconds to exit."""
+        (at once); one that does not may be dying: it is given ``within`` seconds to exit.
+        ``unanswered``: it has just dropped a request, so a listening socket proves nothing
+        (a process in the middle of exiting may still accept): it gets ``within`` to exit."""
         if not self.is_running():
             return False
-        if self.paused or is_listening(self.address.host, self.address.port):
+        if self.paused or (not unanswered and is_listening(self.address.host,
+                                                           self.address.port)):
             return True
         assert self._process is not None
         try:
