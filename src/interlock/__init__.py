@@ -9,11 +9,9 @@ Example:
     '/orders/o-1'
 """
 
-from __future__ import annotations
+import typing as _typing
 
-from typing import TYPE_CHECKING
-
-from interlock.plugins import lazy_names
+from interlock.plugins import lazy_names as _lazy_names
 
 # Each name is imported from its module on first use: `import interlock` stays cheap (no
 # SQLAlchemy, broker client or Docker SDK until a suite uses them).
@@ -53,9 +51,9 @@ _WHERE = {
     "time_under": "interlock.http.responses",
     "World": "interlock.world",
 }
-__getattr__, __dir__ = lazy_names(__name__, _WHERE)
+__getattr__, __dir__ = _lazy_names(__name__, _WHERE)
 
-if TYPE_CHECKING:  # what type checkers and editors see
+if _typing.TYPE_CHECKING:  # what type checkers and editors see
     from interlock.db import Databases, ScenarioData
     from interlock.errors import Failure, InterlockError
     from interlock.events.listeners import EventListeners
