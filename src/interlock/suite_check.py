@@ -26,11 +26,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from interlock.auth.config import AuthConfig, LoginFlow, OAuth2Flow
-from interlock.config import Located, field_where
+from interlock.config import Located, field_where, typed
 from interlock.contracts import OpenApiContract
 from interlock.db import DatabasesConfig
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.config import brokers_from_dict
+from interlock.stackfile import block as definition
+from interlock.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
 from interlock.values import Scope, render
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ def check_suite(suite: Suite) -> None:
     databases, the OpenAPI documents and the event schemas (the documents are kept, so they
     are parsed once per run).
     """
+    _check_settings(suite, "suite")
+    _check_settings(suite, "report")
     _check_dependencies(suite)
     _check_secret_uses(suite)
     suite.auth_config = _check_auth(suite)
@@ -63,6 +67,31 @@ def check_suite(suite: Suite) -> None:
     _check_databases(suite)
     _check_openapi(suite)
     _check_event_schemas(suite)
+
+
+def _check_settings(suite: Suite, section: str) -> None:
+    """A section of plain settings (``suite``, ``report``): known fields, of their type."""
+    data = suite.config.section(section)
+    where = suite.config.where(section)
+    fields = definition(section)
+    for key in data:
+        if key not in fields.names:
+            raise InterlockError(f'Unknown field "{key}" in {section}',
+                                 where=field_where(where, data, key),
+                                 hint=did_you_mean(key, fields.names))
+    for f in fields.fields:
+        if isinstance(f.type, Choice):
+            value = data.get(f.name)
+            if value is not None and value not in f.type.values:
+                raise InterlockError(
+                    f'"{f.name}" must be one of {", ".join(map(str, f.type.values))}, '
+                    f"not {value!r}", where=field_where(where, data, f.name),
+                    hint=did_you_mean(str(value), [str(v) for v in f.type.values]))
+        elif f.type in (TEXTS, TEXT_OR_TEXTS):
+            kinds = (list,) if f.type is TEXTS else (str, list)
+            typed(data, f.name, where, kinds, items=str)
+        else:
+            typed(data, f.name, where, str)
 
 
 def _check_dependencies(suite: Suite) -> None:
