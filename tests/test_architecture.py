@@ -8,7 +8,7 @@ from pathlib import Path
 import interlock
 
 PACKAGE = Path(interlock.__file__).parent
-FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "stackfile",
+FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "stackfile", "extras",
               "waiting"}
 CAPABILITIES = {"http", "responses", "auth", "contracts", "events", "db", "stack", "allure"}
 COMPOSITION = {"suite", "suite_check", "world", "living_docs"}

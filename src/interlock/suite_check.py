@@ -31,6 +31,7 @@ from interlock.contracts import OpenApiContract
 from interlock.db import DatabasesConfig
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.config import brokers_from_dict
+from interlock.extras import MissingExtra, requires
 from interlock.stackfile import block as definition
 from interlock.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
 from interlock.values import Scope, render
@@ -48,6 +49,11 @@ _DOTTED = re.compile(r"(?<!\{)\{([A-Za-z_][\w\-]*)\.[\w.\-]+\}")
 # the services have addresses (the adapters refuse a url of the wrong scheme).
 _SCHEMES = {"nats": "nats", "rabbitmq": "amqp", "redis": "redis", "mqtt": "mqtt",
             "webhook": "http"}
+
+
+# The database drivers, each an extra: SQLAlchemy and SQLite are in the core.
+_DRIVERS = {"postgresql": ("psycopg", "postgres"), "postgres": ("psycopg", "postgres"),
+            "mysql": ("pymysql", "mysql"), "mariadb": ("pymysql", "mysql")}
 
 
 def check_suite(suite: Suite) -> None:
@@ -178,7 +184,10 @@ def _check_brokers(suite: Suite) -> None:
         scope = _dry_scope(suite, _SCHEMES.get(str(type_name), "http"))
         rendered = Located({name: _rendered(block, scope, at)})
         rendered.lines = {name: section.lines.get(name, 0)}
-        brokers_from_dict(rendered, where)
+        try:
+            brokers_from_dict(rendered, where)
+        except MissingExtra as err:  # the adapter's client is an extra that is not installed
+            raise err.at(field_where(at, block, "type")) from None
 
 
 def _check_databases(suite: Suite) -> None:
@@ -186,7 +195,16 @@ def _check_databases(suite: Suite) -> None:
     where = suite.config.where("databases")
     rendered = _rendered(suite.config.section("databases"), _dry_scope(suite, "db"), where)
     sections = {"databases": rendered, "data": suite.config.section("data")}
-    DatabasesConfig.from_dict(sections, str(suite.config.path))
+    config = DatabasesConfig.from_dict(sections, str(suite.config.path))
+    section = suite.config.section("databases")
+    for name, database in config.databases.items():
+        scheme = database.url.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme in _DRIVERS:
+            package, extra = _DRIVERS[scheme]
+            entry = section.get(name)
+            at = field_where(where, section, name)
+            requires(package, extra=extra, what=f'Database "{name}" ({scheme}://)',
+                     where=field_where(at, entry, "url") if isinstance(entry, Mapping) else at)
 
 
 def _check_openapi(suite: Suite) -> None:
