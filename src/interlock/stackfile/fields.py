@@ -194,8 +194,9 @@ AUTH = Block((
 ), doc="Users and how they get their credentials.")
 
 
-def _broker(*fields: Field, doc: str) -> Block:
-    kind = Field("type", Choice(BROKER_TYPES), "Which broker.", required=True, example="nats")
+def _broker(type_name: str, *fields: Field, doc: str) -> Block:
+    kind = Field("type", Choice((type_name,)), "Which broker.", required=True,
+                 example=type_name)
     timeout = Field("timeout", SECONDS, "How long a connection or publish may take.",
                     default="5 seconds", example="10 seconds")
     return Block((kind, *fields, timeout), doc=doc)
@@ -207,23 +208,23 @@ def _url(scheme: str) -> Field:
 
 
 BROKER = Tagged("type", "Which broker.", {
-    "nats": _broker(_url("nats"), Field(
+    "nats": _broker("nats", _url("nats"), Field(
         "streams", TEXT_OR_TEXTS, "JetStream streams whose subjects are listened to.",
         default=[], example=["ORDERS"]), doc="NATS (and JetStream)."),
-    "rabbitmq": _broker(_url("amqp"), Field(
+    "rabbitmq": _broker("rabbitmq", _url("amqp"), Field(
         "exchange", TEXT, "Topic exchange events are published to.", default="amq.topic",
         example="events"), Field(
         "declare", BOOL, "Create the exchange when it does not exist.", default=True,
         example=False), doc="RabbitMQ (AMQP 0-9-1)."),
-    "redis": _broker(_url("redis"), Field(
+    "redis": _broker("redis", _url("redis"), Field(
         "field", TEXT, "Stream entry field that holds the event.", default="data",
         example="payload"), doc="Redis Streams."),
-    "mqtt": _broker(_url("mqtt"), Field(
+    "mqtt": _broker("mqtt", _url("mqtt"), Field(
         "version", Choice(("3.1.1", 3, 5)), "MQTT protocol version.", default=5,
         example="3.1.1"), Field(
         "qos", Choice((0, 1, 2)), "Quality of service.", default=1, example=2),
         doc="MQTT."),
-    "webhook": _broker(Field(
+    "webhook": _broker("webhook", Field(
         "channel", Choice(("path", "type")), "What names a received event's channel: the "
         "request path or the CloudEvents type.", default="path", example="type"), Field(
         "target", TEXT, "Where published events are sent.", default="",
