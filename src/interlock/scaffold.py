@@ -344,6 +344,9 @@ def init_command(args: argparse.Namespace) -> int:
     choices = parse_choices(args.with_ or "")
     init_suite(folder, with_=choices, force=args.force, say=lambda line: print(f"  {line}"))
     where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {args.folder} && "
+    if choices:  # each choice is an extra of the same name (pyproject.toml)
+        print(f"interlock: {', '.join(choices)} need their extras: "
+              f"pip install 'interlock[{','.join(choices)}]'")
     print(f"interlock: a suite is ready. Run it: {where}behave   (then: interlock report)")
     return 0
 
