@@ -30,7 +30,7 @@ from interlock.suite import Suite
 from interlock.values import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
-VALIDATOR = jsonschema.Draft202012Validator(json_schema())
+VALIDATOR = jsonschema.Draft7Validator(json_schema())
 
 # What the examples of the definition refer to: services, secrets, environment variables.
 BASE: dict[str, Any] = {
@@ -194,7 +194,8 @@ def test_the_reference_names_every_field_with_its_type_default_and_example() -> 
 def test_interlock_schema_prints_a_valid_json_schema(capsys) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    jsonschema.Draft202012Validator.check_schema(schema)
+    assert jsonschema.validators.validator_for(schema) is jsonschema.Draft7Validator
+    jsonschema.Draft7Validator.check_schema(schema)
     assert set(schema["properties"]) == set(SECTIONS.names)
     assert main(["schema", "--markdown"]) == 0
     assert capsys.readouterr().out == reference()
