@@ -8,7 +8,8 @@ from pathlib import Path
 import interlock
 
 PACKAGE = Path(interlock.__file__).parent
-FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "waiting", "plugins"}
+FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "stackfile", "extras",
+              "waiting", "plugins"}
 CAPABILITIES = {"http", "auth", "contracts", "events", "db", "stack", "allure"}
 COMPOSITION = {"suite", "suite_check", "world", "living_docs"}
 BINDINGS = {"behave", "cli"}

@@ -43,6 +43,7 @@ def test_init_with_postgres_and_nats_declares_them_and_their_examples_pass(
 ) -> None:
     done = _interlock(tmp_path, "init", "--with", "postgres,nats")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "pip install 'interlock[postgres,nats]'" in done.stdout
     stack = (tmp_path / "environment" / "interlock.yaml").read_text()
     assert "kind: postgres" in stack and "kind: nats" in stack
     config = _interlock(tmp_path, "config")

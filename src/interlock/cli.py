@@ -7,6 +7,7 @@
     interlock stack logs SERVICE     a service's log
     interlock stack down             stop the kept-up stack
     interlock docs                   regenerate INTEGRATION-TEST.md from the last results
+    interlock schema [--markdown]    the stack file's JSON Schema (or its reference)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
 from interlock.stack.kinds import kind_module
 from interlock.stack.reuse import KeptStack
+from interlock.stackfile.command import add_schema_parser
 from interlock.suite import DEFAULT_STACK, Suite
 
 
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     add_report_parser(commands)
     add_steps_parser(commands)
     add_init_parser(commands)
+    add_schema_parser(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

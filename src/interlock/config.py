@@ -31,11 +31,9 @@ from typing import Any
 import yaml
 
 from interlock.errors import InterlockError, did_you_mean
+from interlock.stackfile import block
 
-SECTIONS = (
-    "suite", "services", "stacks", "variables", "secrets", "auth", "brokers", "events",
-    "databases", "data", "contracts", "report", "stages",
-)
+SECTIONS = block("").names  # the definition of every field: interlock/stackfile/fields.py
 
 
 class Located(dict):

@@ -5,6 +5,7 @@ Writes (never over an existing file unless ``--force``):
     pyproject.toml               a [tool.behave] section (created, or added to yours)
     environment.py               Interlock's hooks
     environment/interlock.yaml   the stack file, commented field by field
+    environment/interlock.schema.json  its JSON Schema, for editors (yaml-language-server)
     steps/interlock_steps.py     the step library, switched on by one import
     steps/notes_steps.py         a business step over the plain API, to copy
     features/notes.feature       an example feature (and one per --with choice)
@@ -20,18 +21,20 @@ Example:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     written = init_suite(Path(folder), with_=["postgres"])
     ...     sorted(p.relative_to(folder).as_posix() for p in written)[:3]
-    ['.gitignore', 'environment.py', 'environment/interlock.yaml']
+    ['.gitignore', 'environment.py', 'environment/interlock.schema.json']
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from interlock.errors import InterlockError, did_you_mean
+from interlock.stackfile import json_schema
 
 CHOICES = ("postgres", "nats")
 """What ``--with`` can add today (more come with their issues: kafka, stub)."""
@@ -136,7 +139,17 @@ NOTES_FEATURE = '''Feature: Notes
     Then the note "call the bank" can be read back
 '''
 
-STACK_HEAD = """# Interlock's stack file: the services your features need and how to reach them.
+SCHEMA_FILE = "interlock.schema.json"
+"""The JSON Schema beside the stack file: relative, so the comment works in any clone and
+editor, offline, and matches the installed Interlock (``interlock schema`` rewrites it)."""
+
+STACK_HEAD = f"""# yaml-language-server: $schema={SCHEMA_FILE}
+# Interlock's stack file: the services your features need and how to reach them.
+# Every field: docs/STACK-FILE.md of Interlock, or `interlock schema --markdown`. Editors
+# check this file with {SCHEMA_FILE} (after upgrading Interlock:
+# `interlock schema > environment/{SCHEMA_FILE}`).
+"""
+STACK_HEAD += """\
 # `interlock config` prints it with the stage and environment applied, secrets hidden.
 # Every template {name} below is filled in at run time: {port} a free port, {python} this
 # Python, {<service>.url} a service's address, {secrets.<name>}, {env.NAME}, {uuid}.
@@ -260,6 +273,7 @@ def init_suite(folder: Path, *, with_: Iterable[str] = (), force: bool = False,
     files = {
         "environment.py": ENVIRONMENT_PY,
         "environment/interlock.yaml": _stack_file(choices),
+        f"environment/{SCHEMA_FILE}": json.dumps(json_schema(), indent=2) + "\n",
         "steps/interlock_steps.py": STEPS_PY,
         "steps/notes_steps.py": NOTES_STEPS_PY,
         "features/notes.feature": NOTES_FEATURE,
@@ -330,6 +344,9 @@ def init_command(args: argparse.Namespace) -> int:
     choices = parse_choices(args.with_ or "")
     init_suite(folder, with_=choices, force=args.force, say=lambda line: print(f"  {line}"))
     where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {args.folder} && "
+    if choices:  # each choice is an extra of the same name (pyproject.toml)
+        print(f"interlock: {', '.join(choices)} need their extras: "
+              f"pip install 'interlock[{','.join(choices)}]'")
     print(f"interlock: a suite is ready. Run it: {where}behave   (then: interlock report)")
     return 0
 

@@ -26,11 +26,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from interlock.auth.config import AuthConfig, LoginFlow, OAuth2Flow
-from interlock.config import Located, field_where
+from interlock.config import Located, field_where, typed
 from interlock.contracts import OpenApiContract
 from interlock.db import DatabasesConfig
 from interlock.errors import InterlockError, did_you_mean
 from interlock.events.config import brokers_from_dict
+from interlock.extras import MissingExtra, requires
+from interlock.stackfile import block as definition
+from interlock.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
 from interlock.values import Scope, render
 
 if TYPE_CHECKING:
@@ -48,6 +51,11 @@ _SCHEMES = {"nats": "nats", "rabbitmq": "amqp", "redis": "redis", "mqtt": "mqtt"
             "webhook": "http", "kafka": "kafka"}
 
 
+# The database drivers, each an extra: SQLAlchemy and SQLite are in the core.
+_DRIVERS = {"postgresql": ("psycopg", "postgres"), "postgres": ("psycopg", "postgres"),
+            "mysql": ("pymysql", "mysql"), "mariadb": ("pymysql", "mysql")}
+
+
 def check_suite(suite: Suite) -> None:
     """Check every section of ``suite``'s stack file; the first mistake is raised.
 
@@ -56,6 +64,8 @@ def check_suite(suite: Suite) -> None:
     databases, the OpenAPI documents and the event schemas (the documents are kept, so they
     are parsed once per run).
     """
+    _check_settings(suite, "suite")
+    _check_settings(suite, "report")
     _check_dependencies(suite)
     _check_secret_uses(suite)
     suite.auth_config = _check_auth(suite)
@@ -63,6 +73,31 @@ def check_suite(suite: Suite) -> None:
     _check_databases(suite)
     _check_openapi(suite)
     _check_event_schemas(suite)
+
+
+def _check_settings(suite: Suite, section: str) -> None:
+    """A section of plain settings (``suite``, ``report``): known fields, of their type."""
+    data = suite.config.section(section)
+    where = suite.config.where(section)
+    fields = definition(section)
+    for key in data:
+        if key not in fields.names:
+            raise InterlockError(f'Unknown field "{key}" in {section}',
+                                 where=field_where(where, data, key),
+                                 hint=did_you_mean(key, fields.names))
+    for f in fields.fields:
+        if isinstance(f.type, Choice):
+            value = data.get(f.name)
+            if value is not None and value not in f.type.values:
+                raise InterlockError(
+                    f'"{f.name}" must be one of {", ".join(map(str, f.type.values))}, '
+                    f"not {value!r}", where=field_where(where, data, f.name),
+                    hint=did_you_mean(str(value), [str(v) for v in f.type.values]))
+        elif f.type in (TEXTS, TEXT_OR_TEXTS):
+            kinds = (list,) if f.type is TEXTS else (str, list)
+            typed(data, f.name, where, kinds, items=str)
+        else:
+            typed(data, f.name, where, str)
 
 
 def _check_dependencies(suite: Suite) -> None:
@@ -149,7 +184,10 @@ def _check_brokers(suite: Suite) -> None:
         scope = _dry_scope(suite, _SCHEMES.get(str(type_name), "http"))
         rendered = Located({name: _rendered(block, scope, at)})
         rendered.lines = {name: section.lines.get(name, 0)}
-        brokers_from_dict(rendered, where)
+        try:
+            brokers_from_dict(rendered, where)
+        except MissingExtra as err:  # the adapter's client is an extra that is not installed
+            raise err.at(field_where(at, block, "type")) from None
 
 
 def _check_databases(suite: Suite) -> None:
@@ -157,7 +195,16 @@ def _check_databases(suite: Suite) -> None:
     where = suite.config.where("databases")
     rendered = _rendered(suite.config.section("databases"), _dry_scope(suite, "db"), where)
     sections = {"databases": rendered, "data": suite.config.section("data")}
-    DatabasesConfig.from_dict(sections, str(suite.config.path))
+    config = DatabasesConfig.from_dict(sections, str(suite.config.path))
+    section = suite.config.section("databases")
+    for name, database in config.databases.items():
+        scheme = database.url.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme in _DRIVERS:
+            package, extra = _DRIVERS[scheme]
+            entry = section.get(name)
+            at = field_where(where, section, name)
+            requires(package, extra=extra, what=f'Database "{name}" ({scheme}://)',
+                     where=field_where(at, entry, "url") if isinstance(entry, Mapping) else at)
 
 
 def _check_openapi(suite: Suite) -> None:

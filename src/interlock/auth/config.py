@@ -25,6 +25,7 @@ from typing import Any, Self
 
 from interlock.config import field_where
 from interlock.errors import InterlockError, did_you_mean
+from interlock.stackfile import block
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 KEY_ALGORITHMS = (
@@ -64,13 +65,7 @@ class SigningConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "auth.signing") -> Self:
-        fields = _fields(
-            data,
-            where,
-            name,
-            required=("algorithm",),
-            optional=("secret", "private_key_file", "private_key", "key_id"),
-        )
+        fields = _fields(data, where, name, "auth.signing")
         algorithm = fields["algorithm"]
         if algorithm not in HMAC_ALGORITHMS + KEY_ALGORITHMS:
             raise InterlockError(
@@ -111,9 +106,7 @@ class LoginFlow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "login") -> Self:
-        fields = _fields(
-            data, where, name, required=("service", "path"), optional=("json", "form", "token")
-        )
+        fields = _fields(data, where, name, "auth.users.<user>.login")
         if ("json" in fields) == ("form" in fields):
             raise InterlockError(
                 f"{name}: give the login body as json or as form (one of them)",
@@ -153,21 +146,7 @@ class OAuth2Flow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "oauth2") -> Self:
-        fields = _fields(
-            data,
-            where,
-            name,
-            required=("grant", "token_url", "client_id"),
-            optional=(
-                "client_secret",
-                "scope",
-                "username",
-                "password",
-                "service",
-                "client_auth",
-                "token",
-            ),
-        )
+        fields = _fields(data, where, name, "auth.users.<user>.oauth2")
         if fields["grant"] not in GRANTS:
             raise InterlockError(
                 f'{name}.grant: unknown grant "{fields["grant"]}"',
@@ -200,7 +179,7 @@ class JwtFlow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "jwt") -> Self:
-        fields = _fields(data, where, name, required=("claims",), optional=("ttl",))
+        fields = _fields(data, where, name, "auth.users.<user>.jwt")
         if not isinstance(fields["claims"], Mapping):
             raise _wrong_type(where, f"{name}.claims", "a mapping of claim names to values")
         ttl = fields.get("ttl", 3600)
@@ -224,7 +203,7 @@ class BasicFlow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str, *, name: str = "basic") -> Self:
-        return cls(**_fields(data, where, name, required=("username", "password")))
+        return cls(**_fields(data, where, name, "auth.users.<user>.basic"))
 
 
 Flow = LoginFlow | OAuth2Flow | JwtFlow | BasicFlow
@@ -290,7 +269,7 @@ class AuthConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Self:
-        fields = _fields(data, where, "auth", optional=("users", "signing"))
+        fields = _fields(data, where, "auth", "auth")
         users = fields.get("users") or {}
         if not isinstance(users, Mapping):
             raise _wrong_type(where, "auth.users", "a mapping of user names to their login")
@@ -310,17 +289,12 @@ class AuthConfig:
         )
 
 
-def _fields(
-    data: Mapping[str, Any],
-    where: str,
-    name: str,
-    *,
-    required: tuple[str, ...] = (),
-    optional: tuple[str, ...] = (),
-) -> dict[str, Any]:
+def _fields(data: Mapping[str, Any], where: str, name: str, path: str) -> dict[str, Any]:
+    """The fields of ``data``, checked against the block at ``path`` of the stack file's
+    definition (``auth.users.<user>.login``): no unknown field, every required one."""
     if not isinstance(data, Mapping):
         raise _wrong_type(where, name, "a mapping")
-    known = required + optional
+    known, required = block(path).names, block(path).required
     for key in data:
         if key not in known:
             raise InterlockError(

@@ -19,6 +19,7 @@ from typing import Any, Literal, Self, cast
 
 from interlock.config import field_where
 from interlock.errors import InterlockError, did_you_mean
+from interlock.stackfile import block as definition
 
 Cleanup = Literal["tracked", "truncate", "template"]
 Level = Literal["scenario", "feature"]
@@ -61,7 +62,7 @@ class DatabaseConfig:
                 where=where,
                 hint='Write e.g. {url: "{orders-db.url}", cleanup: tracked}',
             )
-        known = {"url", "cleanup", "tables", "reset"}
+        known = definition("databases.<database>").names
         for key in data:
             if key not in known:
                 raise InterlockError(
@@ -148,11 +149,11 @@ class DatabasesConfig:
                 '"data" must be a mapping', where=data_where, hint="data: {fixtures: dir}"
             )
         for key in data_block:
-            if key != "fixtures":
+            if key not in definition("data").names:
                 raise InterlockError(
                     f'Unknown field "{key}" in data',
                     where=field_where(data_where, data_block, str(key)),
-                    hint=did_you_mean(str(key), ["fixtures"]),
+                    hint=did_you_mean(str(key), definition("data").names),
                 )
         fixtures = data_block.get("fixtures", "")
         if not isinstance(fixtures, str):

@@ -28,6 +28,7 @@ from interlock.errors import InterlockError
 from interlock.events.base import Broker, Settings
 from interlock.plugins import Plugins
 from interlock.secrets import Secrets
+from interlock.stackfile import block
 
 ADAPTERS = Plugins("broker type", {
     "nats": "interlock.events.nats:NatsBroker",
@@ -107,8 +108,7 @@ class EventsConfig:
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Self:
         # schemas/publishers/consumers describe the events for the living documentation
         # (interlock.living_docs); waiting and listening do not need them.
-        s = Settings(data, where, known=("timeout", "settle", "listen", "schemas", "publishers",
-                                         "consumers"))
+        s = Settings(data, where, known=block("events").names)
         entries = data.get("listen") or []
         if not isinstance(entries, list):
             raise InterlockError("listen must be a list of channels", where=s.at("listen"),
@@ -119,7 +119,7 @@ class EventsConfig:
             if isinstance(entry, str) and entry:
                 listen.append(Listen(entry))
             elif isinstance(entry, Mapping):
-                item = Settings(entry, at, known=("channel", "broker"))
+                item = Settings(entry, at, known=block("events.listen").names)
                 listen.append(Listen(item.text("channel", required=True),
                                      item.text("broker") or None))
             else:

@@ -36,11 +36,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-
 from interlock.errors import InterlockError
 from interlock.events.base import Event, Settings
+from interlock.extras import requires
+
+with requires("confluent-kafka", extra="kafka", what="The kafka broker"):
+    from confluent_kafka import (
+        Consumer,
+        KafkaError,
+        KafkaException,
+        Message,
+        Producer,
+        TopicPartition,
+    )
+    from confluent_kafka.admin import AdminClient, NewTopic
 
 # librdkafka reports every refused connection; the calls that hit a problem raise their own.
 _LOG = logging.getLogger("interlock.events.kafka")

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from interlock.errors import InterlockError
 from interlock.events.base import Event, Settings, no_keys, split_match
+from interlock.extras import requires
+
+with requires("paho-mqtt", extra="mqtt", what="The mqtt broker"):
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
 
 
 def mqtt_matches(pattern: str, topic: str) -> bool:

@@ -26,14 +26,16 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
-import nats
-from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription as NatsSub
-from nats.js.api import DeliverPolicy
-
 from interlock.errors import InterlockError
 from interlock.events.base import Event, Settings, no_keys, split_match
+from interlock.extras import requires
+
+with requires("nats-py", extra="nats", what="The nats broker"):
+    import nats
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription as NatsSub
+    from nats.js.api import DeliverPolicy
 
 T = TypeVar("T")
 

@@ -25,12 +25,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-import pika
-import pika.exceptions
-from pika.adapters.blocking_connection import BlockingChannel
-
 from interlock.errors import InterlockError
 from interlock.events.base import Event, Settings, no_keys, split_match
+from interlock.extras import requires
+
+with requires("pika", extra="rabbitmq", what="The rabbitmq broker"):
+    import pika
+    import pika.exceptions
+    from pika.adapters.blocking_connection import BlockingChannel
 
 
 def amqp_matches(pattern: str, routing_key: str) -> bool:

@@ -17,11 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-import redis
-import redis.exceptions
-
 from interlock.errors import InterlockError
 from interlock.events.base import Event, Settings, no_keys
+from interlock.extras import requires
+
+with requires("redis", extra="redis", what="The redis broker"):
+    import redis
+    import redis.exceptions
 
 _BLOCK_MS = 250  # how long one XREAD waits; bounds how long closing a subscription takes
 

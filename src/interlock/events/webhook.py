@@ -29,16 +29,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 import requests
-from cloudevents.core.bindings.http import (
-    HTTPMessage,
-    from_http_event,
-    to_binary_event,
-    to_structured_event,
-)
-from cloudevents.core.v1.event import CloudEvent
 
 from interlock.errors import InterlockError
 from interlock.events.base import Event, Settings, no_keys
+from interlock.extras import requires
+
+with requires("cloudevents", extra="webhook", what="The webhook broker"):
+    from cloudevents.core.bindings.http import (
+        HTTPMessage,
+        from_http_event,
+        to_binary_event,
+        to_structured_event,
+    )
+    from cloudevents.core.v1.event import CloudEvent
 
 _MAX_BODY = 10 * 1024 * 1024
 

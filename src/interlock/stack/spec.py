@@ -19,6 +19,7 @@ from interlock.config import field_where, typed
 from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.base import ReadyCheck
 from interlock.stack.kinds import KINDS
+from interlock.stackfile import block
 from interlock.values import parse_duration
 
 BUILT_IN_KINDS = tuple(KINDS)  # the kinds' registry: a new kind is a module and a line there
@@ -59,7 +60,7 @@ class ProcessForm:
         if isinstance(data, str | list):
             data = {"command": data}
         data = _mapping(data, where, "process")
-        _check_keys(data, ("command", "cwd", "env"), where, "process")
+        _check_keys(data, block("services.<service>.process").names, where, "process")
         command = data.get("command")
         if not command:
             raise InterlockError(
@@ -86,10 +87,7 @@ class DockerForm:
     @classmethod
     def from_dict(cls, data: Any, where: str) -> DockerForm:
         data = _mapping(data, where, "docker")
-        fields_ = (
-            "image", "build", "dockerfile", "build_args", "port", "command", "env", "volumes",
-        )
-        _check_keys(data, fields_, where, "docker")
+        _check_keys(data, block("services.<service>.docker").names, where, "docker")
         if not data.get("image") and not data.get("build"):
             raise InterlockError(
                 "docker needs an image or a build context", where=where,
@@ -124,7 +122,7 @@ class ExternalForm:
         if isinstance(data, str):
             data = {"url": data}
         data = _mapping(data, where, "external")
-        _check_keys(data, ("url",), where, "external")
+        _check_keys(data, block("services.<service>.external").names, where, "external")
         if not data.get("url"):
             raise InterlockError("external needs a url", where=where)
         return cls(str(data["url"]))
@@ -133,8 +131,9 @@ class ExternalForm:
 def ready_from_dict(data: Any, where: str) -> ReadyCheck:
     """``ready: {http: /health}`` / ``{tcp: true}`` / ``{log: regex}`` / ``{command: [...]}``."""
     data = _mapping(data, where, "ready")
-    _check_keys(data, ("http", "status", "tcp", "log", "command", "timeout"), where, "ready")
-    timeout = parse_duration(str(data.get("timeout", "30 seconds")),
+    _check_keys(data, block("services.<service>.ready").names, where, "ready")
+    default = block("services.<service>.ready").field("timeout").default
+    timeout = parse_duration(str(data.get("timeout", default)),
                              field_where(where, data, "timeout"))
     if "http" in data:
         status = typed(data, "status", where, int, 200)
@@ -172,10 +171,7 @@ class ServiceSpec:
     check_contract: bool = False
     delay_proxy: bool = False
 
-    FIELDS = (
-        "kind", "process", "docker", "external", "ready", "depends_on", "env", "options",
-        "openapi", "check_contract", "delay_proxy",
-    )
+    FIELDS = block("services.<service>").names
 
     @classmethod
     def from_dict(cls, name: str, data: Any, where: str) -> ServiceSpec:

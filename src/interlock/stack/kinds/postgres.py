@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 from interlock.errors import InterlockError
+from interlock.extras import requires
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 
 SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention
@@ -35,7 +36,7 @@ def _bin_dir() -> Path:
     except ImportError:
         raise InterlockError(
             "The postgres kind needs the pgserver package",
-            hint="pip install pgserver (it is a dependency of interlock: reinstall interlock).",
+            hint="pip install --force-reinstall 'interlock[postgres]'",
         ) from None
     return Path(POSTGRES_BIN_PATH)
 
@@ -141,6 +142,8 @@ def _create_databases_offline(bin_dir: Path, data: Path, databases: list[str]) -
 
 def plan(ctx: KindContext) -> ProcessPlan:
     """PostgreSQL on ``ctx.port``, data under ``ctx.workdir``."""
+    requires("pgserver", extra="postgres", what=f'Service "{ctx.name}" (kind: postgres)',
+             where=f"services.{ctx.name}.kind")
     bin_dir = _bin_dir()
     data = ctx.workdir / "data"
     databases = [str(d) for d in ctx.options.get("databases", [])]
