@@ -22,8 +22,9 @@ from interlock.errors import InterlockError
 from interlock.events import base as events_base
 from interlock.events.config import ADAPTERS, EventsConfig, adapter_class
 from interlock.scaffold import init_suite
+from interlock.stack.backends import BACKENDS
 from interlock.stack.spec import BUILT_IN_KINDS
-from interlock.stackfile import BROKER_TYPES, KINDS, SECTIONS, blocks, json_schema
+from interlock.stackfile import BROKER_TYPES, KINDS, SECTIONS, SUITE_BACKENDS, blocks, json_schema
 from interlock.stackfile.markdown import reference
 from interlock.stackfile.model import Block
 from interlock.suite import Suite
@@ -115,7 +116,7 @@ def test_a_field_outside_the_definition_is_refused_by_the_loader_and_the_schema(
 
 def test_the_broker_adapters_know_the_fields_of_the_definition(monkeypatch) -> None:
     """The adapters keep their own field lists (one file per broker): the same as here."""
-    assert set(ADAPTERS) - {"memory"} == set(BROKER_TYPES)  # memory: the fake, for tests
+    assert set(ADAPTERS) == set(BROKER_TYPES)
     seen: list[tuple[str, ...]] = []
     original = events_base.Settings.__init__
 
@@ -136,6 +137,8 @@ def test_the_broker_adapters_know_the_fields_of_the_definition(monkeypatch) -> N
 
 def test_the_registries_and_the_definition_list_the_same_names() -> None:
     assert KINDS == BUILT_IN_KINDS
+    # "external" is chosen per service (an url: form), the others run a whole stack
+    assert set(SUITE_BACKENDS) == set(BACKENDS) - {"external"}
     assert blocks()["auth.users.<user>"].names == tuple(auth_config._FLOWS)
 
 
@@ -158,7 +161,8 @@ def _defaults(cls: type, path: str) -> list[tuple[str, Any, Any]]:
     (auth_config.OAuth2Flow, "auth.users.<user>.oauth2"),
     (auth_config.JwtFlow, "auth.users.<user>.jwt"),
     (EventsConfig, "events"),
-    *[(adapter_class(t).config_type, f"brokers.<broker> (type: {t})") for t in BROKER_TYPES],
+    *[(adapter_class(t).config_type, f"brokers.<broker> (type: {t})") for t in BROKER_TYPES
+      if t != "memory"],  # the fake has no setting but its type
 ])
 def test_the_documented_defaults_are_the_loaders(cls: type, path: str) -> None:
     pairs = _defaults(cls, path)

