@@ -86,6 +86,7 @@ class Suite:
         self.services = self._services()
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
+        self.cache_dir = self.root / ".interlock" / "cache"  # what is slow to check, checked
         self.stacks: dict[str, Stack] = {}
         for name in self.services:  # the plain API's default: the shared default stack
             self.scope.namespaces[name] = self._address_in_default_stack(name)
@@ -319,7 +320,8 @@ class Suite:
                 "in environment/interlock.yaml.",
             )
         if service not in self.openapi_contracts:  # loaded by check_suite, unless built by hand
-            self.openapi_contracts[service] = OpenApiContract.load(self.root / spec.openapi)
+            self.openapi_contracts[service] = OpenApiContract.load(self.root / spec.openapi,
+                                                                   self.cache_dir)
         return self.openapi_contracts[service]
 
     # -- stacks -----------------------------------------------------------------------------

@@ -214,7 +214,8 @@ def _check_openapi(suite: Suite) -> None:
             continue
         at = field_where(spec.where, section.get(name), "openapi")
         try:
-            suite.openapi_contracts[name] = OpenApiContract.load(suite.root / spec.openapi)
+            suite.openapi_contracts[name] = OpenApiContract.load(suite.root / spec.openapi,
+                                                                suite.cache_dir)
         except InterlockError as err:
             raise _named_by(err, f'Service "{name}"', at) from None
 

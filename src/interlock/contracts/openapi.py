@@ -12,8 +12,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,44 @@ class Observed:
 
 
 
+def _references(node: Any) -> Iterator[str]:
+    """Every ``$ref`` string in a document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value)
+
+
+def _fingerprint(path: Path, document: Any) -> str:
+    """A hash of the document, the files it refers to (and theirs), and the validator."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(version("openapi-spec-validator").encode())
+    seen: set[Path] = set()
+    todo = [(path, document)]
+    while todo:
+        current, content = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        digest.update(str(current).encode() + b"\0" + current.read_bytes())
+        for ref in _references(content):
+            target = ref.split("#", 1)[0]
+            if target and "://" not in target:
+                other = (current.parent / target).resolve()
+                if other.is_file() and other not in seen:
+                    try:
+                        todo.append((other, load_document(other, "referenced document")))
+                    except InterlockError:
+                        digest.update(b"unreadable " + str(other).encode())
+    return digest.hexdigest()[:32]
+
+
 class OpenApiContract:
     """An OpenAPI 3.0/3.1 document that exchanges are checked against.
 
@@ -61,17 +100,36 @@ class OpenApiContract:
         >>> contract.check(observed)  # doctest: +SKIP
     """
 
-    def __init__(self, path: Path, document: dict[str, Any], app: Any) -> None:
+    def __init__(self, path: Path, document: dict[str, Any], app: Any = None) -> None:
         self.path = path
         self.document = document
-        self._app = app
+        self._built = app
         self.index = Operations(document)
 
+    @property
+    def _app(self) -> Any:
+        """openapi-core's view of the document, built on the first check (it takes a while)."""
+        if self._built is None:
+            from openapi_core import Config, OpenAPI
+
+            # Servers are removed so that openapi-core matches on the path alone: the exchange
+            # goes to 127.0.0.1:<free port>, never to the host the document names.
+            self._built = OpenAPI.from_dict(
+                _without_servers(self.document),
+                config=Config(spec_validator_cls=None),
+                base_uri=self.path.as_uri(),
+            )
+        return self._built
+
     @classmethod
-    def load(cls, path: Path) -> OpenApiContract:
-        """Read and validate the document; an ``InterlockError`` says what is wrong where."""
+    def load(cls, path: Path, valid_cache: Path | None = None) -> OpenApiContract:
+        """Read and validate the document; an ``InterlockError`` says what is wrong where.
+
+        Validating a document against the OpenAPI specification takes about half a second;
+        with ``valid_cache`` (a folder), a document found valid once is not validated again
+        until it, a file it refers to, or the validator changes (every worker of a parallel
+        run, and every run after the first, skips it)."""
         from jsonschema_path import SchemaPath
-        from openapi_core import Config, OpenAPI
         from openapi_spec_validator.shortcuts import get_validator_cls
         from openapi_spec_validator.validation.exceptions import ValidatorDetectError
 
@@ -94,6 +152,9 @@ class OpenApiContract:
                 hint='Start the document with openapi: "3.1.0" (or 3.0.3).',
             )
         assert isinstance(document, dict)  # for mypy: version is only set for a dict
+        marker = valid_cache / f"openapi-{_fingerprint(path, document)}" if valid_cache else None
+        if marker is not None and marker.exists():
+            return cls(path, document)
         try:
             spec_validator = get_validator_cls(document)
         except ValidatorDetectError:
@@ -111,14 +172,13 @@ class OpenApiContract:
                 details="\n".join(problems[:20]),
                 where=str(path),
             )
-        # Servers are removed so that openapi-core matches on the path alone: the exchange
-        # goes to 127.0.0.1:<free port>, never to the host the document names.
-        app = OpenAPI.from_dict(
-            _without_servers(document),
-            config=Config(spec_validator_cls=None),
-            base_uri=path.as_uri(),
-        )
-        return cls(path, document, app)
+        if marker is not None:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass  # a read-only checkout validates every time
+        return cls(path, document)
 
     @property
     def operations(self) -> list[str]:
