@@ -181,7 +181,7 @@ class OpenApiContract:
         operation = self.operation(observed.method, observed.path, where)
         request = _Request(observed, operation)
         lines = [line for error in self._app.iter_request_errors(request)
-                 for line in _explain(error, observed, secrets)]
+                 for line in _explain_request(error, observed, secrets)]
         if not lines:
             return
         total = sum(1 for line in lines if not line.startswith(" "))
@@ -390,6 +390,37 @@ def _explain(error: Exception, observed: Observed, secrets: Secrets) -> list[str
         return lines
     if isinstance(error, DataValidationError):
         return [f"body: {_cause_text(cause or error, secrets)}"]
+    return [_cause_text(cause or error, secrets)]
+
+
+def _explain_request(error: Exception, observed: Observed, secrets: Secrets) -> list[str]:
+    """Lines for one openapi-core request error: parameters and the body, the body's
+    violations each with its JSON path."""
+    from openapi_core.validation.request.exceptions import (
+        InvalidParameter,
+        InvalidRequestBody,
+        MissingParameterError,
+        MissingRequestBodyError,
+        ParameterValidationError,
+    )
+
+    cause = error.__cause__
+    if isinstance(error, MissingRequestBodyError):
+        return ["the request has no body, the contract requires one"]
+    if isinstance(error, MissingParameterError):
+        return [f'{error.location} parameter "{error.name}": missing, the contract requires it']
+    if isinstance(error, InvalidParameter | ParameterValidationError):
+        problem = _cause_text(cause or error, secrets)
+        return [f'{error.location} parameter "{error.name}": {problem}']
+    if isinstance(error, InvalidRequestBody):
+        schema_errors = list(getattr(cause, "schema_errors", None) or [])
+        if not schema_errors:
+            return [f"request body: {_cause_text(cause, secrets)}"]
+        lines = []
+        for schema_error in sorted(schema_errors, key=error_order):
+            where = json_path(schema_error.absolute_path)
+            lines.append(f"request body {where}: {secrets.shorten(schema_error.message, 160)}")
+        return lines
     return [_cause_text(cause or error, secrets)]
 
 
