@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.behave.suite_builder import MiniSuite, mini_suite
 
 OPENAPI = """
@@ -249,3 +251,28 @@ def test_with_an_openapi_document_the_stub_answers_examples_and_checks_the_consu
     assert "contract.feature:13" in output
     assert 'cannot answer POST /charges with 201: payments.openapi.yaml does not allow it' \
         in output and "maybe" in output
+
+
+@pytest.mark.docker
+def test_every_stub_sentence_works_under_the_docker_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.stack.docker_fixtures import BASE_IMAGE
+
+    try:
+        import docker
+
+        docker.from_env().images.get(BASE_IMAGE)
+    except Exception as err:
+        pytest.skip(f"no Docker engine with {BASE_IMAGE}: {err}")
+    monkeypatch.setenv("INTERLOCK_BACKEND", "docker")
+    suite = stub_suite(tmp_path)
+    config = suite.root / "environment" / "interlock.yaml"
+    config.write_text(config.read_text().replace(
+        "    kind: stub\n", f"    kind: stub\n    options: {{image: {BASE_IMAGE}}}\n"))
+    suite.write("features/stub.feature", SENTENCES)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "2 scenarios passed" in output
+    assert "payments ready at http://127.0.0.1:" in output

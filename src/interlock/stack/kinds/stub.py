@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import sys
 from pathlib import Path
@@ -50,16 +51,28 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
         container_port=CONTAINER_PORT,
         url_template="http://{host}:{port}",
         ready=_READY,
-        command=["python", f"{_HOME}/stub_server.py", "--host", "0.0.0.0",
+        command=["python3", f"{_HOME}/stub_server.py", "--host", "0.0.0.0",
                  "--port", str(CONTAINER_PORT), "--name", ctx.name],
         env={"PYTHONPATH": f"{_HOME}/lib", "PYTHONDONTWRITEBYTECODE": "1",
              "PYTHONUNBUFFERED": "1"},
         volumes={
             str(_server_file()): f"{_HOME}/stub_server.py:ro",
-            str(_package_dir("werkzeug")): f"{_HOME}/lib/werkzeug:ro",
-            str(_package_dir("markupsafe")): f"{_HOME}/lib/markupsafe:ro",
+            **_mounted("werkzeug"),
+            **_mounted("markupsafe"),
         },
     )
+
+
+def _mounted(package: str) -> dict[str, str]:
+    """The package and its metadata (werkzeug reads its own version) as read-only mounts."""
+    folders = [_package_dir(package)]
+    try:
+        record = next(f for f in importlib.metadata.distribution(package).files or ()
+                      if f.name == "METADATA")
+        folders.append(Path(str(record.locate())).resolve().parent)
+    except (importlib.metadata.PackageNotFoundError, StopIteration):
+        pass  # no metadata to bring along (a source checkout): the package alone
+    return {str(folder): f"{_HOME}/lib/{folder.name}:ro" for folder in folders}
 
 
 def _server_file() -> Path:
