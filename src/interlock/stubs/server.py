@@ -212,8 +212,6 @@ class StubApp:
         else:
             status, headers, payload, delay = (chosen.status, dict(chosen.headers), chosen.body,
                                                chosen.delay)
-        if delay:
-            time.sleep(delay)
         response = Response(payload, status=status, headers=headers)
         if chosen is not None and "Content-Type" not in headers:
             del response.headers["Content-Type"]
@@ -229,11 +227,13 @@ class StubApp:
             "response_headers": [[k, v] for k, v in response.headers.items()],
             "response_body": base64.b64encode(payload).decode(),
             "answer": chosen.id if chosen is not None else None,
-            "elapsed": time.perf_counter() - started,
+            "elapsed": time.perf_counter() - started + delay,
             "received": time.time(),
         }
-        with self._lock:
+        with self._lock:  # kept on arrival: a delayed answer's request is its scenario's
             self._journal.append(entry)
+        if delay:
+            time.sleep(delay)
         return response
 
     def _choose(self, method: str, path: str, query: dict[str, list[str]],

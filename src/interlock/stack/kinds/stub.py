@@ -2,8 +2,9 @@
 e-mail gateway), answered per scenario by ``interlock/stubs/server.py`` (werkzeug).
 
 Under the process backend it is that file run by this Python on a free loopback port; under
-the Docker backend the same file runs in a plain Python container (option ``image``, by
-default ``python:3.11-slim``; any image with Python 3.9 or later) with werkzeug mounted
+the Docker backend the same file runs in a plain Python container (option ``image``, else
+``INTERLOCK_BASE_IMAGE`` when set, else ``python:3.11-slim``, like the delay proxy; any image
+with ``python3`` 3.9 or later) with werkzeug mounted
 read-only beside it, so containers reach it by its service name. Nothing is built or
 downloaded. Options: ``image``.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -45,7 +47,7 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
     """The same server in a Python container, its code and werkzeug mounted read-only."""
-    image = _options(ctx) or DEFAULT_IMAGE
+    image = _options(ctx) or os.environ.get("INTERLOCK_BASE_IMAGE") or DEFAULT_IMAGE
     return DockerPlan(
         image=image,
         container_port=CONTAINER_PORT,
