@@ -152,6 +152,7 @@ class World:
         under the step during which it arrived), redacted like any exchange; a request that
         breaks a stub's OpenAPI document fails the step (the consumer broke the contract)."""
         broken: list[Failure] = []
+        unanswered: list[InterlockError] = []
         for name in self._stubs_here():
             stub = self.stub(name)
             spec = self.suite.services[name]
@@ -160,6 +161,9 @@ class World:
                 self.suite.reporter.attach(
                     f'stub "{name}" received {exchange.describe()} -> {received.status}',
                     exchange.report())
+                if received.answer is None:
+                    unanswered.append(self._unanswered(stub, received))
+                    continue
                 if spec.openapi:
                     try:
                         self.suite.openapi(name, self.where).check_request(
@@ -170,11 +174,28 @@ class World:
                         failure.details = (f"{received.line(self.suite.secrets)}\n"
                                            f"{failure.details}")
                         broken.append(failure)
+        if unanswered:
+            raise unanswered[0]
         if broken:
             first = broken[0]
             for more in broken[1:]:
                 first.details += f"\n\n{more.title}\n{more.details}"
             raise first
+
+    def _unanswered(self, stub: Stub, received: Received) -> InterlockError:
+        """A request the system sent that no answer (nor example) covers: the suite did not
+        say what the stub answers."""
+        answers = stub.answers(self.where)
+        listing = "\n".join(f"  {line}" for line in answers) or "  (none)"
+        return InterlockError(
+            f'The "{stub.name}" stub has no answer for {received.method} {received.path}, '
+            "which the system sent during this step (it got a 404)",
+            details=f"{received.line(self.suite.secrets)}\nthe answers set:\n{listing}",
+            where=self.where,
+            hint=f'Set one before this step: Given the "{stub.name}" stub answers '
+            f'{received.method} "{received.path}" with status 200 (or give the stub an '
+            "OpenAPI document whose examples answer it).",
+        )
 
     def _as_exchange(self, stub: Stub, received: Received) -> Exchange:
         try:

@@ -114,12 +114,13 @@ Feature: payments provider stub
 
   Scenario: nothing of the first scenario is left
     Then the "payments" stub received no request to POST "/charges"
-    When I send POST "/charges" to "payments" with JSON:
-      \"\"\"
-      {"amount": 1, "currency": "EUR"}
-      \"\"\"
-    Then the response status is 404
-    And the response body contains "the stub has no answer for POST /charges"
+    Given the "payments" stub answers GET "/receipts/r-1" with status 200
+      | header       | value       |
+      | Content-Type | text/plain  |
+      | X-Trace      | t-{uuid}    |
+    When I send GET "/receipts/r-1" to "payments"
+    Then the response header "X-Trace" contains "t-"
+    And the response header "Content-Type" is "text/plain"
 """
 
 
@@ -194,6 +195,13 @@ def test_mistakes_in_a_stub_step_are_one_clear_message_each(tmp_path: Path) -> N
 
           Scenario: a body file that does not exist
             Given the "payments" stub answers POST "/charges" with the body file "stubs/nope.json"
+
+          Scenario: a request no answer covers
+            Given the "payments" stub answers GET "/charges/{id}" with status 200
+            When I send POST "/charges" to "payments" with JSON:
+              \"\"\"
+              {"amount": 1, "currency": "EUR"}
+              \"\"\"
     """)
     result = suite.run()
     output = result.stdout + result.stderr
@@ -202,6 +210,10 @@ def test_mistakes_in_a_stub_step_are_one_clear_message_each(tmp_path: Path) -> N
     assert "mistakes.feature:3" in output
     assert "mistakes.feature:6" in output and "line 1" in output
     assert 'File not found: "stubs/nope.json"' in output and "mistakes.feature:12" in output
+    assert 'The "payments" stub has no answer for POST /charges' in output
+    assert "GET /charges/{id} -> 200" in output  # the answers that were set
+    assert 'Given the "payments" stub answers POST "/charges" with status 200' in output
+    assert "mistakes.feature:16" in output
     assert "Traceback" not in output
 
 
