@@ -50,6 +50,7 @@ class World:
         self.step_text: str | None = None
         self.step_table: Any = None
         self.log_marks = stack.log_marks() if stack else {}
+        self.stubs_reported_at: str | None = None  # the step whose stub requests are reported
 
     # -- values -----------------------------------------------------------------------------
 
@@ -151,6 +152,7 @@ class World:
         """Attach every request the stubs received since the last call (so each appears
         under the step during which it arrived), redacted like any exchange; a request that
         breaks a stub's OpenAPI document fails the step (the consumer broke the contract)."""
+        self.stubs_reported_at = self.where
         broken: list[Failure] = []
         unanswered: list[InterlockError] = []
         for name in self._stubs_here():

@@ -193,8 +193,8 @@ def after_step(context: Any, step: Any) -> None:
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
-    if world.suite.stub_names:
-        world.report_stub_requests()
+    if world.suite.stub_names and world.stubs_reported_at != str(step.location):
+        world.report_stub_requests()  # a suite's own step (a library sentence did it itself)
     if step.status.has_failed():
         # A failed step may be the first sign of a service dying: every service is asked at
         # once (one that still answers says so at once, a dying one is seen dead), so the
