@@ -390,14 +390,22 @@ class Suite:
             if name not in self.stacks:
                 stack = self.new_stack(name)
                 self.stacks[name] = stack  # registered before start: a half-started stack stops
-                if self._reuse(stack):
-                    return stack
                 try:
-                    stack.start()
+                    if not self._reuse(stack):
+                        stack.start()
+                    self.prepare_stubs(stack)
                 except InterlockError as err:
                     self._failed_stacks[name] = err
                     raise
             return self.stacks[name]
+
+    def prepare_stubs(self, stack: Stack) -> None:
+        """Give ``stack``'s stubs their OpenAPI documents' examples as default answers, once
+        it has started (before the system can call them); a stack started by hand
+        (``new_stack(...).start()``) asks for it, ``stack()`` does it itself."""
+        for name in self.stub_names:
+            if name in stack.running:
+                self.stub_for(stack, name)
 
     def _reuse(self, stack: Stack) -> bool:
         """With INTERLOCK_REUSE=1, take the addresses of a stack kept up by

@@ -129,6 +129,7 @@ def _before_feature(context: Any, feature: Any) -> None:
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
         suite.progress(f"interlock: starting an isolated stack for {feature.filename}")
         stack.start()
+        suite.prepare_stubs(stack)
         context.interlock_stack = stack
     else:
         context.interlock_stack = suite.stack(stack_name)
