@@ -95,3 +95,15 @@ def _in_group(process: psutil.Process, group: int) -> bool:
         return os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE
     except (ProcessLookupError, psutil.Error):
         return False
+
+
+def test_an_answer_may_depend_on_the_query_and_the_json_body(stub: Stub) -> None:
+    stub.answer("POST", "/charges", status=201, json={"status": "succeeded"})
+    stub.answer("POST", "/charges", status=402, json_contains={"card": {"last4": "0002"}})
+    stub.answer("GET", "/charges", status=200, json=[], query={"status": "open"})
+    declined = {"amount": 5, "card": {"last4": "0002", "exp": "12/30"}}
+    assert requests.post(stub.url + "/charges", json=declined, timeout=5).status_code == 402
+    assert requests.post(stub.url + "/charges", json={"amount": 5}, timeout=5).status_code == 201
+    assert requests.get(stub.url + "/charges?status=open", timeout=5).status_code == 200
+    assert requests.get(stub.url + "/charges?status=paid", timeout=5).status_code == 404
+    assert len(stub.requests_to("GET", "/charges?status=open")) == 1

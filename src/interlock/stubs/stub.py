@@ -73,7 +73,7 @@ class Received:
         return self.path + (f"?{self.query}" if self.query else "")
 
     def json(self) -> Any:
-        """The request body as JSON; ``_UNSET``-free: None when it is not JSON."""
+        """The request body as JSON; None when it has none or it is not JSON."""
         if not self._json:
             try:
                 self._json.append(jsonlib.loads(self.body) if self.body else None)
