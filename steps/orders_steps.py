@@ -163,3 +163,89 @@ def analytics_records(context: Any) -> None:
     if missing:
         raise Failure("Analytics does not know how long every step of the order took",
                       details=f"unknown: {', '.join(missing)}; durations: {durations}")
+
+
+# -- paying: the payment provider is the "payments" stub (world.stub) ------------------------
+
+
+@given('the payment provider declines the card for "{reason}"')
+@domain_step
+def provider_declines(context: Any, reason: str) -> None:
+    _world(context).stub("payments").answer(
+        "POST", "/charges", status=402, json={"status": "declined", "reason": reason},
+        where=_world(context).where)
+
+
+@given("the payment provider fails once")
+@domain_step
+def provider_fails_once(context: Any) -> None:
+    _world(context).stub("payments").answer("POST", "/charges", status=503, once=True,
+                                            where=_world(context).where)
+
+
+@given("the payment provider is down")
+@domain_step
+def provider_down(context: Any) -> None:
+    _world(context).stub("payments").answer("POST", "/charges", status=503,
+                                            where=_world(context).where)
+
+
+@when("a customer tries to order {quantity:d} {product}")
+@domain_step
+def customer_tries_to_order(context: Any, quantity: int, product: str) -> None:
+    world = _world(context)
+    context.newest_order = _newest_order(world)
+    context.attempt = _send(world, "customer", "POST", "/orders",
+                            json={"items": [{"productId": product, "quantity": quantity}]})
+
+
+def _newest_order(world: Any) -> str | None:
+    """The id of the customer's newest order, as the dispatcher sees it (None: no order)."""
+    exchange = _send(world, "dispatcher", "GET", "/orders?customerId=alice&limit=1")
+    orders = _expect(world, exchange, 200, "The dispatcher could not list the orders")
+    return str(orders[0]["id"]) if orders else None
+
+
+@then("the order goes ahead")
+@domain_step
+def order_goes_ahead(context: Any) -> None:
+    world = _world(context)
+    order = _expect(world, context.attempt, 201, "The order did not go ahead")
+    world.remember("order_id", order["id"])
+
+
+@then('the customer is told the payment was declined for "{reason}"')
+@domain_step
+def told_declined(context: Any, reason: str) -> None:
+    world = _world(context)
+    answer = _expect(world, context.attempt, 402, "The customer was not told of the decline")
+    if answer.get("reason") != reason:
+        raise Failure(f'The customer was told the payment was declined for '
+                      f'"{answer.get("reason")}", not "{reason}"', details=f"answer: {answer}")
+
+
+@then("the customer is told the payment could not be taken")
+@domain_step
+def told_unavailable(context: Any) -> None:
+    world = _world(context)
+    _expect(world, context.attempt, 503, "The customer was not told the payment failed")
+
+
+@then("the customer has no order")
+@domain_step
+def customer_has_no_order(context: Any) -> None:
+    world = _world(context)
+    newest = _newest_order(world)
+    if newest != context.newest_order:
+        raise Failure("The customer has an order although the payment failed",
+                      details=f"newest order before the attempt: {context.newest_order}, "
+                      f"after: {newest}")
+
+
+@then("the customer was charged {amount} EUR")
+@domain_step
+def customer_charged(context: Any, amount: str) -> None:
+    world = _world(context)
+    cents = round(float(amount) * 100)
+    world.stub("payments").received("POST", "/charges", json_contains={
+        "amount": cents, "currency": "EUR", "customerId": "alice"}, where=world.where)

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
 from interlock.contracts import Observed
@@ -26,6 +27,7 @@ from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
+from interlock.stubs import Received, Stub
 from interlock.suite import Suite
 from interlock.values import Scope, render, render_json, render_jsonpath
 
@@ -48,6 +50,7 @@ class World:
         self.step_text: str | None = None
         self.step_table: Any = None
         self.log_marks = stack.log_marks() if stack else {}
+        self.stubs_reported_at: str | None = None  # the step whose stub requests are reported
 
     # -- values -----------------------------------------------------------------------------
 
@@ -130,6 +133,94 @@ class World:
     def database(self, name: str | None = None) -> Database:
         """A configured database by name (the only one when ``name`` is None)."""
         return self.data.database(name)
+
+    # -- stubs ------------------------------------------------------------------------------
+
+    def stub(self, name: str) -> Stub:
+        """The stub service ``name`` of this scenario's stack: ``answer``, ``received``.
+        What the scenario sets and what the stub receives are gone after it."""
+        return self.suite.stub_for(self.stack, name, self.where)
+
+    def _stubs_here(self) -> list[str]:
+        """The stubs running in this scenario's stack (none broken by it)."""
+        if self.stack is None:
+            return []
+        return [name for name in self.suite.stub_names
+                if name in self.stack.running and name not in self.broken]
+
+    def report_stub_requests(self) -> None:
+        """Attach every request the stubs received since the last call (so each appears
+        under the step during which it arrived), redacted like any exchange; a request that
+        breaks a stub's OpenAPI document fails the step (the consumer broke the contract)."""
+        self.stubs_reported_at = self.where
+        broken: list[Failure] = []
+        unanswered: list[InterlockError] = []
+        for name in self._stubs_here():
+            stub = self.stub(name)
+            spec = self.suite.services[name]
+            for received in stub.new_requests(self.where):
+                exchange = self._as_exchange(stub, received)
+                self.suite.reporter.attach(
+                    f'stub "{name}" received {exchange.describe()} -> {received.status}',
+                    exchange.report())
+                if received.answer is None:
+                    unanswered.append(self._unanswered(stub, received))
+                    continue
+                if spec.openapi:
+                    try:
+                        self.suite.openapi(name, self.where).check_request(
+                            observed(exchange), where=self.where, secrets=self.suite.secrets)
+                    except Failure as failure:
+                        failure.title = f'The system\'s request to the "{name}" stub: ' \
+                            + failure.title
+                        failure.details = (f"{received.line(self.suite.secrets)}\n"
+                                           f"{failure.details}")
+                        broken.append(failure)
+        if unanswered:
+            raise unanswered[0]
+        if broken:
+            first = broken[0]
+            for more in broken[1:]:
+                first.details += f"\n\n{more.title}\n{more.details}"
+            raise first
+
+    def _unanswered(self, stub: Stub, received: Received) -> InterlockError:
+        """A request the system sent that no answer (nor example) covers: the suite did not
+        say what the stub answers."""
+        answers = stub.answers(self.where)
+        listing = "\n".join(f"  {line}" for line in answers) or "  (none)"
+        return InterlockError(
+            f'The "{stub.name}" stub has no answer for {received.method} {received.path}, '
+            "which the system sent during this step (it got a 404)",
+            details=f"{received.line(self.suite.secrets)}\nthe answers set:\n{listing}",
+            where=self.where,
+            hint=f'Set one before this step: Given the "{stub.name}" stub answers '
+            f'{received.method} "{received.path}" with status 200 (or give the stub an '
+            "OpenAPI document whose examples answer it).",
+        )
+
+    def _as_exchange(self, stub: Stub, received: Received) -> Exchange:
+        try:
+            reason = HTTPStatus(received.status).phrase
+        except ValueError:
+            reason = ""
+        return Exchange(
+            received.method, stub.url + received.target, stub.name, dict(received.headers),
+            received.body, received.status, reason, dict(received.response_headers),
+            received.response_body, received.elapsed, secrets=self.suite.secrets,
+        )
+
+    def _reset_stubs(self) -> None:
+        for name in self._stubs_here():
+            self.stub(name).reset(self.where)
+        for name in set(self.broken) & set(self.suite.stub_names):
+            self.stub(name).stale = True  # restarted empty by the heal: restored next time
+
+    def _restore_stubs(self) -> None:
+        for name in self._stubs_here():
+            stub = self.stub(name)
+            if stub.stale:
+                stub.restore(self.where)
 
     def last_exchange(self) -> Exchange:
         """The latest HTTP exchange of the scenario; an error if there is none yet."""
@@ -217,6 +308,9 @@ class World:
         for tag in tags if own_tags is None else own_tags:
             if tag.startswith("data."):
                 self.data.load_fixture(tag.split(".", 1)[1])
+        if self._stubs_here():
+            self._restore_stubs()
+            self.on_close(self._reset_stubs)  # answers and journals belong to the scenario
         for starter in self.suite.scenario_starters:
             starter(self)
 

@@ -129,6 +129,7 @@ def _before_feature(context: Any, feature: Any) -> None:
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
         suite.progress(f"interlock: starting an isolated stack for {feature.filename}")
         stack.start()
+        suite.prepare_stubs(stack)
         context.interlock_stack = stack
     else:
         context.interlock_stack = suite.stack(stack_name)
@@ -193,6 +194,8 @@ def after_step(context: Any, step: Any) -> None:
     world: World | None = getattr(context, "interlock_world", None)
     if world is None or world.stack is None:
         return
+    if world.suite.stub_names and world.stubs_reported_at != str(step.location):
+        world.report_stub_requests()  # a suite's own step (a library sentence did it itself)
     if step.status.has_failed():
         # A failed step may be the first sign of a service dying: every service is asked at
         # once (one that still answers says so at once, a dying one is seen dead), so the

@@ -233,6 +233,141 @@ class OpenApiContract:
         )
 
 
+    def check_request(self, observed: Observed, *, where: str = "",
+                      secrets: Secrets | None = None) -> None:
+        """Raise a ``Failure`` listing every way the request breaks the contract (method,
+        path, parameters, body): the consumer's side, for a stub that received it."""
+        secrets = secrets or Secrets()
+        operation = self.operation(observed.method, observed.path, where)
+        request = _Request(observed, operation)
+        lines = [line for error in self._app.iter_request_errors(request)
+                 for line in _explain_request(error, observed, secrets)]
+        if not lines:
+            return
+        total = sum(1 for line in lines if not line.startswith(" "))
+        count = f" ({total} problems)" if total > 1 else ""
+        raise Failure(
+            f"the request {observed.method.upper()} {observed.path} breaks the contract "
+            f"{self.path.name}{count}",
+            secrets.redact("\n".join(lines)),
+            where=where,
+        )
+
+    def examples(self) -> list[Example]:
+        """An answer for every operation that documents one: its first success status
+        (else its first status) with the JSON example of that response (``example``, the
+        first of ``examples``, or a value built from the schema's examples, defaults and
+        types).
+
+        Example:
+            >>> contract = OpenApiContract(Path("x.yaml"), {"paths": {"/charges": {"post": {
+            ...     "responses": {"201": {"content": {"application/json": {"schema": {
+            ...         "type": "object", "required": ["id"],
+            ...         "properties": {"id": {"type": "string", "example": "ch-1"}}}}}}}}}}},
+            ...     app=None)
+            >>> contract.examples()
+            [Example(method='POST', template='/charges', status=201, body={'id': 'ch-1'})]
+        """
+        found = []
+        for template, item in self.index.paths.items():
+            if not isinstance(item, Mapping):
+                continue
+            for method in METHODS:
+                operation = item.get(method)
+                if not isinstance(operation, Mapping):
+                    continue
+                responses = operation.get("responses") or {}
+                statuses = [s for s in responses if str(s).isdigit()]
+                chosen = next((s for s in statuses if str(s).startswith("2")),
+                              statuses[0] if statuses else None)
+                if chosen is None:
+                    continue
+                response = self._resolve(responses[chosen])
+                media = (response.get("content") or {}).get("application/json")
+                body: Any = None
+                if isinstance(media, Mapping):
+                    body = _example_of(media, self._resolve)
+                found.append(Example(method.upper(), str(template), int(chosen), body))
+        return found
+
+    def _resolve(self, node: Any) -> Any:
+        """``node`` with a local ``$ref`` followed (``#/components/...``)."""
+        seen = 0
+        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and seen < 20:
+            ref = str(node["$ref"])
+            if not ref.startswith("#/"):
+                return {}
+            target: Any = self.document
+            for part in ref[2:].split("/"):
+                target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) \
+                    if isinstance(target, Mapping) else {}
+            node, seen = target, seen + 1
+        return node if isinstance(node, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Example:
+    """A documented answer: what a stub with this document answers by default."""
+
+    method: str
+    template: str
+    status: int
+    body: Any  # the JSON example; None for an operation that documents no JSON body
+
+
+def _example_of(media: Mapping[str, Any], resolve: Any) -> Any:
+    if "example" in media:
+        return media["example"]
+    examples = media.get("examples")
+    if isinstance(examples, Mapping) and examples:
+        first = resolve(next(iter(examples.values())))
+        if "value" in first:
+            return first["value"]
+    return _from_schema(resolve(media.get("schema") or {}), resolve, 0)
+
+
+_TYPE_VALUES: dict[str, Any] = {"string": "string", "integer": 0, "number": 0, "boolean": True,
+                                "null": None}
+
+
+def _from_schema(schema: Mapping[str, Any], resolve: Any, depth: int) -> Any:
+    """A value the schema allows, from its own examples, defaults, enums and types."""
+    if depth > 8:
+        return None
+    for key in ("example", "default", "const"):
+        if key in schema:
+            return schema[key]
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return schema["examples"][0]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for key in ("allOf", "oneOf", "anyOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            if key == "allOf":
+                merged: dict[str, Any] = {}
+                for part in schema[key]:
+                    value = _from_schema(resolve(part), resolve, depth + 1)
+                    if isinstance(value, dict):
+                        merged.update(value)
+                return merged
+            return _from_schema(resolve(schema[key][0]), resolve, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        return {name: _from_schema(resolve(sub), resolve, depth + 1)
+                for name, sub in properties.items()}
+    if kind == "array":
+        return [_from_schema(resolve(schema.get("items") or {}), resolve, depth + 1)]
+    if kind == "string":
+        formats = {"date-time": "2024-01-01T00:00:00Z", "date": "2024-01-01",
+                   "uuid": "00000000-0000-4000-8000-000000000000", "email": "a@example.com",
+                   "uri": "http://example.com"}
+        return formats.get(str(schema.get("format")), "string")
+    return _TYPE_VALUES.get(str(kind)) if kind else None
+
+
 def _without_servers(document: dict[str, Any]) -> dict[str, Any]:
     copy = {key: value for key, value in document.items() if key != "servers"}
     paths = {}
@@ -315,6 +450,37 @@ def _explain(error: Exception, observed: Observed, secrets: Secrets) -> list[str
         return lines
     if isinstance(error, DataValidationError):
         return [f"body: {_cause_text(cause or error, secrets)}"]
+    return [_cause_text(cause or error, secrets)]
+
+
+def _explain_request(error: Exception, observed: Observed, secrets: Secrets) -> list[str]:
+    """Lines for one openapi-core request error: parameters and the body, the body's
+    violations each with its JSON path."""
+    from openapi_core.validation.request.exceptions import (
+        InvalidParameter,
+        InvalidRequestBody,
+        MissingParameterError,
+        MissingRequestBodyError,
+        ParameterValidationError,
+    )
+
+    cause = error.__cause__
+    if isinstance(error, MissingRequestBodyError):
+        return ["the request has no body, the contract requires one"]
+    if isinstance(error, MissingParameterError):
+        return [f'{error.location} parameter "{error.name}": missing, the contract requires it']
+    if isinstance(error, InvalidParameter | ParameterValidationError):
+        problem = _cause_text(cause or error, secrets)
+        return [f'{error.location} parameter "{error.name}": {problem}']
+    if isinstance(error, InvalidRequestBody):
+        schema_errors = list(getattr(cause, "schema_errors", None) or [])
+        if not schema_errors:
+            return [f"request body: {_cause_text(cause, secrets)}"]
+        lines = []
+        for schema_error in sorted(schema_errors, key=error_order):
+            where = json_path(schema_error.absolute_path)
+            lines.append(f"request body {where}: {secrets.shorten(schema_error.message, 160)}")
+        return lines
     return [_cause_text(cause or error, secrets)]
 
 

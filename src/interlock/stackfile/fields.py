@@ -33,7 +33,7 @@ from interlock.stackfile.model import (
 
 # The built-in kinds and broker types, as the stack and events packages register them (the
 # test checks the lists agree; the foundation cannot import those packages).
-KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto", "kafka")
+KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto", "kafka", "stub")
 BROKER_TYPES = ("nats", "rabbitmq", "redis", "mqtt", "webhook", "kafka", "memory")
 # The backends a whole stack can run on (stack/backends registers them; "external" is chosen
 # per service by an url: form, so it is not one of them). "memory" runs in-process fakes,
@@ -120,10 +120,11 @@ SERVICE = Block((
     Field("env", TEXT_MAP, "Environment variables, in every form ({db.url} etc. allowed).",
           default={}, example={"DATABASE_URL": "{db.url}/orders"}),
     Field("options", FREE_MAPPING, "Settings of the kind: postgres {databases: [..], image}, "
-          "mariadb {databases: [..], user, password}, redis {password}, nats {image}; "
-          "rabbitmq and mosquitto take none.", default={},
+          "mariadb {databases: [..], user, password}, redis {password}, nats {image}, "
+          "stub {image}; rabbitmq and mosquitto take none.", default={},
           example={"databases": ["orders"]}),
-    Field("openapi", TEXT, "The service's OpenAPI document, relative to the suite folder.",
+    Field("openapi", TEXT, "The service's OpenAPI document, relative to the suite folder "
+          "(for a stub: what it answers by default and checks every request against).",
           example="contracts/orders.openapi.yaml"),
     Field("check_contract", BOOL, "Check every exchange with the service against openapi.",
           default=False, example=True),

@@ -72,7 +72,7 @@ class ContainerSpec:
         values: dict[str, Any] = {
             "image": plan.image, "port": plan.container_port, "url_template": plan.url_template,
             "ready": plan.ready, "env": dict(plan.env), "command": tuple(plan.command or ()),
-            "setup": tuple(tuple(step) for step in plan.setup),
+            "setup": tuple(tuple(step) for step in plan.setup), "volumes": dict(plan.volumes),
         }
         values.update(overrides)
         return cls(name, **values)

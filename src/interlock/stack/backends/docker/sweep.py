@@ -96,7 +96,9 @@ def runs_on(client: Any) -> dict[str, str]:
     """Run ids that have containers, networks or volumes on the engine, and their owners."""
     found: dict[str, str] = {}
     label = {"label": LABEL_RUN}
-    for kind in (client.containers.list(all=True, filters=label),
+    # ignore_removed: a container another run removes between the list and its inspection
+    # (the SDK inspects each one) is not there any more, which is no error here.
+    for kind in (client.containers.list(all=True, filters=label, ignore_removed=True),
                  client.networks.list(filters=label),
                  client.volumes.list(filters=label)):
         for item in kind:
@@ -109,7 +111,7 @@ def remove_run(client: Any, run_id: str) -> Removed:
     """Remove every container, network and volume labelled with ``run_id``."""
     removed = Removed()
     label = {"label": f"{LABEL_RUN}={run_id}"}
-    for container in client.containers.list(all=True, filters=label):
+    for container in client.containers.list(all=True, filters=label, ignore_removed=True):
         try:
             container.remove(force=True, v=True)
             removed.containers.append(container.name)
