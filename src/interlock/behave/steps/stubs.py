@@ -47,7 +47,8 @@ def _stub(world: Any, stub: str) -> Any:
     + r"(?P<json> (?:and|with) JSON)?"
     + r"(?: after a delay of " + DURATION.format("delay") + r")?"
     + r"(?P<times> once| twice| \d+ times)?"
-    + r"(?P<colon>:)?"
+    + r"(?P<colon>:)?",
+    serial="it sets how a stub answers, for the features running beside it too",
 )
 def answers(world: Any, stub: str, method: str, path: str, status: str | None = None,
             file: str | None = None, json: str | None = None, delay: str | None = None,
@@ -99,7 +100,8 @@ def received(world: Any, stub: str, method: str, path: str, json: str | None = N
 
 
 @sentence(STUB + r" received (?P<count>\d+|no) requests? to " + METHOD + r" " + q("path"),
-          expectation=True)
+          expectation=True, serial="it counts the requests of a stub that features running "
+          "beside it also call", scoped=True)
 def received_count(world: Any, stub: str, count: str, method: str, path: str) -> None:
     """Then the "payments" stub received 2 requests to POST "/charges" (or no request)."""
     _stub(world, stub).received(method, _path(world, path),
