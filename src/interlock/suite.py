@@ -36,6 +36,7 @@ from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
+from interlock.stack.compose import stack_services
 from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack
 from interlock.stack.spec import ServiceSpec
@@ -149,11 +150,7 @@ class Suite:
         return lookup
 
     def _services(self) -> dict[str, ServiceSpec]:
-        section = self.config.section("services")
-        return {
-            name: ServiceSpec.from_dict(name, data, self.config.where("services", name))
-            for name, data in section.items()
-        }
+        return stack_services(self.config)
 
     def _stack_members(self) -> dict[str, list[str]]:
         section = self.config.section("stacks")
