@@ -108,6 +108,8 @@ class DockerService(RunningService):
 
     def started_line(self, seconds: float, url: str) -> str:
         """The progress line once it is ready."""
+        if self.job:
+            return f"interlock: {self.name} ran to completion in {seconds:.2f} s (docker)"
         return super().started_line(seconds, url) + " (docker)"
 
     # --- addresses -------------------------------------------------------------------------
