@@ -148,6 +148,36 @@ def test_a_stack_file_names_compose_files_and_lays_its_settings_over(tmp_path: P
     assert api.where.endswith("(services.api)") and "docker-compose.yaml" in api.where
 
 
+def _stack_file(tmp_path: Path, text: str) -> Path:
+    shutil.copytree(APP, tmp_path / "app", dirs_exist_ok=True)
+    (tmp_path / "environment").mkdir(exist_ok=True)
+    return write(tmp_path / "environment", text, "interlock.yaml")
+
+
+@pytest.mark.parametrize(("text", "title", "line"), [
+    ("compose: app/missing.yaml\n", "Compose file not found", 1),
+    ("compose: {files: app/docker-compose.yaml, profile: [x]}\n",
+     'Unknown field "profile" in compose', 1),
+    ("compose: app/docker-compose.yaml\nservices:\n  api:\n    depends_on: [nowhere]\n",
+     'Service "api" depends on unknown service "nowhere"', 4),
+    ("compose: app/docker-compose.yaml\nservices:\n  api:\n    openapi: none.yaml\n",
+     'Service "api"', 4),
+    ("compose: app/docker-compose.yaml\nservices:\n  api:\n    redy: {http: /}\n",
+     'Unknown field "redy"', 4),
+])
+def test_the_stack_file_s_compose_mistakes_name_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, title: str,
+        line: int) -> None:
+    from interlock.suite import Suite
+
+    monkeypatch.setenv("APP_IMAGE", "app:1")
+    path = _stack_file(tmp_path, text)
+    with pytest.raises(InterlockError) as caught:
+        Suite.load(path, progress=lambda line: None).close()
+    assert title in caught.value.title, caught.value.render()
+    assert f"{path}:{line}" in caught.value.where, caught.value.render()
+
+
 @pytest.mark.parametrize(("text", "title", "line", "hint"), [
     ("services:\n  web:\n    image: x\n    restart: always\n",
      'The compose key "restart" is not supported', 4, "image, build, command"),
@@ -216,7 +246,8 @@ def compose_stack(engine: DockerEngine, images: Images, run_id: str, tmp_path: P
 
 
 @pytest.mark.docker
-def test_the_compose_stack_runs_on_the_engine(compose_stack: Any, images: Images) -> None:
+def test_the_compose_stack_runs_on_the_engine(compose_stack: Any, images: Images,
+                                             engine: DockerEngine) -> None:
     # The process backend: compose services fall back to the Docker backend by themselves.
     stack = compose_stack(load_compose([APP / "docker-compose.yaml"]))
     stack.start()
@@ -233,6 +264,11 @@ def test_the_compose_stack_runs_on_the_engine(compose_stack: Any, images: Images
     assert api.run(["cat", "/static/index.txt"]).strip() == "hello"
     assert stack.service("migrate").is_running()  # done counts: it is not restarted
     assert stack.heal() == []
+    # everything is labelled with the run: a killed run's sweep finds it
+    run = {"label": f"interlock.run={stack.run_id}"}
+    assert len(engine.client.containers.list(all=True, filters=run)) == 3
+    assert [v.name for v in engine.client.volumes.list(filters=run)] == [
+        f"interlock-{stack.run_id}-default-data"]
     # its alias on the stack network, from another compose service
     caller = stack.service("caller")
     seen = requests.get(f"{caller.address.url}/call?url=http://api-alias:8000/health",
