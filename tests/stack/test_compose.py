@@ -23,7 +23,7 @@ from interlock.stack.backends.docker import DockerEngine
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.compose import load_compose, stack_services
 from interlock.stack.registry import RunRegistry
-from interlock.stack.spec import ServiceSpec
+from interlock.stack.spec import ServiceSpec, layered
 from interlock.stack.stack import Stack
 
 if TYPE_CHECKING:
@@ -311,3 +311,41 @@ def test_an_image_not_on_this_machine_is_an_error_not_a_pull(compose_stack: Any,
     with pytest.raises(InterlockError, match='Image "interlock-tests/not-here:0" of service '
                        '"web" is not on this machine'):
         compose_stack(specs, backend="docker").start()
+
+
+@pytest.mark.docker
+def test_a_build_with_dockerfile_args_and_target(compose_stack: Any, tmp_path: Path) -> None:
+    from tests.stack.docker_fixtures import BASE_IMAGE
+
+    context = tmp_path / "svc"
+    context.mkdir()
+    (context / "Dockerfile.compose").write_text(textwrap.dedent("""\
+        ARG BASE_IMAGE=python:3.11-slim
+        FROM ${BASE_IMAGE} AS base
+        ARG FLAVOUR=plain
+        RUN echo "$FLAVOUR" > /flavour
+        FROM base AS test
+        RUN echo test > /stage
+        FROM base AS release
+        RUN echo release > /stage
+        """))
+    specs = load_compose([write(tmp_path, f"""\
+        services:
+          svc:
+            build:
+              context: ./svc
+              dockerfile: Dockerfile.compose
+              args: [BASE_IMAGE={BASE_IMAGE}, FLAVOUR=mint]
+              target: test
+            entrypoint: sh -c
+            command: ["cat /flavour /stage; sleep 600"]
+            ports: [{{target: 9000, published: 9000}}]
+        """)])
+    assert specs["svc"].docker is not None and specs["svc"].docker.port == 9000
+    # Nothing listens on 9000: the stack file's readiness check, laid over, says when it is.
+    specs["svc"] = layered(specs["svc"], {"ready": {"log": "^test$"}}, "interlock.yaml:1")
+    stack = compose_stack(specs)
+    stack.start()
+    svc = stack.service("svc")
+    assert svc.address.port not in (0, 9000)
+    assert svc.run(["cat", "/flavour", "/stage"]).split() == ["mint", "test"]
