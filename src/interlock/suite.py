@@ -80,6 +80,9 @@ class Suite:
         self.backend = config.setting("INTERLOCK_BACKEND", "suite", "backend", default="process")
         self.data_dir = self.root / str(settings.get("data", "environment/data"))
         self.services = self._services()
+        for spec in self.services.values():  # a compose file's passwords, as written there
+            if spec.docker is not None and spec.docker.literal:
+                self.secrets.add(*self.secrets.config_values(dict(spec.docker.env)))
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.stacks: dict[str, Stack] = {}

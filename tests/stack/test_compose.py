@@ -154,6 +154,22 @@ def _stack_file(tmp_path: Path, text: str) -> Path:
     return write(tmp_path / "environment", text, "interlock.yaml")
 
 
+def test_passwords_written_in_a_compose_file_are_secrets(tmp_path: Path) -> None:
+    from interlock.suite import Suite
+
+    (tmp_path / "environment").mkdir()
+    write(tmp_path, """\
+        services:
+          db: {image: x, environment: {DB_PASSWORD: hunter2-compose, DB_USER: app}}
+        """)
+    path = write(tmp_path / "environment", "compose: docker-compose.yaml\n", "interlock.yaml")
+    suite = Suite.load(path, progress=lambda line: None)
+    try:
+        assert suite.secrets.redact("pw hunter2-compose, user app") == "pw ***, user app"
+    finally:
+        suite.close()
+
+
 @pytest.mark.parametrize(("text", "title", "line"), [
     ("compose: app/missing.yaml\n", "Compose file not found", 1),
     ("compose: {files: app/docker-compose.yaml, profile: [x]}\n",
