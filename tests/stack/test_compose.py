@@ -365,3 +365,48 @@ def test_a_build_with_dockerfile_args_and_target(compose_stack: Any, tmp_path: P
     svc = stack.service("svc")
     assert svc.address.port not in (0, 9000)
     assert svc.run(["cat", "/flavour", "/stage"]).split() == ["mint", "test"]
+
+
+@pytest.mark.docker
+def test_the_sweep_removes_what_a_killed_compose_run_left(
+        engine: DockerEngine, images: Images, run_id: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(f"""
+        import pathlib, threading
+        from interlock.stack.compose import load_compose
+        from interlock.stack.registry import RunRegistry
+        from interlock.stack.stack import Stack
+        specs = load_compose([pathlib.Path({str(APP / "docker-compose.yaml")!r})])
+        registry = RunRegistry(pathlib.Path({str(tmp_path / "runs")!r}), run_id={run_id!r})
+        stack = Stack("default", specs, run_dir=pathlib.Path({str(tmp_path / "run")!r}),
+                      registry=registry, progress=lambda line: None)
+        stack.start()
+        print("UP", flush=True)
+        threading.Event().wait()
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "APP_IMAGE": images.app}
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env=env)
+    assert owner.stdout is not None
+    line = owner.stdout.readline()
+    while line and not line.startswith("UP"):
+        line = owner.stdout.readline()
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    assert line.startswith("UP"), "the compose stack did not start"
+    assert run_id in engine.runs()  # the killed run left its containers behind
+
+    removed = engine.sweep()  # by the owner label: its process is gone
+
+    def mine(names: list[str]) -> list[str]:  # another killed run may be swept too
+        return sorted(name for name in names if run_id in name)
+
+    assert mine(removed.containers) == sorted(
+        f"interlock-{run_id}-default-{name}" for name in ("migrate", "api", "caller"))
+    assert mine(removed.volumes) == [f"interlock-{run_id}-default-data"]
+    assert mine(removed.networks) == [f"interlock-{run_id}-default"]
+    assert run_id not in engine.runs()
