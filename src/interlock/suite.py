@@ -153,7 +153,7 @@ class Suite:
         return lookup
 
     def _services(self) -> dict[str, ServiceSpec]:
-        return stack_services(self.config)
+        return stack_services(self.config, warn=self.progress)
 
     def _stack_members(self) -> dict[str, list[str]]:
         section = self.config.section("stacks")

@@ -116,14 +116,22 @@ def test_interpolation_forms(tmp_path: Path) -> None:
               NESTED: "${MISSING:-${TAG:-x}}"
               FROM_HOST:
         """)
-    web = load_compose([path], environ={"EMPTY": "", "TAG": "2", "FROM_HOST": "h"})["web"]
+    said: list[str] = []
+    web = load_compose([path], environ={"EMPTY": "", "TAG": "2", "FROM_HOST": "h"},
+                       warn=said.append)["web"]
     assert web.docker is not None
     assert web.docker.image == "web:2"
     assert web.docker.env == {"EMPTY_DEFAULT": "fallback", "EMPTY_KEPT": "", "ALT": "",
                               "DOLLAR": "$HOME", "PLAIN": "2", "NESTED": "2", "FROM_HOST": "h"}
+    assert said == []  # every unset variable had a default
+    load_compose([write(tmp_path, "services:\n  web:\n    image: web:${TAG}\n")], environ={},
+                 warn=said.append)
+    assert len(said) == 1 and "${TAG} is not set, so it is empty" in said[0]
+    assert f"{tmp_path / 'docker-compose.yaml'}:3 (services.web.image)" in said[0]
 
 
-def test_a_stack_file_names_compose_files_and_lays_its_settings_over(tmp_path: Path) -> None:
+def test_a_stack_file_names_compose_files_and_lays_its_settings_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(APP, tmp_path / "app")
     (tmp_path / "environment").mkdir()
     path = write(tmp_path / "environment", """\
@@ -136,9 +144,7 @@ def test_a_stack_file_names_compose_files_and_lays_its_settings_over(tmp_path: P
             openapi: api.yaml
           local: {process: "{python} -m local"}
         """, "interlock.yaml")
-    import os
-
-    os.environ.setdefault("APP_IMAGE", "app:1")
+    monkeypatch.setenv("APP_IMAGE", "app:1")
     services = stack_services(load_config(path))
     assert set(services) == {"migrate", "api", "caller", "debug", "local"}
     api = services["api"]

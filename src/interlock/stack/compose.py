@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ BUILD_KEYS = ("context", "dockerfile", "args", "target")
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disable")
 DEPENDS_KEYS = ("condition", "required")
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-PORT_KEYS = ("target", "published", "host_ip", "protocol", "mode", "name", "app_protocol")
+PORT_KEYS = ("target", "published", "host_ip", "protocol", "name", "app_protocol")
 VOLUME_KEYS = ("type", "source", "target", "read_only")
 _SUPPORTED = ("Interlock runs these compose keys of a service: " + ", ".join(SERVICE_KEYS)
               + " (and x- extensions)")
@@ -139,6 +139,7 @@ def interpolate(text: str, variables: Mapping[str, str], at: _At | str) -> str:
             out.append("$")
             pos = match.end()
         elif match.group("plain"):
+            _noted(match.group("plain"), variables, at)
             out.append(variables.get(match.group("plain"), ""))
             pos = match.end()
         else:
@@ -168,6 +169,7 @@ def _braced(body: str, variables: Mapping[str, str], at: _At | str) -> str:
     value = variables.get(name)
     usable = value is not None and (not colon or value != "")
     if operator is None:
+        _noted(name, variables, at)
         return value or ""
     if operator == "-":
         return value if usable and value is not None else interpolate(rest, variables, at)
@@ -179,6 +181,19 @@ def _braced(body: str, variables: Mapping[str, str], at: _At | str) -> str:
                      at, f"Set {name} in the environment or in the .env file beside the "
                      "compose file.")
     return value
+
+
+class _Variables(dict[str, str]):
+    """The variables interpolation reads, and those it found unset (name: where)."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.unset: dict[str, str] = {}
+
+
+def _noted(name: str, variables: Mapping[str, str], at: _At | str) -> None:
+    if name not in variables and isinstance(variables, _Variables):
+        variables.unset.setdefault(name, str(at))
 
 
 def _interpolated(node: Any, variables: Mapping[str, str], at: _At) -> Any:
@@ -255,11 +270,11 @@ def _merge(base: Any, over: Any, key: str = "") -> Any:
     return over
 
 
-def _project_variables(folder: Path, environ: Mapping[str, str]) -> dict[str, str]:
+def _project_variables(folder: Path, environ: Mapping[str, str]) -> _Variables:
     """The project's ``.env`` (beside the first compose file), under the environment."""
     env_file = folder / ".env"
     values = read_env_file(env_file, str(env_file)) if env_file.is_file() else {}
-    return {**values, **environ}
+    return _Variables({**values, **environ})
 
 
 # --- the project --------------------------------------------------------------------------
@@ -268,11 +283,13 @@ def _project_variables(folder: Path, environ: Mapping[str, str]) -> dict[str, st
 def load_compose(
     files: Sequence[Path], *, profiles: Iterable[str] = (),
     environ: Mapping[str, str] | None = None, where: str = "",
+    warn: Callable[[str], None] = lambda line: None,
 ) -> dict[str, ServiceSpec]:
     """The services of the active profiles in ``files`` (merged in order), as ``ServiceSpec``s.
 
     ``profiles`` are enabled besides those in ``COMPOSE_PROFILES``; relative paths (build
     contexts, bind mounts, env files) are relative to the first file's folder, as in compose.
+    A variable used without a default and not set is empty, and said once to ``warn``.
     """
     environ = dict(os.environ if environ is None else environ)
     if not files:
@@ -296,6 +313,9 @@ def load_compose(
         for name, service in (document.get("services") or {}).items():
             document["services"][name] = _normalised(service, _At(file, 0, f"services.{name}"))
         merged = document if merged is None else _merge(merged, document)
+    for name, at_text in variables.unset.items():
+        warn(f"interlock: compose: ${{{name}}} is not set, so it is empty ({at_text}); set it "
+             "in the environment or in .env, or give a default: ${" + name + ":-value}")
     assert merged is not None
     first = _At(files[0], 0, "")
     services = merged.get("services") or Located()
@@ -428,7 +448,7 @@ def _environment(body: Any, at: _At, project: Path, environ: Mapping[str, str]) 
     for item in [files] if isinstance(files, str | dict) else files:
         required = True
         if isinstance(item, dict):
-            _check(item, ("path", "required", "format"), here, "env_file key", "path, required")
+            _check(item, ("path", "required"), here, "env_file key", "path, required")
             required = item.get("required", True) is not False
             item = item.get("path", "")
         path = Path(str(item))
@@ -600,7 +620,8 @@ def _depends(name: str, body: Any, at: _At, enabled: set[str],
 COMPOSE_FIELDS = block("compose").names
 
 
-def stack_services(config: SuiteConfig) -> dict[str, ServiceSpec]:
+def stack_services(config: SuiteConfig, warn: Callable[[str], None] = lambda line: None,
+                   ) -> dict[str, ServiceSpec]:
     """The services of the stack file: those of its compose files (``compose:``), with the
     stack file's settings for the same names laid over them, and its own.
 
@@ -610,7 +631,8 @@ def stack_services(config: SuiteConfig) -> dict[str, ServiceSpec]:
     services: dict[str, ServiceSpec] = {}
     if config.data.get("compose") is not None:
         files, profiles = _compose_setting(config)
-        services.update(load_compose(files, profiles=profiles, where=config.where("compose")))
+        services.update(load_compose(files, profiles=profiles, where=config.where("compose"),
+                                     warn=warn))
     for name, data in config.section("services").items():
         where = config.where("services", name)
         services[name] = (layered(services[name], data, where) if name in services
