@@ -416,3 +416,20 @@ def test_the_sweep_removes_what_a_killed_compose_run_left(
     assert mine(removed.volumes) == [f"interlock-{run_id}-default-data"]
     assert mine(removed.networks) == [f"interlock-{run_id}-default"]
     assert run_id not in engine.runs()
+
+
+def test_the_demo_compose_stage_reads_as_the_demo_system() -> None:
+    """INTERLOCK_STAGE=compose (make demo-compose): demo/docker-compose.yaml with the stack
+    file's settings laid over; the reference suite runs on it in CI."""
+    root = Path(__file__).resolve().parents[2]
+    services = stack_services(load_config(root / "environment" / "interlock.yaml",
+                                          stage="compose"))
+    assert {"db", "db-init", "nats", "auth", "orders", "notifications", "analytics",
+            "orders-limited"} <= set(services)
+    assert services["db-init"].job
+    orders = services["orders"]
+    assert orders.docker is not None and orders.docker.literal and orders.process is None
+    assert orders.docker.env["NATS_URL"] == "nats://nats:4222" and orders.env == {}
+    assert orders.ready is not None and orders.ready.kind == "http" and orders.check_contract
+    assert services["auth"].delay_proxy and "AUTH_JWT_SECRET" in services["auth"].env
+    assert "db-init" in services["orders-limited"].depends_on
