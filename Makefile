@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint servers docker-setup docker-images docker-demo bench docs report clean
+.PHONY: demo test lint servers docker-setup docker-images docker-demo demo-compose bench docs report clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(BIN)/.installed
 
 docker-demo:
 	@INTERLOCK_BACKEND=docker $(MAKE) --no-print-directory demo
+
+# The same suite against demo/docker-compose.yaml (stage compose of environment/interlock.yaml).
+demo-compose:
+	@INTERLOCK_BACKEND=docker INTERLOCK_STAGE=compose $(MAKE) --no-print-directory demo
 
 # What the Docker images install, fetched on this machine (the builds run offline).
 docker-images: $(BIN)/.installed

@@ -36,6 +36,7 @@ from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
+from interlock.stack.compose import stack_services
 from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack, reuse_path
 from interlock.stack.spec import ServiceSpec
@@ -85,6 +86,9 @@ class Suite:
         self.backend = config.setting("INTERLOCK_BACKEND", "suite", "backend", default="process")
         self.data_dir = self.root / str(settings.get("data", "environment/data"))
         self.services = self._services()
+        for spec in self.services.values():  # a compose file's passwords, as written there
+            if spec.docker is not None and spec.docker.literal:
+                self.secrets.add(*self.secrets.config_values(dict(spec.docker.env)))
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.cache_dir = self.root / ".interlock" / "cache"  # what is slow to check, checked
@@ -163,11 +167,7 @@ class Suite:
         return lookup
 
     def _services(self) -> dict[str, ServiceSpec]:
-        section = self.config.section("services")
-        return {
-            name: ServiceSpec.from_dict(name, data, self.config.where("services", name))
-            for name, data in section.items()
-        }
+        return stack_services(self.config, warn=self.progress)
 
     def _stack_members(self) -> dict[str, list[str]]:
         section = self.config.section("stacks")

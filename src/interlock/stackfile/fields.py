@@ -132,6 +132,14 @@ SERVICE = Block((
           default=False, example=True),
 ), doc="One service; give it a kind, a process, a docker or an external form.")
 
+COMPOSE = Block((
+    Field("files", TEXT_OR_TEXTS, "Compose files, relative to the suite folder, merged in "
+          "order (like docker compose -f a -f b).", required=True,
+          example=["docker-compose.test.yaml"]),
+    Field("profiles", TEXTS, "Compose profiles whose services run too (COMPOSE_PROFILES adds "
+          "more).", default=[], example=["migrate"]),
+), doc="Docker Compose files whose services join the stack (run by the Docker backend).")
+
 SIGNING = Block((
     Field("algorithm", Choice(SIGNING_ALGORITHMS), "JWT signing algorithm.", required=True,
           example="HS256"),
@@ -313,6 +321,11 @@ _SECTIONS = (
           "({name}).", default={}, example={"tenant": "acme"}),
     Field("services", MapOf(SERVICE, key="service"), "The system's services.", default={},
           example={"orders": {"process": "{python} -m orders --port {port}"}}),
+    Field("compose", AnyOf((TEXT, TEXTS, COMPOSE)), "Docker Compose files whose services "
+          "are services of the stack, run as containers (a text or a list is the files). "
+          "Under services:, the same name adds Interlock's settings (ready, openapi, "
+          "check_contract, delay_proxy, env, depends_on); its kind, process and docker forms "
+          "are not used.", example="docker-compose.test.yaml"),
     Field("stacks", MapOf(TEXTS, key="stack"), "Named sets of services (@stack.<name>); "
           "default is every service.", default={}, example={"limited": ["db", "orders"]}),
     Field("auth", AUTH, "Users and signing.", example={"users": {}}),

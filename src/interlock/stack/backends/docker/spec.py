@@ -52,6 +52,9 @@ class ContainerSpec:
     entrypoint: tuple[str, ...] = ()  # () keeps the image's
     more_ports: tuple[int, ...] = ()
     setup: tuple[tuple[str, ...], ...] = ()
+    healthcheck: Mapping[str, Any] | None = None  # the engine's form; None keeps the image's
+    target: str = ""  # the build stage to build
+    job: bool = False  # runs to completion: ready once it exited 0
 
     def __post_init__(self) -> None:
         if not self.image and not self.build:
