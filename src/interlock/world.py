@@ -74,6 +74,10 @@ class World:
 
     # -- parts built on first use -----------------------------------------------------------
 
+    def built(self, key: str) -> Any:
+        """The part ``key`` when the scenario has built it, else None (nothing is built)."""
+        return self._parts.get(key)
+
     def part(self, key: str, build: Callable[[], Any]) -> Any:
         """A per-scenario object (the HTTP session, the listeners…), built on first use."""
         if key not in self._parts:
