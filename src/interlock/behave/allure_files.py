@@ -22,7 +22,7 @@ CATEGORIES = [
     {
         "name": "Infrastructure: a service did not start or died",
         "messageRegex": "(?s).*(was not ready within|exited before it was ready|is it running"
-        "|stopped unexpectedly|Cannot start service).*",
+        "|stopped unexpectedly|Cannot start service|Cannot reach).*",
         "matchedStatuses": ["failed", "broken"],
     },
     {"name": "Product defects: the system did not behave", "matchedStatuses": ["failed"]},

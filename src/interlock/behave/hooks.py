@@ -29,14 +29,17 @@ from interlock.behave.allure_files import (
     clear_old_results,
     write_allure_files,
 )
+from interlock.behave.allure_formatter import AllureFormatter, argument_name
 from interlock.behave.binding import SuiteMistake, ensure_registered
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
+from interlock.behave.tables import table_csv
 from interlock.config import find_config
 from interlock.diagram import sequence_svg
 from interlock.errors import Failure, InterlockError
 from interlock.report import SVG, TEXT
 from interlock.suite import DEFAULT_STACK, Suite
 from interlock.traffic import Traffic, traffic_of
+from interlock.values import preview
 from interlock.world import World
 
 __all__ = [
@@ -194,6 +197,25 @@ def before_step(context: Any, step: Any) -> None:
         traffic = traffic_of(world.suite.reporter)
         if traffic is not None:
             traffic.begin_step(context.interlock_step_number, f"{step.keyword} {step.name}")
+        if _names_arguments(context):
+            _attach_arguments(world, step)
+
+
+def _names_arguments(context: Any) -> bool:
+    """Whether this run's Allure formatter leaves a step's docstring and table to us."""
+    formatters = getattr(getattr(context, "_runner", None), "formatters", [])
+    return any(isinstance(formatter, AllureFormatter) for formatter in formatters)
+
+
+def _attach_arguments(world: World, step: Any) -> None:
+    """The step's docstring and table, named for what they are, variables filled in."""
+    step_type = str(getattr(step, "step_type", "") or "").lower()
+    if step.text:
+        world.suite.reporter.attach(argument_name(step_type, step.name, False),
+                                    preview(step.text, world.scope), TEXT)
+    if step.table:
+        world.suite.reporter.attach(argument_name(step_type, step.name, True),
+                                    preview(table_csv(step.table), world.scope), "text/csv")
 
 
 def after_step(context: Any, step: Any) -> None:
