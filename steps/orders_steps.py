@@ -12,6 +12,7 @@ features say what happens and never how (no HTTP verbs, paths, JSONPath or statu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from behave import given, then, when
@@ -130,7 +131,7 @@ def customer_sees(context: Any, status: str) -> None:
     seen = order["status"].replace("_", " ")  # "in_progress" reads "in progress"
     if seen != status:
         raise Failure(f'The customer sees the order as "{seen}", expected "{status}"',
-                      details=f"order: {order}")
+                      details="order: " + json.dumps(order))  # JSON: null, not None
 
 
 @then("the technician is notified")
@@ -145,7 +146,8 @@ def technician_is_notified(context: Any) -> None:
                    "The technician could not read their notifications")
     if not any(n["orderId"] == expected["orderId"] for n in mine):
         raise Failure("The technician's notifications do not mention the order",
-                      details=f"expected one about order {expected['orderId']}; got {mine}")
+                      details=f"expected one about order {expected['orderId']}; got "
+                      + json.dumps(mine))
 
 
 @then("analytics records how long the order took")
@@ -162,4 +164,5 @@ def analytics_records(context: Any) -> None:
     missing = [name for name, seconds in durations.items() if seconds is None]
     if missing:
         raise Failure("Analytics does not know how long every step of the order took",
-                      details=f"unknown: {', '.join(missing)}; durations: {durations}")
+                      details=f"unknown: {', '.join(missing)}; durations: "
+                      + json.dumps(durations))

@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 TEST = "test"
@@ -67,10 +67,18 @@ class Traffic:
             self.steps[number] = Step(number, text)
 
     def fail_step(self, number: int) -> None:
-        """Mark step ``number`` failed: its band is drawn red."""
+        """Mark step ``number`` failed: its band is drawn red, and so is the last answer it
+        received (most often the one its failed check looked at)."""
         with self._lock:
             if number in self.steps:
                 self.steps[number].failed = True
+            for index in range(len(self.messages) - 1, -1, -1):
+                message = self.messages[index]
+                if message.step != number:
+                    break
+                if message.reply or message.target == TEST:
+                    self.messages[index] = replace(message, failed=True)
+                    break
 
     def note(self, source: str, target: str, label: str, *, reply: bool = False,
              failed: bool = False, detail: str = "", source_kind: str = SERVICE,

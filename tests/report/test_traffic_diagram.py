@@ -75,6 +75,9 @@ def test_a_scenario_with_http_an_event_and_a_query_is_drawn_in_order_and_redacte
     assert [b.text.split(" ", 1)[0] for b in bands if b.text] == ["1", "2", "3"]
     assert "failed" in (bands[2].get("class") or "")  # the failed step's band is red
     assert "failed" not in (bands[0].get("class") or "")
+    # ...and so is the answer its check looked at (the step's last), and nothing else.
+    red = [g.get("data-step") for g in root.iter(f"{SVG}g") if g.get("data-failed") == "true"]
+    assert red == ["3"]
     assert TOKEN not in svg
     # No address (a port picked per run) on the arrows: the path says enough.
     assert not any("127.0.0.1" in text for text in arrows)

@@ -182,8 +182,6 @@ class HttpSession:
         self.reporter.attach(exchange.describe(), exchange.report(), TEXT)
         party = exchange.service or urlsplit(exchange.url).netloc
         failed = exchange.status >= 500
-        note(self.reporter, TEST, party, f"{exchange.method} {_path_of(exchange.url)}",
-             target_kind=SERVICE, detail=exchange.describe(), source_kind=TEST)
         note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),
              reply=True, failed=failed, detail=exchange.excerpt(200), source_kind=SERVICE,
              target_kind=TEST)
@@ -202,6 +200,10 @@ class HttpSession:
             # A header the scenario set by hand wins over the logged-in actor.
             headers["Authorization"] = self.credentials.authorization
         _learn_from_request(request, headers, self.secrets)
+        # Noted as it is sent: what the service does meanwhile (an event) comes after it.
+        note(self.reporter, TEST, service or urlsplit(url).netloc,
+             f"{request.method} {_path_of(url)}", source_kind=TEST, target_kind=SERVICE,
+             detail=self.secrets.redact(f"{request.method} {url}"))
         started = time.perf_counter()
         try:
             response = self._http.request(
@@ -283,9 +285,9 @@ class HttpSession:
         self, request: _Request, url: str, service: str | None, reason: str
     ) -> Exception:
         error = self._cannot_reach(request, url, service, reason)
-        note(self.reporter, TEST, service or urlsplit(url).netloc,
-             f"{request.method} {_path_of(url)}: no answer", failed=True,
-             detail=self.secrets.redact(f"{request.method} {url}: {reason}"), source_kind=TEST)
+        note(self.reporter, service or urlsplit(url).netloc, TEST, f"no answer: {reason}",
+             reply=True, failed=True, target_kind=TEST,
+             detail=self.secrets.redact(f"{request.method} {url}: {reason}"))
         if service and self.explain_unreachable is not None:
             return self.explain_unreachable(service, error) or error
         return error
