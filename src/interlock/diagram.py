@@ -129,6 +129,7 @@ def _arrow(x1: int, x2: int, y: int, number: str, message: Message, secrets: Sec
     left, right = min(x1, x2), max(x1, x2)
     room = (right - left) / _CHAR - 1
     return (f'<g class="message" data-step="{message.step}" '
+            f'data-from="{escape(message.source)}" data-to="{escape(message.target)}" '
             f'data-failed="{str(message.failed).lower()}">{tip}'
             f'<line x1="{x1}" y1="{y + 8}" x2="{x2}" y2="{y + 8}" stroke="{colour}" '
             f'stroke-width="1.4"{dash} marker-end="url(#{marker})"/>'
