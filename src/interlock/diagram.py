@@ -26,8 +26,8 @@ from interlock.traffic import BROKER, DATABASE, SERVICE, STUB, TEST, Message, Tr
 _COLUMN = 190        # distance between lifelines
 _MARGIN = 24
 _HEAD = 44           # height of a lifeline's box
-_ROW = 30            # height of one message
-_BAND = 26           # height of a step's band
+_ROW = 21            # height of one message
+_BAND = 22           # height of a step's band
 _CHAR = 6.6          # width of one character at 11px monospace, near enough
 _RED = "#c62828"
 _FILL = {TEST: "#37474f", SERVICE: "#1565c0", STUB: "#6a1b9a", BROKER: "#ef6c00",
@@ -67,9 +67,9 @@ def sequence_svg(traffic: Traffic, secrets: Secrets | None = None, title: str = 
             text = f"{message.step}  {step.text}" if step else "before the first step"
             red = step is not None and step.failed
             body.append(
-                f'<rect x="{_MARGIN // 2}" y="{y}" width="{width - _MARGIN}" height="{_BAND - 6}" '
+                f'<rect x="{_MARGIN // 2}" y="{y}" width="{width - _MARGIN}" height="{_BAND - 5}" '
                 f'rx="3" fill="{"#ffebee" if red else "#eceff1"}"/>'
-                f'<text x="{_MARGIN}" y="{y + 14}" class="band{" failed" if red else ""}">'
+                f'<text x="{_MARGIN}" y="{y + 12}" class="band{" failed" if red else ""}">'
                 f"{_text(secrets, text, (width - 2 * _MARGIN) / _CHAR)}</text>")
             y += _BAND
         counter += 1
@@ -131,9 +131,10 @@ def _arrow(x1: int, x2: int, y: int, number: str, message: Message, secrets: Sec
     return (f'<g class="message" data-step="{message.step}" '
             f'data-from="{escape(message.source)}" data-to="{escape(message.target)}" '
             f'data-failed="{str(message.failed).lower()}">{tip}'
-            f'<line x1="{x1}" y1="{y + 8}" x2="{x2}" y2="{y + 8}" stroke="{colour}" '
+            f'<line x1="{x1}" y1="{y + 13}" x2="{x2}" y2="{y + 13}" stroke="{colour}" '
             f'stroke-width="1.4"{dash} marker-end="url(#{marker})"/>'
-            f'<text x="{left + 6}" y="{y + 3}"{css}>{_text(secrets, label, room)}</text></g>')
+            f'<text x="{left + (14 if x2 < x1 else 6)}" y="{y + 9}"{css}>'
+            f"{_text(secrets, label, room)}</text></g>")
 
 
 def _text(secrets: Secrets, text: str, room: float) -> str:
