@@ -6,8 +6,10 @@ the step during which it arrived, a traffic diagram on every scenario."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -69,8 +71,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     suite = mini_suite(tmp_path_factory.mktemp("layout"), SERVICES)
     suite.write("features/orders.feature", FIRST)
     suite.write("features/more.feature", SECOND)
-    run = suite.run()
+    ci = {"INTERLOCK_REPOSITORY_URL": "https://git.example/shop/blob/main",
+          "INTERLOCK_BUILD_URL": "https://ci.example/builds/7"}
+    with mock.patch.dict(os.environ, ci):
+        run = suite.run()
     assert run.returncode != 0, run.stdout + run.stderr
+    executor = json.loads((suite.results / "executor.json").read_text())
+    assert executor["buildUrl"] == "https://ci.example/builds/7"  # the executor names the build
     found = {}
     for path in suite.results.glob("*-result.json"):
         result = json.loads(path.read_text())
@@ -157,3 +164,11 @@ def test_every_scenario_has_its_traffic_diagram(results: dict[str, dict[str, Any
     text = (results["an event shown where it arrived"]["_folder"] / svg["source"]).read_text()
     for party in ("web", "bus", "publish orders.created", "deliver orders.created"):
         assert party in text
+
+
+def test_each_scenario_links_to_its_feature_file_and_line(
+    results: dict[str, dict[str, Any]],
+) -> None:
+    links = results["another order's path"]["links"]
+    assert {"type": "link", "name": "features/more.feature:2",
+            "url": "https://git.example/shop/blob/main/features/more.feature#L2"} in links

@@ -18,6 +18,7 @@ Everything else is allure-behave's own: the results are the same files, read by 
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 from typing import Any
@@ -25,10 +26,11 @@ from typing import Any
 import allure_commons
 from allure_behave.formatter import AllureFormatter as _AllureFormatter
 from allure_behave.listener import AllureListener, GroupContext
-from allure_commons.model2 import Status, StatusDetails
+from allure_commons.model2 import Link, Status, StatusDetails
 from allure_commons.reporter import AllureReporter
 
 from interlock.behave.binding import SuiteMistake
+from interlock.behave.links import repository_url, source_link
 from interlock.behave.setup_errors import SetupFailed
 from interlock.errors import Failure, InterlockError
 
@@ -176,6 +178,11 @@ class InterlockListener(AllureListener):
         test = self.logger.get_test(self.current_scenario_uuid)
         test.name = scenario_title(scenario)
         test.description = description_of(scenario) or None
+        base = repository_url(self.behave_config.userdata, os.environ)
+        if base and scenario.filename and scenario.filename != "<string>":
+            test.links.append(Link(
+                type="link", name=f"{scenario.filename}:{scenario.line}",
+                url=source_link(base, scenario.filename, scenario.line, os.environ)))
 
     def start_behave_step(self, step: Any) -> None:
         # allure-behave attaches the docstring and table here, as ".text" and ".table"; the
