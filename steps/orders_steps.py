@@ -57,6 +57,8 @@ def _technician_user(name: str) -> str:
 @given("a customer has placed an order for {quantity:d} {product}")
 @domain_step
 def customer_placed_order(context: Any, quantity: int, product: str) -> None:
+    """A customer orders the product in the shop; the order is accepted and waits for a
+    dispatcher (its number is remembered for the steps that follow)."""
     world = _world(context)
     exchange = _send(world, "customer", "POST", "/orders",
                      json={"items": [{"productId": product, "quantity": quantity}]})
@@ -68,6 +70,8 @@ def customer_placed_order(context: Any, quantity: int, product: str) -> None:
 @when('the dispatcher assigns the order to technician "{technician}"')
 @domain_step
 def dispatcher_assigns(context: Any, technician: str) -> None:
+    """The dispatcher sends this technician to the order; the order is then "assigned" and the
+    technician is told."""
     world = _world(context)
     _technician_user(technician)
     world.remember("technician", technician)
@@ -80,6 +84,7 @@ def dispatcher_assigns(context: Any, technician: str) -> None:
 @when('the customer tries to assign the order to technician "{technician}"')
 @domain_step
 def customer_tries_to_assign(context: Any, technician: str) -> None:
+    """The customer tries to do the dispatcher's job: send a technician themselves."""
     context.attempt = _send(_world(context), "customer", "POST", "/orders/{order_id}/assign",
                             json={"technicianId": technician})
 
@@ -88,6 +93,7 @@ def customer_tries_to_assign(context: Any, technician: str) -> None:
 @when("the technician starts the work")
 @domain_step
 def technician_starts(context: Any) -> None:
+    """The technician sent to the job starts the work; the order is then "in progress"."""
     world = _world(context)
     user = _technician_user(world.render("{technician}"))
     _expect(world, _send(world, user, "POST", "/orders/{order_id}/start"), 200,
@@ -97,6 +103,7 @@ def technician_starts(context: Any) -> None:
 @when("the technician completes the order")
 @domain_step
 def technician_completes(context: Any) -> None:
+    """The technician finishes the job; the order is then "completed"."""
     world = _world(context)
     user = _technician_user(world.render("{technician}"))
     _expect(world, _send(world, user, "POST", "/orders/{order_id}/complete"), 200,
@@ -106,6 +113,7 @@ def technician_completes(context: Any) -> None:
 @when('technician "{technician}" tries to start the work')
 @domain_step
 def other_technician_tries(context: Any, technician: str) -> None:
+    """A technician who was not sent to this job tries to start it."""
     world = _world(context)
     context.attempt = _send(world, _technician_user(technician), "POST",
                             "/orders/{order_id}/start")
@@ -114,6 +122,7 @@ def other_technician_tries(context: Any, technician: str) -> None:
 @then("the {actor} is refused")
 @domain_step
 def actor_refused(context: Any, actor: str) -> None:
+    """What the person just tried is not allowed, and the shop says so (nothing changes)."""
     attempt = context.attempt
     if attempt.status != 403:
         raise Failure(f"The {actor} was allowed to: the {attempt.service} service answered "
@@ -125,6 +134,8 @@ def actor_refused(context: Any, actor: str) -> None:
 @then('the customer sees the order as "{status}"')
 @domain_step
 def customer_sees(context: Any, status: str) -> None:
+    """The customer looks at their order and sees where it stands: pending (waiting for a
+    technician), assigned, in progress or completed."""
     world = _world(context)
     order = _expect(world, _send(world, "customer", "GET", "/orders/{order_id}"), 200,
                     "The customer could not look at the order")
@@ -137,6 +148,8 @@ def customer_sees(context: Any, status: str) -> None:
 @then("the technician is notified")
 @domain_step
 def technician_is_notified(context: Any) -> None:
+    """The technician is told about the job at once, exactly once, and finds it among their
+    notifications."""
     world = _world(context)
     expected = {"orderId": world.render("{order_id}"), "technicianId": world.render("{technician}")}
     world.events.expect_exactly(1, "notifications.sent", expected, WAIT)
@@ -153,6 +166,8 @@ def technician_is_notified(context: Any) -> None:
 @then("analytics records how long the order took")
 @domain_step
 def analytics_records(context: Any) -> None:
+    """Analytics knows how long each stage of the order took: until a technician was sent,
+    until the work started, the work itself, and the whole order."""
     world = _world(context)
 
     def recorded() -> Any:

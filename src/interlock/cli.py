@@ -6,7 +6,9 @@
     interlock stack ps               what the kept-up stack runs, and where
     interlock stack logs SERVICE     a service's log
     interlock stack down             stop the kept-up stack
-    interlock docs                   regenerate INTEGRATION-TEST.md from the last results
+    interlock docs                   regenerate INTEGRATION-TEST.md from the last results,
+                                     and GLOSSARY.md from the steps and features
+    interlock glossary               every sentence the features use, explained (GLOSSARY.md)
     interlock schema [--markdown]    the stack file's JSON Schema (or its reference)
 """
 
@@ -24,6 +26,7 @@ import yaml
 
 from interlock.behave.allure_report import add_report_parser
 from interlock.behave.catalogue import add_steps_parser
+from interlock.behave.glossary import add_glossary_parser, write_glossary
 from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
@@ -157,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     add_steps_parser(commands)
     add_init_parser(commands)
     add_schema_parser(commands)
+    add_glossary_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        args.run = _docs_and_glossary(args.run)
     try:
         return int(args.run(args))
     except InterlockError as err:
@@ -165,6 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+
+
+def _docs_and_glossary(docs: Any) -> Any:
+    """``interlock docs`` also writes the glossary beside the features (its own command is
+    ``interlock glossary``): the living documents are regenerated together."""
+
+    def run(args: argparse.Namespace) -> int:
+        done = int(docs(args))
+        root = _config_path(args).resolve().parent.parent
+        if (root / "features").is_dir() and (root / "steps").is_dir():
+            print(f"interlock: wrote {write_glossary(root)}")
+        return done
+
+    return run
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     suite = mini_suite(tmp_path_factory.mktemp("layout"), SERVICES)
     suite.write("features/orders.feature", FIRST)
     suite.write("features/more.feature", SECOND)
+    suite.write("GLOSSARY.md", "# Glossary\n")
     ci = {"INTERLOCK_REPOSITORY_URL": "https://git.example/shop/blob/main",
           "INTERLOCK_BUILD_URL": "https://ci.example/builds/7"}
     with mock.patch.dict(os.environ, ci):
@@ -172,3 +173,5 @@ def test_each_scenario_links_to_its_feature_file_and_line(
     links = results["another order's path"]["links"]
     assert {"type": "link", "name": "features/more.feature:2",
             "url": "https://git.example/shop/blob/main/features/more.feature#L2"} in links
+    assert {"type": "link", "name": "glossary",
+            "url": "https://git.example/shop/blob/main/GLOSSARY.md"} in links

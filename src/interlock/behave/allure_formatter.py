@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
+from pathlib import Path
 from typing import Any
 
 import allure_commons
@@ -33,6 +34,8 @@ from interlock.behave.binding import SuiteMistake
 from interlock.behave.links import repository_url, source_link
 from interlock.behave.setup_errors import SetupFailed
 from interlock.errors import Failure, InterlockError
+
+GLOSSARY = "GLOSSARY.md"  # beside features/, written by `interlock glossary` and `docs`
 
 # What changes from run to run inside a message's first line, and what it becomes.
 _VARYING = [
@@ -183,6 +186,9 @@ class InterlockListener(AllureListener):
             test.links.append(Link(
                 type="link", name=f"{scenario.filename}:{scenario.line}",
                 url=source_link(base, scenario.filename, scenario.line, os.environ)))
+            if Path(GLOSSARY).is_file():  # the sentences it uses, explained (interlock docs)
+                test.links.append(Link(type="link", name="glossary",
+                                       url=source_link(base, GLOSSARY, None, os.environ)))
 
     def start_behave_step(self, step: Any) -> None:
         # allure-behave attaches the docstring and table here, as ".text" and ".table"; the

@@ -38,7 +38,7 @@ def repository_url(userdata: Mapping[str, str], environ: Mapping[str, str]) -> s
     return None
 
 
-def source_link(base: str, filename: str, line: int, environ: Mapping[str, str]) -> str:
+def source_link(base: str, filename: str, line: int | None, environ: Mapping[str, str]) -> str:
     """The address of ``filename`` (as behave names it) at ``line`` under ``base``.
 
     The file is taken relative to the checkout's root: the CI's workspace when it says
@@ -51,7 +51,7 @@ def source_link(base: str, filename: str, line: int, environ: Mapping[str, str])
         relative = absolute.relative_to(root).as_posix()
     except ValueError:
         relative = path.as_posix()
-    return f"{base}/{relative}#L{line}"
+    return f"{base}/{relative}" + (f"#L{line}" if line else "")
 
 
 def build_url(environ: Mapping[str, str]) -> str | None:
