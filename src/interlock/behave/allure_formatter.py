@@ -142,8 +142,8 @@ def scenario_title(scenario: Any) -> str:
     if row is None:
         return name
     values = [f"{h}={c}" for h, c in zip(row.headings, row.cells, strict=False)]
-    if all(c in name for c in row.cells if c):
-        return name  # the outline's name already carries its <values>
+    if any(len(c) > 1 and c in name for c in row.cells):
+        return name  # the outline's name carries the <values> its author chose to show
     return f"{name} ({', '.join(values)})" if values else name
 
 
@@ -231,13 +231,21 @@ def argument_name(step_type: str, sentence: str, is_table: bool) -> str:
         'expected rows'
         >>> argument_name("then", 'an event arrives on "orders.created" with:', False)
         'expected event'
+        >>> argument_name("then", 'the query "SELECT type FROM events" returns:', True)
+        'expected rows'
     """
-    words = sentence.lower()
+    words = re.sub(r'"[^"]*"', '""', sentence.lower())  # the sentence's words, not its values
     expected = step_type == "then"
     if is_table:
+        if "query parameter" in words:
+            return "query parameters"
         if "header" in words:
             return "expected headers" if expected else "headers"
-        if "row" in words or "table" in words or "database" in words:
+        if "claims" in words:
+            return "token claims"
+        if "form" in words:
+            return "form fields"
+        if any(w in words for w in ("row", "table", "database", "query", "sql")):
             return "expected rows" if expected else "rows"
         if "event" in words:
             return "expected events" if expected else "events"
