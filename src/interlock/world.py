@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
@@ -29,6 +31,7 @@ from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
 from interlock.stubs import Received, Stub
 from interlock.suite import Suite
+from interlock.traffic import SERVICE, note
 from interlock.values import Scope, render, render_json, render_jsonpath
 
 if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database
@@ -76,6 +79,10 @@ class World:
         self.scope.set(name, value)
 
     # -- parts built on first use -----------------------------------------------------------
+
+    def built(self, key: str) -> Any:
+        """The part ``key`` when the scenario has built it, else None (nothing is built)."""
+        return self._parts.get(key)
 
     def part(self, key: str, build: Callable[[], Any]) -> Any:
         """A per-scenario object (the HTTP session, the listeners…), built on first use."""
@@ -313,6 +320,17 @@ class World:
             self.on_close(self._reset_stubs)  # answers and journals belong to the scenario
         for starter in self.suite.scenario_starters:
             starter(self)
+        self._watch_calls_between_services()
+
+    def _watch_calls_between_services(self) -> None:
+        """The calls a service makes to one behind a delay proxy are seen there: each is
+        noted on the scenario's traffic (the diagram's arrows between services)."""
+        if self.stack is None:
+            return
+        for name, proxy in self.stack.proxies.items():
+            if hasattr(proxy, "watcher"):  # the in-process proxy (a container's is not seen)
+                proxy.watcher = CallWatcher(name, proxy.port, self.stack, self.suite)
+                self.on_close(functools.partial(setattr, proxy, "watcher", None))
 
     # -- cleanup ----------------------------------------------------------------------------
 
@@ -338,3 +356,63 @@ def observed(exchange: Exchange) -> Observed:
         exchange.method, exchange.url, dict(exchange.request_headers), exchange.request_body,
         exchange.status, dict(exchange.response_headers), exchange.response_body,
     )
+
+
+class CallWatcher:
+    """Notes the calls that reach ``service`` through its delay proxy, with the caller found
+    from the connection's local port (which process holds it: a service of the stack, or the
+    test itself, whose own requests its HTTP client notes already).
+
+    The caller is looked up once per connection, at its first request (about 15 ms, while
+    the scenario is watched only); request and answer are noted before the proxy passes
+    them on, so they are in the order they happened.
+    """
+
+    def __init__(self, service: str, port: int, stack: Stack, suite: Suite) -> None:
+        self.service, self.port, self.stack, self.suite = service, port, stack, suite
+        self._callers: dict[int, str | None] = {}
+
+    def requested(self, client_port: int, request: str) -> None:
+        if client_port not in self._callers:
+            self._callers[client_port] = self._caller(client_port)
+        caller = self._callers[client_port]
+        if caller == "":  # the test itself: its HTTP client notes the call
+            return
+        method, _, rest = request.partition(" ")
+        path = rest.rsplit(" ", 1)[0]
+        secrets = self.suite.secrets
+        note(self.suite.reporter, caller or "a caller", self.service,
+             secrets.redact(f"{method} {path}"), source_kind=SERVICE, target_kind=SERVICE,
+             detail=secrets.redact(request))
+
+    def answered(self, client_port: int, status: str) -> None:
+        caller = self._callers.get(client_port)
+        if caller == "":
+            return
+        code = status.split(" ", 1)[1] if " " in status else status
+        note(self.suite.reporter, self.service, caller or "a caller", code, reply=True,
+             failed=code[:1] == "5", source_kind=SERVICE, target_kind=SERVICE)
+
+    def _caller(self, client_port: int) -> str | None:
+        """The stack's service (or "" for this process) holding 127.0.0.1:``client_port``
+        connected to the proxy; None when no process could be told."""
+        import psutil
+
+        try:
+            connections = psutil.net_connections(kind="tcp")
+        except (psutil.Error, OSError):
+            return None
+        pid = next((c.pid for c in connections if c.laddr and c.laddr.port == client_port
+                    and c.raddr and c.raddr.port == self.port), None)
+        if pid is None:
+            return None
+        if pid == os.getpid():
+            return ""
+        try:
+            lineage = {pid, *(p.pid for p in psutil.Process(pid).parents())}
+        except psutil.Error:
+            lineage = {pid}
+        for name, running in list(self.stack.running.items()):
+            if getattr(running, "pid", None) in lineage:
+                return name
+        return None

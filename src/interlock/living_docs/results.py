@@ -124,7 +124,7 @@ def read_results(folder: Path) -> Results:
     if not folder.is_dir():
         raise InterlockError(
             f"No Allure results folder at {folder}",
-            hint="Run the suite first (behave -f allure_behave.formatter:AllureFormatter "
+            hint="Run the suite first (behave -f interlock.behave.allure_formatter:AllureFormatter "
             "-o reports/allure-results), or pass --results <folder>.",
         )
     latest: dict[str, tuple[int, dict[str, Any]]] = {}
