@@ -435,7 +435,7 @@ class Suite:
         stack.adopt({
             name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))
             for name, s in kept.services.items()
-        })
+        }, {name: Path(s["log"]) for name, s in kept.services.items() if s.get("log")})
         self.progress(f"interlock: reusing the stack kept up by pid {kept.owner_pid}")
         return True
 

@@ -1,7 +1,7 @@
 """``interlock run -j N``: features on worker processes that share one stack (issue 15 item 2).
 
 A real run of a small suite: the shared stack is started once and stopped once, the workers
-use its secrets, a feature that stops a service gets a stack of its own, a @serial one runs
+use its secrets and read its services' logs, a feature that stops a service gets a stack of its own, a @serial one runs
 alone afterwards (with the reason printed), and the results land in one Allure folder and one
 JUnit folder. The plan's reasons are checked on parsed features."""
 
@@ -32,6 +32,7 @@ Feature: plain {n}
     When I send GET "/env/TINY_SECRET" to "web"
     Then the response status is 200
     And the response JSON at "$.value" is "{{secrets.key}}"
+    And within 5 seconds, the "web" service log contains "request /env/TINY_SECRET"
 """
 
 

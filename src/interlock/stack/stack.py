@@ -46,9 +46,21 @@ T = TypeVar("T")
 
 
 class _Adopted(RunningService):
-    """A service of a stack kept up by ``interlock stack up``: its address only."""
+    """A service of a stack kept up by ``interlock stack up`` (or ``interlock run -j``): its
+    address, and its log file when its owner keeps one."""
 
     backend = "reused"
+
+    def __init__(self, name: str, address: Address, log_path: Path | None = None) -> None:
+        super().__init__(name, address)
+        self.log_path = log_path
+
+    def log(self) -> str:
+        """What the service wrote so far, read from its owner's log file."""
+        try:
+            return self.log_path.read_text(errors="replace") if self.log_path else ""
+        except OSError:
+            return ""
 
 
 class Stack:
@@ -93,14 +105,16 @@ class Stack:
             add_proxy=self.proxies.__setitem__, registry=registry,
         )
 
-    def adopt(self, addresses: Mapping[str, Address]) -> None:
+    def adopt(self, addresses: Mapping[str, Address],
+              logs: Mapping[str, Path] | None = None) -> None:
         """Use services somebody else started (``interlock stack up``) instead of starting them.
 
-        They are treated as external: their addresses are known, faults cannot reach them.
+        They are treated as external: their addresses are known, faults cannot reach them;
+        their logs are read from ``logs`` (a file per service) when given.
         """
         for name, address in addresses.items():
             if name in self.specs:
-                self.running[name] = _Adopted(name, address)
+                self.running[name] = _Adopted(name, address, (logs or {}).get(name))
 
     # -- the graph -------------------------------------------------------------------------
 
