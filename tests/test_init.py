@@ -54,6 +54,20 @@ def test_init_with_postgres_and_nats_declares_them_and_their_examples_pass(
     assert "5 scenarios passed, 0 failed" in output
 
 
+def test_init_with_kafka_and_a_stub_declares_them_and_their_examples_pass(
+    tmp_path: Path,
+) -> None:
+    done = _interlock(tmp_path, "init", "--with", "kafka,stub")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pip install 'interlock[kafka]'" in done.stdout  # a stub needs no extra
+    stack = (tmp_path / "environment" / "interlock.yaml").read_text()
+    assert "kind: kafka" in stack and "kind: stub" in stack and "type: kafka" in stack
+    run = _run(tmp_path, "-m", "behave")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert "5 scenarios passed, 0 failed" in output
+
+
 def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert _interlock(tmp_path, "init").returncode == 0
     feature = tmp_path / "features" / "notes.feature"

