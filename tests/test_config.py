@@ -72,8 +72,8 @@ def test_stage_overrides_and_env_backend(suite_dir: Path, monkeypatch) -> None:
     suite = Suite.load(path, progress=lambda line: None)
     try:
         assert suite.backend == "external"
-        assert suite.services["api"].external is not None
-        assert suite.services["api"].external.url == "http://127.0.0.1:2"
+        assert "external" in suite.services["api"].forms
+        assert suite.services["api"].forms["external"].url == "http://127.0.0.1:2"
     finally:
         suite.close()
     monkeypatch.setenv("INTERLOCK_STAGE", "prod")
@@ -249,8 +249,8 @@ def test_a_key_overriding_a_merged_one_is_not_a_duplicate(suite_dir: Path) -> No
             external: "http://127.0.0.1:2"
     """), progress=lambda line: None)
     suite.close()
-    assert suite.services["b"].external is not None
-    assert suite.services["b"].external.url == "http://127.0.0.1:2"
+    assert "external" in suite.services["b"].forms
+    assert suite.services["b"].forms["external"].url == "http://127.0.0.1:2"
 
 
 def test_a_stack_file_that_is_not_utf8_names_the_line(suite_dir: Path) -> None:

@@ -79,7 +79,7 @@ def _kind_notes(suite: Suite) -> list[str]:
         return []
     notes = []
     for name, spec in suite.services.items():
-        if spec.kind and not spec.external:
+        if spec.kind and "external" not in spec.forms:
             # A kind module may state the limits of its embedded server in LIMITS.
             limits = getattr(kind_module(spec.kind), "LIMITS", "")
             if limits:

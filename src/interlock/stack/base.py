@@ -275,11 +275,16 @@ class Backend(Protocol):
                 self.place = place
 
             @classmethod
+            def read_form(cls, data: Any, where: str) -> ExternalForm:
+                return ExternalForm(data["url"])  # (and checks; external: {url: ...})
+
+            @classmethod
             def can_run(cls, spec: ServiceSpec) -> bool:
-                return spec.external is not None
+                return "external" in spec.forms
 
             def launch(self, spec: ServiceSpec) -> RunningService:
-                url = render(spec.external.url, self.place.scope_for(spec, 0, ...), spec.where)
+                url = spec.forms["external"].url
+                url = render(url, self.place.scope_for(spec, 0, ...), spec.where)
                 service = ExternalService(spec.name, address_of_url(url))
                 self.place.launched(service)
                 return service
@@ -291,6 +296,11 @@ class Backend(Protocol):
     name: ClassVar[str]
 
     def __init__(self, place: StackPlace) -> None: ...
+
+    @classmethod
+    def read_form(cls, data: Any, where: str) -> Any:
+        """Its block of a service in the stack file (the block named after the backend),
+        checked; kept in ``ServiceSpec.forms``. Backends with no block of their own raise."""
 
     @classmethod
     def can_run(cls, spec: ServiceSpec) -> bool:

@@ -19,12 +19,16 @@ from typing import Any
 
 from interlock.config import field_where, typed
 from interlock.errors import InterlockError, did_you_mean
+from interlock.stack.backends import BACKENDS
 from interlock.stack.base import ReadyCheck
 from interlock.stack.kinds import KINDS
 from interlock.stackfile import block
 from interlock.values import parse_duration
 
 BUILT_IN_KINDS = tuple(KINDS)  # the kinds' registry: a new kind is a module and a line there
+# The backends whose blocks have a field of their own here (the kinds and Compose build them
+# too); any other backend's block is read by the backend (Backend.read_form) into ``forms``.
+_OWN_FIELDS = ("process", "docker")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
@@ -120,23 +124,6 @@ class DockerForm:
         )
 
 
-@dataclass(frozen=True)
-class ExternalForm:
-    """``external:`` — a service somebody else runs (a staging system): a URL only."""
-
-    url: str
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str) -> ExternalForm:
-        if isinstance(data, str):
-            data = {"url": data}
-        data = _mapping(data, where, "external")
-        _check_keys(data, block("services.<service>.external").names, where, "external")
-        if not data.get("url"):
-            raise InterlockError("external needs a url", where=where)
-        return cls(str(data["url"]))
-
-
 def ready_from_dict(data: Any, where: str) -> ReadyCheck:
     """``ready: {http: /health}`` / ``{tcp: true}`` / ``{log: regex}`` / ``{command: [...]}``."""
     data = _mapping(data, where, "ready")
@@ -170,7 +157,9 @@ class ServiceSpec:
     kind: str = ""
     process: ProcessForm | None = None
     docker: DockerForm | None = None
-    external: ExternalForm | None = None
+    # The blocks of the other backends (``external: {url: ...}``), each read by its backend
+    # (``Backend.read_form``): adding a backend adds no field here.
+    forms: Mapping[str, Any] = field(default_factory=dict)
     ready: ReadyCheck | None = None
     depends_on: tuple[str, ...] = ()
     started_is_enough: tuple[str, ...] = ()  # dependencies needed only started (address known)
@@ -236,10 +225,9 @@ class ServiceSpec:
                      if "process" in data else None),
             docker=(DockerForm.from_dict(data["docker"], field_where(where, data, "docker"))
                     if "docker" in data else None),
-            external=(
-                ExternalForm.from_dict(data["external"], field_where(where, data, "external"))
-                if "external" in data else None
-            ),
+            forms={backend: BACKENDS.load(backend).read_form(
+                       data[backend], field_where(where, data, backend))
+                   for backend in BACKENDS if backend in data and backend not in _OWN_FIELDS},
             ready=(ready_from_dict(data["ready"], field_where(where, data, "ready"))
                    if "ready" in data else None),
             depends_on=tuple(str(d) for d in depends),

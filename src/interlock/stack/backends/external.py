@@ -1,22 +1,39 @@
 """The external backend: a service somebody else runs, at a URL; nothing to start or stop.
 
-It is the smallest backend, and the pattern for a new one: a ``RunningService`` subclass
-that overrides what it can do, a class with ``can_run``, ``launch`` and ``close``, and a line
-in ``stack/backends/__init__.py``.
+It is the smallest backend, and the pattern for a new one: this one file (its block of the
+stack file, read by ``read_form``; a ``RunningService`` subclass that overrides what it can
+do; a class with ``can_run``, ``launch`` and ``close``), a line in
+``stack/backends/__init__.py``, and its block's fields in the stack file's one definition
+(``stackfile/fields.py``, which the reference and the JSON Schema are made from).
 
 Example:
     >>> address_of_url("https://billing.example.com/api/").port
     443
+    >>> ExternalBackend.read_form("https://billing.example.com", "interlock.yaml:9").url
+    'https://billing.example.com'
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+from interlock.config import field_where
+from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.base import Address, RunningService, StackPlace
-from interlock.stack.spec import ServiceSpec
+from interlock.stackfile import block
 from interlock.values import render
+
+if TYPE_CHECKING:
+    from interlock.stack.spec import ServiceSpec
+
+
+@dataclass(frozen=True)
+class ExternalForm:
+    """``external:`` — a service somebody else runs (a staging system): a URL only."""
+
+    url: str
 
 
 def address_of_url(url: str) -> Address:
@@ -45,16 +62,34 @@ class ExternalBackend:
         self.place = place
 
     @classmethod
+    def read_form(cls, data: Any, where: str) -> ExternalForm:
+        """The ``external:`` block: a URL, or ``{url: ...}``."""
+        if isinstance(data, str):
+            data = {"url": data}
+        if not isinstance(data, dict):
+            raise InterlockError("external must be a URL or a mapping with url:", where=where,
+                                 hint='external: "https://staging.example.com"')
+        known = block("services.<service>.external").names
+        for key in data:
+            if key not in known:
+                raise InterlockError(f'Unknown field "{key}" in external',
+                                     where=field_where(where, data, key),
+                                     hint=did_you_mean(str(key), known))
+        if not data.get("url"):
+            raise InterlockError("external needs a url", where=where,
+                                 hint='external: {url: "https://staging.example.com"}')
+        return ExternalForm(str(data["url"]))
+
+    @classmethod
     def can_run(cls, spec: ServiceSpec) -> bool:
         """Whether the spec has an ``external:`` block."""
-        return spec.external is not None
+        return "external" in spec.forms
 
     def launch(self, spec: ServiceSpec) -> RunningService:
         """The service at its rendered URL (``{env.X}``, a peer's address…)."""
-        assert spec.external is not None
+        url = spec.forms["external"].url
         scope = self.place.scope_for(spec, 0, self.place.run_dir)
-        service = ExternalService(spec.name, address_of_url(render(spec.external.url, scope,
-                                                                   spec.where)))
+        service = ExternalService(spec.name, address_of_url(render(url, scope, spec.where)))
         self.place.launched(service)
         return service
 

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from interlock.errors import InterlockError
 from interlock.stack.base import Address, RunningService, StackPlace
@@ -105,6 +105,11 @@ class MemoryBackend:
     """Runs any service in memory."""
 
     name: ClassVar[str] = "memory"
+
+    @classmethod
+    def read_form(cls, data: Any, where: str) -> Any:
+        """Never asked: its block is a field of the service spec (or it has none)."""
+        raise InterlockError(f"the {cls.name} backend reads no block of its own", where=where)
 
     def __init__(self, place: StackPlace) -> None:
         self.place = place

@@ -31,7 +31,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from interlock.errors import InterlockError
@@ -255,6 +255,11 @@ class ProcessBackend:
     """
 
     name: ClassVar[str] = "process"
+
+    @classmethod
+    def read_form(cls, data: Any, where: str) -> Any:
+        """Never asked: its block is a field of the service spec (or it has none)."""
+        raise InterlockError(f"the {cls.name} backend reads no block of its own", where=where)
 
     def __init__(self, place: StackPlace) -> None:
         self.place = place

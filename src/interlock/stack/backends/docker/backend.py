@@ -28,6 +28,11 @@ class DockerBackend:
 
     name: ClassVar[str] = "docker"
 
+    @classmethod
+    def read_form(cls, data: Any, where: str) -> Any:
+        """Never asked: its block is a field of the service spec (or it has none)."""
+        raise InterlockError(f"the {cls.name} backend reads no block of its own", where=where)
+
     def __init__(self, place: StackPlace) -> None:
         self.place = place
         self._engine: DockerEngine | None = None
