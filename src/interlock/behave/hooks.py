@@ -5,9 +5,10 @@
 and may wrap any of them to add its own set-up. What they do:
 
 * ``before_all``: read ``environment/interlock.yaml`` (or ``-D interlock.config=<path>``),
-  sweep what killed runs left, make SIGTERM stop the run like Ctrl-C does;
+  sweep what killed runs left, make SIGTERM stop the run like Ctrl-C does; the number of
+  tries of a ``@flaky`` scenario (``-D interlock.tries=N``, see ``retries.py``);
 * ``before_feature``: pick the feature's stack (shared, ``@isolated`` or ``@stack.<name>``),
-  starting it on first use;
+  starting it on first use; make its ``@flaky`` scenarios run again when they fail;
 * ``before_scenario`` / ``after_scenario``: a fresh ``World``; afterwards undo what the
   scenario did, heal what it broke, attach the services' logs when it failed;
 * ``after_step``: a service that died on its own fails the scenario with its log tail;
@@ -30,6 +31,7 @@ from interlock.behave.allure_files import (
     write_allure_files,
 )
 from interlock.behave.binding import SuiteMistake, ensure_registered
+from interlock.behave.retries import FlakyMark, Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.config import find_config
 from interlock.errors import Failure, InterlockError
@@ -64,8 +66,10 @@ def before_all(context: Any) -> None:
     """
     context.interlock_run_error = None
     context.interlock_stopped = SetupErrors()
+    context.interlock_retries = None
     try:
         _clear_old_results(context)
+        _retries(context)
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
@@ -87,6 +91,17 @@ def _clear_old_results(context: Any) -> None:
         clear_old_results(folder)
 
 
+def _retries(context: Any) -> None:
+    """How many tries a failed ``@flaky`` scenario gets (``-D interlock.tries=N`` or
+    ``INTERLOCK_TRIES``), and the reporters that say which passed on a retry."""
+    retries = Retries.configured(context.config.userdata, os.environ)
+    retries.install(context.config)
+    mark = FlakyMark(retries)
+    mark.register()
+    context.interlock_retries = retries
+    context.interlock_flaky_mark = mark
+
+
 def _before_all(context: Any) -> None:
     # Found from the suite's folder (behave's base dir: where environment.py and steps/ are),
     # so `behave` run from inside features/ reads the same file as from the suite's root.
@@ -101,14 +116,20 @@ def _before_all(context: Any) -> None:
     suite = Suite.load(path)
     suite.reporter = AllureReporter(suite.secrets)
     context.interlock_suite = suite
+    context.interlock_retries.redact = suite.secrets.redact
+    context.interlock_retries.progress = suite.progress
     for line in suite.sweep():
         suite.progress(f"interlock: swept {line}")
 
 
 def before_feature(context: Any, feature: Any) -> None:
-    """Bind the feature to its stack (started on first use)."""
+    """Bind the feature to its stack (started on first use); its ``@flaky`` scenarios
+    run again when they fail."""
     context.interlock_feature_error = None
     context.interlock_stack = None
+    retries: Retries | None = context.interlock_retries
+    if retries is not None:
+        retries.wrap(feature)
     if context.interlock_run_error is not None:
         return
     try:
@@ -275,6 +296,9 @@ def after_feature(context: Any, feature: Any) -> None:
 def after_all(context: Any) -> None:
     """Print each set-up error once, with the scenarios it stopped; stop every stack and
     close every connection."""
+    mark: FlakyMark | None = getattr(context, "interlock_flaky_mark", None)
+    if mark is not None:
+        mark.unregister()
     suite: Suite | None = getattr(context, "interlock_suite", None)
     stopped: SetupErrors | None = getattr(context, "interlock_stopped", None)
     if stopped is not None:
