@@ -6,13 +6,15 @@ and may wrap any of them to add its own set-up. What they do:
 
 * ``before_all``: read ``environment/interlock.yaml`` (or ``-D interlock.config=<path>``),
   sweep what killed runs left, make SIGTERM stop the run like Ctrl-C does; the number of
-  tries of a ``@flaky`` scenario (``-D interlock.tries=N``, see ``retries.py``);
+  tries of a ``@flaky`` scenario (``-D interlock.tries=N``, see ``retries.py``); a CI shard
+  keeps only its features (``-D interlock.shard=i/n``, see ``sharding.py``);
 * ``before_feature``: pick the feature's stack (shared, ``@isolated`` or ``@stack.<name>``),
   starting it on first use; make its ``@flaky`` scenarios run again when they fail;
 * ``before_scenario`` / ``after_scenario``: a fresh ``World``; afterwards undo what the
   scenario did, heal what it broke, attach the services' logs when it failed;
 * ``after_step``: a service that died on its own fails the scenario with its log tail;
-* ``after_all``: stop everything (also on failure and Ctrl-C; a crash is swept next run).
+* ``after_all``: stop everything (also on failure and Ctrl-C; a crash is swept next run);
+  record how long each feature took (``reports/durations.json``), to balance shards.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ from interlock.behave.allure_files import (
 from interlock.behave.binding import SuiteMistake, ensure_registered
 from interlock.behave.retries import FlakyMark, Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
+from interlock.behave.sharding import (
+    FeatureTimes,
+    configured_shard,
+    feature_times,
+    keep_shard,
+    timed,
+)
 from interlock.config import find_config
 from interlock.errors import Failure, InterlockError
 from interlock.report import TEXT
@@ -67,9 +76,11 @@ def before_all(context: Any) -> None:
     context.interlock_run_error = None
     context.interlock_stopped = SetupErrors()
     context.interlock_retries = None
+    context.interlock_times = None
     try:
         _clear_old_results(context)
         _retries(context)
+        _shard(context)
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
@@ -100,6 +111,15 @@ def _retries(context: Any) -> None:
     mark.register()
     context.interlock_retries = retries
     context.interlock_flaky_mark = mark
+
+
+def _shard(context: Any) -> None:
+    """Keep only this shard's features (``-D interlock.shard=i/n``); time the features."""
+    times = feature_times(context)
+    context.interlock_times = times
+    shard = configured_shard(context)
+    if shard is not None:
+        print(keep_shard(context, shard, times), file=sys.__stderr__, flush=True)
 
 
 def _before_all(context: Any) -> None:
@@ -152,7 +172,10 @@ def _before_feature(context: Any, feature: Any) -> None:
         stack.start()
         context.interlock_stack = stack
     else:
-        context.interlock_stack = suite.stack(stack_name)
+        context.interlock_stack, seconds = timed(lambda: suite.stack(stack_name))
+        times: FeatureTimes | None = context.interlock_times
+        if times is not None:
+            times.starting_shared(feature, seconds)
     fixtures = [t.split(".", 1)[1] for t in feature.tags if t.startswith("data.")]
     if fixtures:
         # A @data.<name> tag on the feature: loaded once, kept for all its scenarios, removed
@@ -305,6 +328,9 @@ def after_all(context: Any) -> None:
         text = stopped.render(suite.secrets if suite is not None else None)
         if text:
             print(text, file=sys.__stderr__, flush=True)
+    times: FeatureTimes | None = getattr(context, "interlock_times", None)
+    if times is not None:
+        times.save(list(context._runner.features))
     if suite is None:
         sys.stderr.flush()
         return
