@@ -96,7 +96,10 @@ def runs_on(client: Any) -> dict[str, str]:
     """Run ids that have containers, networks or volumes on the engine, and their owners."""
     found: dict[str, str] = {}
     label = {"label": LABEL_RUN}
-    for kind in (client.containers.list(all=True, filters=label),
+    # sparse: the list's own answer, labels included. Without, the SDK inspects each container
+    # after listing them, and one that another process removes in between (any run sweeps at
+    # its start) raises NotFound and stops this run.
+    for kind in (client.containers.list(all=True, filters=label, sparse=True),
                  client.networks.list(filters=label),
                  client.volumes.list(filters=label)):
         for item in kind:
@@ -109,10 +112,11 @@ def remove_run(client: Any, run_id: str) -> Removed:
     """Remove every container, network and volume labelled with ``run_id``."""
     removed = Removed()
     label = {"label": f"{LABEL_RUN}={run_id}"}
-    for container in client.containers.list(all=True, filters=label):
+    for container in client.containers.list(all=True, filters=label, sparse=True):
         try:
             container.remove(force=True, v=True)
-            removed.containers.append(container.name)
+            names = container.attrs.get("Names") or [container.short_id]
+            removed.containers.append(str(names[0]).lstrip("/"))
         except NotFound:
             pass
     for network in client.networks.list(filters=label):
