@@ -140,3 +140,15 @@ def test_the_documented_workflow_runs_every_shard_and_merges_them() -> None:
                step.get("run", "")]
     assert merging == ["interlock merge shards/interlock-shard-* --into reports"]
     assert report_job["needs"] == "shard" and report_job["if"] == "always()"
+
+
+def test_two_workers_saving_durations_keep_each_others_records(tmp_path: Path) -> None:
+    path = tmp_path / "reports" / "durations.json"
+    first, second = Durations.load(path), Durations.load(path)  # both read before either saves
+    first.update({"a.feature": 1.0})
+    second.update({"b.feature": 2.0})
+    first.save()
+    second.save()
+    assert Durations.load(path).seconds == {"a.feature": 1.0, "b.feature": 2.0}
+    assert sorted(p.name for p in path.parent.iterdir() if not p.name.startswith(".")) == [
+        "durations.json"]

@@ -6,6 +6,7 @@
     interlock stack ps               what the kept-up stack runs, and where
     interlock stack logs SERVICE     a service's log
     interlock stack down             stop the kept-up stack
+    interlock run -j N [BEHAVE-ARGS] the features on N workers sharing one stack
     interlock docs                   regenerate INTEGRATION-TEST.md from the last results
     interlock schema [--markdown]    the stack file's JSON Schema (or its reference)
     interlock merge DIR... --into D  CI shards' reports (Allure results, JUnit, durations)
@@ -26,10 +27,12 @@ import yaml
 
 from interlock.behave.allure_report import add_report_parser
 from interlock.behave.catalogue import add_steps_parser
+from interlock.behave.parallel import add_run_parser
 from interlock.config import find_config
 from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
+from interlock.secrets import Secrets
 from interlock.shards import DURATIONS_FILE, merge_reports
 from interlock.stack.kinds import kind_module
 from interlock.stack.reuse import KeptStack
@@ -91,7 +94,7 @@ def stack_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *a: stopped.set())
     try:
         stack = suite.stack(args.name)
-        kept = KeptStack.write(suite.root, stack)
+        kept = KeptStack.write(suite.root, stack, suite.secret_values())
         print(f"interlock: stack {args.name!r} is up; run behave with INTERLOCK_REUSE=1 to use it.")
         print("interlock: Ctrl-C or `interlock stack down` stops it.")
         try:
@@ -133,7 +136,10 @@ def stack_logs(args: argparse.Namespace) -> int:
         known = ", ".join(kept.services) if kept else "none (no stack is kept up)"
         raise InterlockError(f'No kept-up service "{args.service}"', hint=f"Known: {known}")
     log = kept.services[args.service].get("log", "")
-    print(Path(log).read_text(errors="replace") if log and Path(log).exists() else "", end="")
+    text = Path(log).read_text(errors="replace") if log and Path(log).exists() else ""
+    secrets = Secrets()
+    secrets.add(*kept.secrets.values())
+    print(secrets.redact(text), end="")
     return 0
 
 
@@ -177,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     add_steps_parser(commands)
     add_init_parser(commands)
     add_schema_parser(commands)
-    args = parser.parse_args(argv)
+    add_run_parser(commands)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "run":  # whatever interlock does not know is behave's
+        args.behave_args = [*rest, *args.behave_args]
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return int(args.run(args))
     except InterlockError as err:

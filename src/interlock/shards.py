@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,12 +161,38 @@ class Durations:
                 self.recorded[path] = other.recorded.get(path, 0.0)
 
     def save(self) -> None:
-        """Write the file (sorted, so that it diffs well)."""
+        """Write the file (sorted, so that it diffs well), joined with what it holds now: the
+        workers of ``interlock run -j N`` each save their own features' durations, so a
+        record written meanwhile by another is kept; the file is replaced whole, never seen
+        half-written."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        document = {"features": {
-            path: {"seconds": self.seconds[path], "recorded": round(self.recorded.get(path, 0))}
-            for path in sorted(self.seconds)}}
-        self.path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        with _locked(self.path):
+            now = Durations.load(self.path)
+            now.join(self)
+            self.seconds, self.recorded = now.seconds, now.recorded
+            document = {"features": {
+                path: {"seconds": self.seconds[path],
+                       "recorded": round(self.recorded.get(path, 0))}
+                for path in sorted(self.seconds)}}
+            scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            scratch.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            os.replace(scratch, self.path)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold a lock beside ``path`` (POSIX; elsewhere the replace alone must do)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def shard_features(scenarios: Mapping[str, int], shard: Shard,

@@ -37,7 +37,7 @@ from interlock.secrets import Secrets
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
 from interlock.stack.registry import RunRegistry
-from interlock.stack.reuse import KeptStack
+from interlock.stack.reuse import KeptStack, reuse_path
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 from interlock.suite_check import check_suite
@@ -74,6 +74,11 @@ class Suite:
         self.reporter: Reporter = reporter or MemoryReporter(self.secrets)
         self.scope = Scope(self._variables())
         self.scope.namespaces["secrets"] = self._secret
+        # A stack kept up by another process (INTERLOCK_REUSE): its services were started with
+        # that run's secrets, which this run must use too (logins, signed tokens).
+        reuse = reuse_path(self.root, os.environ.get("INTERLOCK_REUSE", ""))
+        self._kept = KeptStack.read(self.root, reuse) if reuse else None
+        self._reuse_asked = reuse is not None
         self._secret_values = self._secrets()
         settings = config.section("suite")
         self.backend = config.setting("INTERLOCK_BACKEND", "suite", "backend", default="process")
@@ -120,11 +125,18 @@ class Suite:
     def _secrets(self) -> dict[str, str]:
         values = {}
         section = self.config.section("secrets")
+        kept = self._kept.secrets if self._kept is not None else {}
         for name, raw in section.items():
-            value = render(str(raw), self.scope, self.config.where("secrets", name))
+            value = kept[name] if name in kept else render(
+                str(raw), self.scope, self.config.where("secrets", name))
             self.secrets.add(value)
             values[name] = value
         return values
+
+    def secret_values(self) -> dict[str, str]:
+        """The run's secrets by name, for the state file of a stack other runs reuse (never
+        printed: the file is its owner's only)."""
+        return dict(self._secret_values)
 
     def _secret(self, name: str) -> str:
         if name not in self._secret_values:
@@ -376,14 +388,15 @@ class Suite:
             return self.stacks[name]
 
     def _reuse(self, stack: Stack) -> bool:
-        """With INTERLOCK_REUSE=1, take the addresses of a stack kept up by
-        ``interlock stack up`` instead of starting one."""
-        if os.environ.get("INTERLOCK_REUSE", "") not in ("1", "true", "yes"):
+        """With INTERLOCK_REUSE set, take the addresses of a stack kept up by
+        ``interlock stack up`` (or by ``interlock run -j``) instead of starting one."""
+        if not self._reuse_asked:
             return False
-        kept = KeptStack.read(self.root)
+        kept = self._kept
         if kept is None or kept.name != stack.name:
-            self.progress(f"interlock: INTERLOCK_REUSE is set but no stack {stack.name!r} is "
-                          "kept up (interlock stack up): starting one")
+            if stack.name == DEFAULT_STACK:
+                self.progress(f"interlock: INTERLOCK_REUSE is set but no stack {stack.name!r} "
+                              "is kept up (interlock stack up): starting one")
             return False
         stack.adopt({
             name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))

@@ -180,16 +180,30 @@ stacks:
     assert "stack 'small' ready: 1 services" in output
 
 
+SECRET_SERVICES = """
+secrets: {key: "{uuid}"}
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    env: {TINY_SECRET: "{secrets.key}"}
+    ready: {http: /health}
+"""
+
+
 def test_a_kept_up_stack_is_reused(tmp_path: Path) -> None:
+    """With its secrets: the reusing run's {secrets.key} is the one the service was started
+    with (else logins against a kept-up auth service get 401), and `stack logs` hides it."""
     import subprocess
     import sys
 
-    suite = mini_suite(tmp_path, SERVICES)
+    suite = mini_suite(tmp_path, SECRET_SERVICES)
     suite.write("features/ok.feature", """
         Feature: ok
           Scenario: health
             When I send GET "/health" to "web"
             Then the response status is 200
+            When I send GET "/env/TINY_SECRET" to "web"
+            Then the response JSON at "$.value" is "{secrets.key}"
     """)
     env = suite.env()
     keeper = subprocess.Popen([sys.executable, "-m", "interlock.cli", "stack", "up"],
@@ -210,6 +224,14 @@ def test_a_kept_up_stack_is_reused(tmp_path: Path) -> None:
         assert reuse.returncode == 0, output[-3000:]
         assert "reusing the stack kept up by pid" in output
         assert "web ready at" not in output  # nothing was started
+        state = suite.root / ".interlock" / "stack.json"
+        assert state.stat().st_mode & 0o077 == 0  # it holds the secrets: its owner's only
+        key = json.loads(state.read_text())["secrets"]["key"]
+        logs = subprocess.run([sys.executable, "-m", "interlock.cli", "stack", "logs", "web"],
+                              cwd=suite.root, env=env, capture_output=True, text=True,
+                              check=True)
+        assert "starting tiny service, secret=" in logs.stdout
+        assert key not in logs.stdout
         subprocess.run([sys.executable, "-m", "interlock.cli", "stack", "down"],
                        cwd=suite.root, env=env, check=True, capture_output=True)
         keeper.wait(timeout=30)

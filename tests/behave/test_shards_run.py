@@ -123,3 +123,25 @@ def test_a_wrong_shard_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert '-D interlock.shard="3/2" is not a shard' in output
     assert "Traceback" not in output
+
+
+def test_a_shard_of_interlock_run_spreads_only_its_features_over_the_workers(
+        tmp_path: Path) -> None:
+    suite = _suite(tmp_path / "suite")
+    seen: list[set[str]] = []
+    for index in (1, 2):
+        reports = tmp_path / f"shard-{index}"
+        command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
+                   "-f", "plain", "-f", "allure_behave.formatter:AllureFormatter",
+                   "-o", "-", "-o", str(reports / "allure-results"), "--junit",
+                   "--junit-directory", str(reports / "junit")]
+        done = subprocess.run(command, cwd=suite.root,
+                              env={**suite.env(), "INTERLOCK_SHARD": f"{index}/2"},
+                              capture_output=True, text=True, timeout=300, check=False)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-3000:]
+        assert f"interlock: shard {index}/2: 2 features" in output
+        seen.append(_features(reports))
+    assert len(seen[0]) == len(seen[1]) == 2 and not seen[0] & seen[1]
+    assert seen[0] | seen[1] == {"TESTS-features.a_slow.xml", "TESTS-features.b.xml",
+                                 "TESTS-features.c.xml", "TESTS-features.d.xml"}

@@ -134,7 +134,8 @@ def domain_step(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def sentence(
-    pattern: str, *, expectation: bool = False, retry: Retry = "check"
+    pattern: str, *, expectation: bool = False, retry: Retry = "check", serial: str = "",
+    scoped: bool = False, breaks: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``pattern`` (a regex, anchored for you) as a step for every keyword.
 
@@ -143,6 +144,11 @@ def sentence(
     takes the ``within <n> seconds,`` prefix; ``retry`` says how: "check" re-runs the
     function, "resend" re-sends the last request before each re-run, "wait" passes
     ``timeout=<seconds>`` to the function (which waits on its own, e.g. for an event).
+    ``serial`` says why a feature that uses the sentence must not run beside another one
+    on the shared stack (``interlock run -j`` runs it alone, and prints the reason), unless
+    it is ``scoped`` and a step names a ``{variable}`` (an id the scenario created), which
+    limits it to the scenario's own data; ``breaks`` why it needs a stack of its own (it
+    stops or slows a service).
     """
     full = (WITHIN + pattern) if expectation else pattern
 
@@ -166,6 +172,9 @@ def sentence(
                 _hidden(failure.located(world.where), world)
                 raise
 
+        run.interlock_serial = serial  # type: ignore[attr-defined]
+        run.interlock_breaks = breaks  # type: ignore[attr-defined]
+        run.interlock_scoped = scoped  # type: ignore[attr-defined]
         SENTENCES.append((full, run))
         for registry in _registries():
             _register(registry, full, run)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,26 +69,29 @@ class FeatureTimes:
             self.durations.save()
 
 
-def feature_times(context: Any) -> FeatureTimes:
-    """Where this run's durations are kept: ``-D interlock.durations=<path>``, else beside
-    the Allure results folder, else ``reports/`` under the suite folder."""
-    base = Path(os.path.abspath(getattr(context.config, "base_dir", None) or Path.cwd()))
-    given = context.config.userdata.get(DURATIONS_USERDATA)
+def durations_file(userdata: Mapping[str, Any], results: Path | None, base: Path) -> Path:
+    """Where a run's durations are kept: ``-D interlock.durations=<path>``, else beside the
+    Allure results folder (``results``), else ``reports/`` under the suite folder."""
+    given = userdata.get(DURATIONS_USERDATA)
     if given:
-        path = Path(given)
-    else:
-        results = allure_results_dir(context)
-        path = (results.parent if results is not None else base / "reports") / DURATIONS_FILE
+        return Path(str(given))
+    return (results.parent if results is not None else base / "reports") / DURATIONS_FILE
+
+
+def feature_times(context: Any) -> FeatureTimes:
+    """This run's record of feature durations (see ``durations_file``)."""
+    base = Path(os.path.abspath(getattr(context.config, "base_dir", None) or Path.cwd()))
+    path = durations_file(context.config.userdata, allure_results_dir(context), base)
     return FeatureTimes(Durations.load(path), base)
 
 
-def configured_shard(context: Any) -> Shard | None:
+def configured_shard(userdata: Mapping[str, Any], environ: Mapping[str, str]) -> Shard | None:
     """The shard this run is, from ``-D interlock.shard`` or ``INTERLOCK_SHARD``; None when
     the run is the whole suite."""
-    given = context.config.userdata.get(SHARD_USERDATA)
+    given = userdata.get(SHARD_USERDATA)
     if given is not None:
         return Shard.parse(str(given), f"-D {SHARD_USERDATA}")
-    from_env = os.environ.get(SHARD_ENV, "").strip()
+    from_env = environ.get(SHARD_ENV, "").strip()
     if from_env:
         return Shard.parse(from_env, f"the environment variable {SHARD_ENV}")
     return None

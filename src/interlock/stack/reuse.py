@@ -1,26 +1,45 @@
-"""A stack kept up between behave runs (``interlock stack up``), for people iterating.
+"""A stack kept up between behave runs (``interlock stack up``, or the workers of
+``interlock run -j``): its owner writes a state file with its pid, the services' addresses and
+the run's secrets (the passwords and keys its services were started with); a behave run with
+``INTERLOCK_REUSE`` set finds it, checks the owner is alive, and uses those addresses and
+secrets instead of starting its own stack and making new secrets.
 
-The owner writes ``.interlock/stack.json`` with its pid and the services' addresses; a behave
-run with ``INTERLOCK_REUSE=1`` finds it, checks the owner is alive, and uses those addresses
-instead of starting its own stack.
+``INTERLOCK_REUSE=1`` means the suite's ``.interlock/stack.json``; any other value that is not
+``0``/``false``/``no`` is the state file's path (each parallel run has its own).
+The file is readable by its owner only, and removed when the stack stops.
 
 Example:
     >>> import tempfile, pathlib
     >>> KeptStack.read(pathlib.Path(tempfile.mkdtemp())) is None
     True
+    >>> reuse_path(pathlib.Path("/suite"), "1"), reuse_path(pathlib.Path("/suite"), "")
+    (PosixPath('/suite/.interlock/stack.json'), None)
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from interlock.stack.stack import Stack
+
+_ON = ("1", "true", "yes")
+_OFF = ("", "0", "false", "no")
+
+
+def reuse_path(root: Path, setting: str) -> Path | None:
+    """The state file an ``INTERLOCK_REUSE`` value names (``None``: do not reuse)."""
+    if setting.lower() in _OFF:
+        return None
+    if setting.lower() in _ON:
+        return state_path(root)
+    return Path(setting)
 
 
 def state_path(root: Path) -> Path:
@@ -36,10 +55,13 @@ class KeptStack:
     name: str
     owner_pid: int
     services: dict[str, dict[str, Any]]
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def write(cls, root: Path, stack: Stack) -> KeptStack:
-        """Describe a started stack for other runs."""
+    def write(cls, root: Path, stack: Stack, secrets: Mapping[str, str] | None = None,
+              path: Path | None = None) -> KeptStack:
+        """Describe a started stack for other runs (at ``path``, by default the suite's
+        ``.interlock/stack.json``), with the secrets its services were given."""
         services = {}
         for name, service in stack.running.items():
             address = stack.address(name)
@@ -47,17 +69,20 @@ class KeptStack:
                 "url": address.url, "host": address.host, "port": address.port,
                 "extra": dict(address.extra), "log": str(service.log_path or ""),
             }
-        path = state_path(root)
+        path = path or state_path(root)
         path.parent.mkdir(parents=True, exist_ok=True)
-        kept = cls(path, stack.name, os.getpid(), services)
-        path.write_text(json.dumps({"name": stack.name, "owner_pid": kept.owner_pid,
-                                    "services": services}, indent=1))
+        kept = cls(path, stack.name, os.getpid(), services, dict(secrets or {}))
+        text = json.dumps({"name": stack.name, "owner_pid": kept.owner_pid,
+                           "services": services, "secrets": kept.secrets}, indent=1)
+        path.unlink(missing_ok=True)  # created anew, so that only its owner can read it
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(text)
         return kept
 
     @classmethod
-    def read(cls, root: Path) -> KeptStack | None:
-        """The kept-up stack, if its owner is still alive."""
-        path = state_path(root)
+    def read(cls, root: Path, path: Path | None = None) -> KeptStack | None:
+        """The kept-up stack (at ``path``, by default the suite's), if its owner is alive."""
+        path = path or state_path(root)
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -65,7 +90,8 @@ class KeptStack:
         if not psutil.pid_exists(int(data.get("owner_pid", 0))):
             path.unlink(missing_ok=True)
             return None
-        return cls(path, data["name"], int(data["owner_pid"]), data["services"])
+        return cls(path, data["name"], int(data["owner_pid"]), data["services"],
+                   {str(k): str(v) for k, v in data.get("secrets", {}).items()})
 
     def remove(self) -> None:
         """The stack stopped: nobody may reuse it."""

@@ -30,7 +30,8 @@ def table_contains(world: Any, table: str, db: str | None = None) -> None:
     _database(world, db).insert_rows(world.render(table), _rows(world))
 
 
-@sentence(r"the table " + q("table") + IN_DB + r" is empty")
+@sentence(r"the table " + q("table") + IN_DB + r" is empty",
+          serial="it empties a table that features running beside it use")
 def table_is_empty(world: Any, table: str, db: str | None = None) -> None:
     """Given the table "audit_log" in "orders-db" is empty."""
     _database(world, db).empty_table(world.render(table))
@@ -60,13 +61,15 @@ def has_n_rows_matching(world: Any, table: str, n: str, db: str | None = None) -
         database.expect_rows_matching(world.render(table), int(n), row)
 
 
-@sentence(r"the table " + q("table") + IN_DB + r" has (?P<n>\d+) rows?", expectation=True)
+@sentence(r"the table " + q("table") + IN_DB + r" has (?P<n>\d+) rows?", expectation=True,
+          serial="it counts every row of a table that features running beside it write")
 def has_n_rows(world: Any, table: str, n: str, db: str | None = None) -> None:
     """Then the table "orders" has 0 rows."""
     _database(world, db).expect_row_count(world.render(table), int(n))
 
 
-@sentence(r"the query " + q("sql") + IN_DB + r" returns:", expectation=True)
+@sentence(r"the query " + q("sql") + IN_DB + r" returns:", expectation=True,
+          serial="its query may read rows that features running beside it write", scoped=True)
 def query_returns(world: Any, sql: str, db: str | None = None) -> None:
     """Then the query "SELECT status, count(*) AS n FROM orders GROUP BY status" returns:."""
     _database(world, db).expect_query_returns(world.render(sql), _rows(world))

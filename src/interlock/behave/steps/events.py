@@ -31,6 +31,10 @@ def _broker(world: Any, broker: str | None) -> str | None:
     return world.render(broker) if broker else None
 
 
+# Why a feature with a sentence that counts or refuses events runs alone under -j: another
+# feature's scenarios publish on the same channels at the same time.
+EVENTS_COUNTED = "it counts or refuses events, which features running beside it also cause"
+
 @sentence(r"I listen for events on " + q("channel") + BROKER)
 def listen(world: Any, channel: str, broker: str | None = None) -> None:
     """Given I listen for events on "orders.>" from "nats"."""
@@ -53,7 +57,7 @@ def event_matches(world: Any, channel: str, broker: str | None = None,
 
 
 @sentence(r"exactly (?P<n>\d+) events? on " + q("channel") + BROKER + r" match(?:es)?:",
-          expectation=True, retry="wait")
+          expectation=True, retry="wait", serial=EVENTS_COUNTED, scoped=True)
 def exactly_n(world: Any, n: str, channel: str, broker: str | None = None,
               timeout: float | None = None) -> None:
     """Then exactly 1 event on "notifications.sent" matches:."""
@@ -62,7 +66,8 @@ def exactly_n(world: Any, n: str, channel: str, broker: str | None = None,
                                 _broker(world, broker))
 
 
-@sentence(r"no event on " + q("channel") + BROKER + r" matches:", expectation=True, retry="wait")
+@sentence(r"no event on " + q("channel") + BROKER + r" matches:", expectation=True, retry="wait",
+          serial=EVENTS_COUNTED, scoped=True)
 def no_event_matches(world: Any, channel: str, broker: str | None = None,
                      timeout: float | None = None) -> None:
     """Then no event on "orders.dlq" matches: (waits the whole window)."""
@@ -70,7 +75,8 @@ def no_event_matches(world: Any, channel: str, broker: str | None = None,
                              timeout, _broker(world, broker))
 
 
-@sentence(r"no event arrives on " + q("channel") + BROKER + r" within " + WINDOW)
+@sentence(r"no event arrives on " + q("channel") + BROKER + r" within " + WINDOW,
+          serial=EVENTS_COUNTED)
 def no_event_arrives(world: Any, channel: str, window: str, broker: str | None = None) -> None:
     """Then no event arrives on "orders.completed" within 2 seconds."""
     world.events.expect_no_event(world.render(channel), parse_duration(window, world.where),
@@ -78,7 +84,7 @@ def no_event_arrives(world: Any, channel: str, window: str, broker: str | None =
 
 
 @sentence(r"the events on " + q("channel") + BROKER + r" arrive in this order:",
-          expectation=True, retry="wait")
+          expectation=True, retry="wait", serial=EVENTS_COUNTED, scoped=True)
 def events_in_order(world: Any, channel: str, broker: str | None = None,
                     timeout: float | None = None) -> None:
     """Then the events on "orders.>" arrive in this order: (a table of fields)."""

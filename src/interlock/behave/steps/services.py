@@ -13,6 +13,8 @@ from interlock.errors import Failure
 from interlock.stack.ready import log_tail
 from interlock.values import parse_duration
 
+FAULT = "it stops or slows a service that features running beside it use"
+
 
 @sentence(r"the " + q("service") + r" service is running", expectation=True)
 def service_is_running(world: Any, service: str) -> None:
@@ -28,7 +30,8 @@ def service_is_running(world: Any, service: str) -> None:
 
 
 @sentence(
-    r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)"
+    r"the " + q("service") + r" service is (?P<action>stopped|killed|restarted|paused|resumed)",
+    breaks=FAULT,
 )
 def service_fault(world: Any, service: str, action: str) -> None:
     """When the "auth" service is stopped (or killed, restarted, paused, resumed)."""
@@ -49,7 +52,8 @@ def service_fault(world: Any, service: str, action: str) -> None:
 
 @sentence(
     r"the " + q("service")
-    + r" service responds with a delay of " + DURATION.format("delay")
+    + r" service responds with a delay of " + DURATION.format("delay"),
+    breaks=FAULT,
 )
 def service_delay(world: Any, service: str, delay: str) -> None:
     """Given the "auth" service responds with a delay of 3 seconds."""

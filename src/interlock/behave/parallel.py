@@ -1,0 +1,308 @@
+"""``interlock run -j N``: a suite's features on N worker processes that share one stack.
+
+behave runs one feature after another in one process, and its runner has no way to spread
+them; so the workers are plain ``behave`` processes, each given a share of the feature files.
+This process starts the default stack once, writes its addresses and secrets to a state file
+only its owner can read (the workers reuse it through ``INTERLOCK_REUSE``: logins and signed
+tokens stay valid), and stops it once at the end. The workers write into the same Allure
+results and JUnit folders (their files are named per scenario and per feature, so nothing
+collides), and the summary adds their counts up.
+
+What makes sharing safe is decided here, not by the user, and the reason is printed: a feature
+that stops or slows a service runs on a stack of its own, in a worker beside the others; a
+feature tagged ``@serial``, or one that empties or counts a whole table or counts or refuses
+events, runs alone on the shared stack after the others, unless the counting step names a
+``{variable}`` (the order id the scenario created), which limits it to the scenario's own.
+``@isolated`` features start their own stack inside their worker, as in a plain run.
+
+Shares are balanced by the durations of the last run's JUnit files (by scenario count when
+there are none): the longest feature goes to the least loaded worker.
+
+Example:
+    >>> plan = [Planned("features/a.feature", 4, 1.0, ""), Planned("features/b.feature", 1,
+    ...         3.0, ""), Planned("features/c.feature", 2, 1.5, "")]
+    >>> [[p.path for p in share] for share in balance(plan, 2)]
+    [['features/b.feature'], ['features/c.feature', 'features/a.feature']]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interlock.errors import InterlockError
+
+SUMMARY = re.compile(r"^(\d+) (features?|scenarios?|steps?) passed(?: \((\d+) flaky\))?, "
+                     r"(\d+) failed, (\d+) skipped(?:, (\d+) undefined)?(?:, (\d+) untested)?",
+                     re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A feature file and what the plan knows of it."""
+
+    path: str
+    scenarios: int
+    seconds: float  # the last run's, or the scenario count when unknown
+    alone: str  # why it must run alone ("" when it may run beside others)
+    breaks: str = ""  # why it needs a stack of its own ("" when the shared one will do)
+
+
+def balance(features: list[Planned], workers: int) -> list[list[Planned]]:
+    """Shares of about the same length: longest first, each to the least loaded worker."""
+    shares: list[list[Planned]] = [[] for _ in range(max(1, workers))]
+    loads = [0.0] * len(shares)
+    for feature in sorted(features, key=lambda f: (-f.seconds, f.path)):
+        least = loads.index(min(loads))
+        shares[least].append(feature)
+        loads[least] += feature.seconds
+    return [share for share in shares if share]
+
+
+def last_durations(junit: Path) -> dict[str, float]:
+    """Seconds per feature file name stem (``api.place_order``) from behave's JUnit files."""
+    found: dict[str, float] = {}
+    for path in junit.glob("TESTS-*.xml"):
+        try:
+            found[path.stem.removeprefix("TESTS-")] = float(
+                ElementTree.parse(path).getroot().get("time") or 0)
+        except (ElementTree.ParseError, OSError, ValueError):
+            continue
+    return found
+
+
+# A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
+_VARIABLE = re.compile(r"\{(?!uuid\})[A-Za-z_][\w-]*\}")
+
+
+def _scoped(step: Any) -> bool:
+    """Whether the step names a variable (an id the scenario made) in its text, docstring or
+    table, so that what it counts is the scenario's own."""
+    table = step.table
+    cells = " ".join(" ".join(row.cells) for row in table.rows) if table is not None else ""
+    return bool(_VARIABLE.search(" ".join((step.name, step.text or "", cells))))
+
+
+def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: str = "") -> str:
+    """Why a parsed feature is special (``tag``, or a step matching one of ``sentences``,
+    each with its reason and whether a variable scopes it), or ``""``."""
+    tags = set(feature.tags)
+    for scenario in feature.scenarios:
+        tags |= set(getattr(scenario, "tags", []))
+    if tag and tag in tags:
+        return f"it is tagged @{tag}"
+    steps = list(feature.background.steps) if feature.background else []
+    for scenario in feature.walk_scenarios():
+        steps.extend(scenario.steps)
+    for step in steps:
+        for pattern, reason, scoped in sentences:
+            if pattern.fullmatch(step.name) and not (scoped and _scoped(step)):
+                return f'{reason} (line {step.line}: "{step.name}")'
+    return ""
+
+
+def plan(paths: list[Path], root: Path, junit: Path) -> list[Planned]:
+    """Every feature under ``paths`` with its expected duration and whether it runs alone."""
+    from behave.parser import parse_file
+
+    from interlock.behave.binding import SENTENCES
+    from interlock.behave.steps import __name__ as _steps  # noqa: F401  (registers them)
+
+    serial = [(re.compile(pattern), str(getattr(run, "interlock_serial", "")),
+               bool(getattr(run, "interlock_scoped", False)))
+              for pattern, run in SENTENCES if getattr(run, "interlock_serial", "")]
+    breaks = [(re.compile(pattern), str(getattr(run, "interlock_breaks", "")), False)
+              for pattern, run in SENTENCES if getattr(run, "interlock_breaks", "")]
+    durations = last_durations(junit)
+    found: list[Planned] = []
+    for path in _feature_files(paths, root):
+        feature = parse_file(str(path))
+        if feature is None:
+            continue
+        relative = path.relative_to(root) if path.is_relative_to(root) else path
+        stem = ".".join(relative.with_suffix("").parts[1:])  # behave's JUnit file name
+        count = len(list(feature.walk_scenarios()))
+        own = "" if "isolated" in feature.tags else why(feature, breaks)
+        found.append(Planned(str(relative), count, durations.get(stem, float(count)),
+                             "" if own else why(feature, serial, "serial"), own))
+    return found
+
+
+def _feature_files(paths: list[Path], root: Path) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        path = given if given.is_absolute() else root / given
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.feature")))
+        elif path.suffix == ".feature" and path.exists():
+            files.append(path)
+        else:
+            raise InterlockError(f"No feature file or folder at {given}",
+                                 hint="Name feature files or folders of them (default: features/).")
+    return files
+
+
+@dataclass
+class Worker:
+    """One ``behave`` process and its share."""
+
+    number: int
+    share: list[Planned]
+    process: subprocess.Popen[str]
+    output: Path
+    started: float
+    text: str = ""
+
+
+def run(args: argparse.Namespace) -> int:
+    """``interlock run``: plan, start the shared stack, run the workers, add up."""
+    from behave.configuration import Configuration
+
+    from interlock.behave.allure_files import clear_old_results
+    from interlock.behave.sharding import configured_shard, durations_file
+    from interlock.config import find_config
+    from interlock.shards import Durations, shard_features
+    from interlock.stack.reuse import KeptStack
+    from interlock.suite import Suite
+
+    root = Path.cwd()
+    behave_args = [a for a in args.behave_args if a != "--"]
+    config = Configuration(command_args=list(behave_args), load_config=True)
+    paths = list(config.paths or ["features"])
+    behave_args = [a for a in behave_args if a not in paths]  # each worker gets its share
+    junit = Path(getattr(config, "junit_directory", "reports/junit") or "reports/junit")
+    planned = plan([Path(p) for p in paths], root, junit)
+    shard = configured_shard(config.userdata, os.environ)
+    if shard is not None:  # a CI shard: its features only, spread over this machine's workers
+        durations = Durations.load(durations_file(config.userdata, _allure_results(config), root))
+        keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
+                                  shard, durations))
+        planned = [f for f in planned if Path(f.path).as_posix() in keep]
+        print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
+    together = [f for f in planned if not f.alone and not f.breaks]
+    alone = [f for f in planned if f.alone]
+    own = [f for f in planned if f.breaks]
+    for feature in own:
+        print(f"interlock: {feature.path} runs on a stack of its own: {feature.breaks}",
+              flush=True)
+    for feature in alone:
+        print(f"interlock: {feature.path} runs alone, after the others: {feature.alone}",
+              flush=True)
+    for outfile in list(getattr(config, "outfiles", []) or []):
+        if outfile not in ("-", "") and Path(outfile).is_dir():
+            clear_old_results(Path(outfile))  # once, here: the workers keep each other's
+    started = time.perf_counter()
+    given = getattr(args, "config", None) or os.environ.get("INTERLOCK_CONFIG") or None
+    suite = Suite.load(find_config(given, root, setting="--config"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
+    try:
+        for line in suite.sweep():
+            suite.progress(f"interlock: swept {line}")
+        stack = suite.stack()
+        state = KeptStack.write(root, stack, suite.secret_values(), path=scratch / "stack.json")
+        env = {**os.environ, "INTERLOCK_REUSE": str(state.path)}
+        # The workers keep each other's results, and run what they are given (a shard was
+        # applied above: 1/1 is the whole of their share).
+        command = [sys.executable, "-m", "behave", *behave_args,
+                   "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1"]
+        results: list[tuple[Worker, int]] = []
+        workers = [_start(n + 1, share, command, env, scratch)
+                   for n, share in enumerate(balance(together, args.jobs))]
+        if own:  # they break services: a stack of their own, beside the shared one
+            alone_env = {k: v for k, v in env.items() if k != "INTERLOCK_REUSE"}
+            workers.append(_start(len(workers) + 1, own, command, alone_env, scratch))
+        print(f"interlock: {len(together)} features on {len(workers)} workers"
+              + (f", {len(own)} on their own stack" if own else "")
+              + (f", then {len(alone)} alone" if alone else ""), flush=True)
+        results.extend(_finish(worker) for worker in workers)
+        if alone:
+            results.append(_finish(_start(len(workers) + 1, alone, command, env, scratch)))
+    finally:
+        suite.close()
+        for path in scratch.iterdir() if scratch.exists() else []:
+            path.unlink(missing_ok=True)
+        scratch.rmdir() if scratch.exists() else None
+    print(total([worker.text for worker, _ in results]), end="")
+    print(f"Took {time.perf_counter() - started:.1f} s with {args.jobs} workers (wall)")
+    return max((code for _, code in results), default=0)
+
+
+def _allure_results(config: Any) -> Path | None:
+    """The Allure formatter's folder in behave's configuration, if one is given."""
+    for name, outfile in zip(config.format or [], config.outfiles or [], strict=False):
+        if "allure" in str(name).lower() and outfile not in ("-", ""):
+            return Path(outfile)
+    return None
+
+
+def _start(number: int, share: list[Planned], command: list[str], env: dict[str, str],
+           scratch: Path) -> Worker:
+    output = scratch / f"worker-{number}.log"
+    with output.open("w") as out:
+        process = subprocess.Popen([*command, *(f.path for f in share)], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, text=True)
+    return Worker(number, share, process, output, time.perf_counter())
+
+
+def _finish(worker: Worker) -> tuple[Worker, int]:
+    """Wait for a worker; print its output as one block, without its own summary."""
+    code = worker.process.wait()
+    text = worker.output.read_text(errors="replace")
+    worker.text = text
+    body = text[:m.start()] if (m := SUMMARY.search(text)) else text
+    seconds = time.perf_counter() - worker.started
+    print(f"--- worker {worker.number}: {len(worker.share)} features, "
+          f"{'passed' if code == 0 else 'FAILED'} ({seconds:.1f} s)", flush=True)
+    print(body.rstrip(), flush=True)
+    return worker, code
+
+
+def total(outputs: list[str]) -> str:
+    """behave's three summary lines, added up over the workers' outputs.
+
+    Example:
+        >>> print(total(["1 feature passed, 0 failed, 0 skipped\\n"
+        ...              "2 scenarios passed, 1 failed, 0 skipped\\n",
+        ...              "2 features passed, 0 failed, 0 skipped\\n"
+        ...              "3 scenarios passed (1 flaky), 0 failed, 0 skipped\\n"]), end="")
+        3 features passed, 0 failed, 0 skipped
+        5 scenarios passed (1 flaky), 1 failed, 0 skipped
+    """
+    counts: dict[str, list[int]] = {}
+    for text in outputs:
+        for match in SUMMARY.finditer(text):
+            kind = match.group(2).rstrip("s")
+            numbers = [int(n or 0) for n in match.group(1, 3, 4, 5, 6, 7)]
+            counts[kind] = [a + b for a, b in zip(counts.get(kind, [0] * 6), numbers,
+                                                   strict=True)]
+    lines = []
+    for kind in ("feature", "scenario", "step"):
+        if kind in counts:
+            passed, flaky, failed, skipped, undefined, untested = counts[kind]
+            extra = (f", {undefined} undefined" if undefined else "") + (
+                f", {untested} untested" if untested else "")
+            lines.append(f"{passed} {kind}s passed{f' ({flaky} flaky)' if flaky else ''}, "
+                         f"{failed} failed, {skipped} skipped{extra}\n")
+    return "".join(lines)
+
+
+def add_run_parser(commands: Any) -> None:
+    """``interlock run [-j N] [BEHAVE-ARGS]``."""
+    parser = commands.add_parser(
+        "run", help="run the suite's features on N workers that share one stack",
+        description="Runs behave on N worker processes that share one stack (started and "
+        "stopped once). Features that must run alone (@serial, faults, whole-table or "
+        "event counts) run after the others, and the reason is printed.")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (2)")
+    parser.add_argument("behave_args", nargs=argparse.REMAINDER,
+                        help="behave's arguments (feature paths, -D, --tags...), as for behave")
+    parser.set_defaults(run=run)

@@ -1,0 +1,112 @@
+"""``interlock run -j N``: features on worker processes that share one stack (issue 15 item 2).
+
+A real run of a small suite: the shared stack is started once and stopped once, the workers
+use its secrets, a feature that stops a service gets a stack of its own, a @serial one runs
+alone afterwards (with the reason printed), and the results land in one Allure folder and one
+JUnit folder. The plan's reasons are checked on parsed features."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from interlock.behave.parallel import plan
+from tests.behave.suite_builder import MiniSuite, mini_suite
+from tests.behave.test_hooks import tiny_processes
+
+SERVICES = """
+secrets: {key: "{uuid}"}
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    env: {TINY_SECRET: "{secrets.key}"}
+    ready: {http: /health}
+"""
+
+PLAIN = """
+Feature: plain {n}
+  Scenario: the service knows the run's secret {n}
+    When I send GET "/env/TINY_SECRET" to "web"
+    Then the response status is 200
+    And the response JSON at "$.value" is "{{secrets.key}}"
+"""
+
+
+def run_parallel(suite: MiniSuite) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
+               "-f", "plain", "-f", "allure_behave.formatter:AllureFormatter",
+               "-o", "-", "-o", str(suite.results), "--junit",
+               "--junit-directory", str(suite.root / "reports" / "junit")]
+    return subprocess.run(command, cwd=suite.root, env=suite.env(), capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def test_features_share_one_stack_and_its_secrets_and_results_merge(tmp_path: Path) -> None:
+    suite = mini_suite(tmp_path, SERVICES)
+    for n in range(4):
+        suite.write(f"features/plain_{n}.feature", PLAIN.format(n=n))
+    suite.write("features/outage.feature", """
+        Feature: outage
+          Scenario: a restarted service answers again
+            When the "web" service is stopped
+            And the "web" service is restarted
+            And I send GET "/health" to "web"
+            Then the response status is 200
+    """)
+    suite.write("features/alone.feature", "@serial\n" + PLAIN.format(n=9))
+    before = {p.pid for p in tiny_processes()}
+    run = run_parallel(suite)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[:8000]
+    assert "features/outage.feature runs on a stack of its own: it stops or slows" in output
+    assert "features/alone.feature runs alone, after the others: it is tagged @serial" in output
+    assert "6 features passed, 0 failed, 0 skipped" in output
+    assert "6 scenarios passed, 0 failed, 0 skipped" in output
+    web_lines = [line for line in output.splitlines() if "web ready at" in line]
+    assert len(web_lines) == 2, output[-4000:]  # the shared stack once, the outage's own once
+    assert {p.pid for p in tiny_processes()} - before == set()  # every service stopped
+    results = [json.loads(p.read_text()) for p in suite.results.glob("*-result.json")]
+    assert sorted(r["status"] for r in results) == ["passed"] * 6
+    assert len(list((suite.root / "reports" / "junit").glob("TESTS-*.xml"))) == 6
+    assert not list(tmp_path.glob("**/stack.json"))  # the state file, with the secrets, went
+
+
+def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
+        tmp_path: Path) -> None:
+    features = tmp_path / "features"
+    features.mkdir()
+    texts = {
+        "scoped": '''
+            Then exactly 1 event on "orders.created" matches:
+              """
+              {"orderId": "{order_id}"}
+              """
+        ''',
+        "unscoped": '''
+            Then no event arrives on "orders.assigned" within 1 second
+        ''',
+        "whole_table": '''
+            Then the table "orders" has 0 rows
+        ''',
+        "fault": '''
+            When the "auth" service is paused
+        ''',
+        "isolated_fault": '''
+            When the "auth" service is paused
+        ''',
+    }
+    for name, steps in texts.items():
+        tag = "@isolated\n" if name.startswith("isolated") else ""
+        (features / f"{name}.feature").write_text(
+            f"{tag}Feature: {name}\n  Scenario: one\n" + textwrap.indent(
+                textwrap.dedent(steps).strip(), "    ") + "\n")
+    planned = {Path(p.path).stem: p for p in plan([features], tmp_path, tmp_path / "junit")}
+    assert planned["scoped"].alone == "" and planned["scoped"].breaks == ""
+    assert planned["unscoped"].alone.startswith("it counts or refuses events")
+    assert "line 3" in planned["unscoped"].alone
+    assert planned["whole_table"].alone.startswith("it counts every row")
+    assert planned["fault"].breaks.startswith("it stops or slows") and not planned["fault"].alone
+    assert planned["isolated_fault"].breaks == ""  # it has a stack of its own already
