@@ -202,9 +202,11 @@ def shard_features(scenarios: Mapping[str, int], shard: Shard,
 
 
 def merge_reports(folders: Iterable[Path], into: Path) -> dict[str, int]:
-    """Copy each shard's report folder (``allure-results/``, ``junit/``, ``durations.json``)
-    into ``into``; how many files of each kind were copied. Two different files of one name
-    (other than the run's description files) are an error: they would hide a result.
+    """Copy each shard's report folder (``allure-results/``, ``junit/``) into ``into``, and
+    join its durations (``durations.json`` and a shard's ``durations-shard-<i>-of-<n>.json``)
+    into ``into/durations.json``; how many files of each kind were taken. Two different files
+    of one name (other than the run's description files) are an error: they would hide a
+    result.
     """
     counts = {"allure-results": 0, "junit": 0, DURATIONS_FILE: 0}
     joined = Durations.load(into / DURATIONS_FILE)
@@ -216,8 +218,8 @@ def merge_reports(folders: Iterable[Path], into: Path) -> dict[str, int]:
             source = folder / kind
             if source.is_dir():
                 counts[kind] += _copy_files(source, into / kind)
-        if (folder / DURATIONS_FILE).is_file():
-            joined.join(Durations.load(folder / DURATIONS_FILE))
+        for recorded in sorted(folder.glob("durations*.json")):  # a shard's own, or the whole
+            joined.join(Durations.load(recorded))
             counts[DURATIONS_FILE] += 1
     if counts[DURATIONS_FILE]:
         joined.save()

@@ -80,6 +80,7 @@ def test_two_shards_run_each_feature_once_and_merge_into_a_serial_runs_report(
     one, two = (_features(shards / f"shard-{i}") for i in (1, 2))
     assert one and two and not one & two
     assert "shard 1/2: 2 of 4 features, balanced by scenario counts" in outputs[0]
+    assert (shards / "shard-1" / "durations-shard-1-of-2.json").is_file()
     # The split is decided by each shard alone: the same again.
     _run(suite, tmp_path / "again", "-D", "interlock.shard=1/2",
          "-D", f"interlock.durations={tmp_path / 'again' / 'durations.json'}")
@@ -98,6 +99,24 @@ def test_two_shards_run_each_feature_once_and_merge_into_a_serial_runs_report(
     recorded = json.loads((merged / "durations.json").read_text())["features"]
     assert sorted(recorded) == ["features/a_slow.feature", "features/b.feature",
                                 "features/c.feature", "features/d.feature"]
+
+
+def test_shards_run_one_after_another_in_one_folder_read_the_same_durations(
+        tmp_path: Path) -> None:
+    # Locally, shards run in turn in one checkout: the first must not change what the
+    # second splits by (it records its own file), or a feature runs twice and one never.
+    suite = _suite(tmp_path / "suite")
+    common = tmp_path / "durations.json"
+    _run(suite, tmp_path / "serial", "-D", f"interlock.durations={common}")
+    before = common.read_bytes()
+    for index in (1, 2):
+        _run(suite, tmp_path / f"shard-{index}", "-D", f"interlock.shard={index}/2",
+             "-D", f"interlock.durations={common}")
+    assert common.read_bytes() == before
+    one, two = (_features(tmp_path / f"shard-{i}") for i in (1, 2))
+    assert not one & two and one | two == _features(tmp_path / "serial")
+    assert sorted(p.name for p in tmp_path.glob("durations*.json")) == [
+        "durations-shard-1-of-2.json", "durations-shard-2-of-2.json", "durations.json"]
 
 
 def test_recorded_durations_put_the_slow_feature_alone_in_its_shard(tmp_path: Path) -> None:

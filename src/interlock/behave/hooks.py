@@ -115,9 +115,9 @@ def _retries(context: Any) -> None:
 
 def _shard(context: Any) -> None:
     """Keep only this shard's features (``-D interlock.shard=i/n``); time the features."""
-    times = feature_times(context)
-    context.interlock_times = times
     shard = configured_shard(context.config.userdata, os.environ)
+    times = feature_times(context, shard)
+    context.interlock_times = times
     if shard is not None:
         print(keep_shard(context, shard, times), file=sys.__stderr__, flush=True)
 

@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from behave.configuration import Configuration
 
     from interlock.behave.allure_files import clear_old_results
-    from interlock.behave.sharding import configured_shard, durations_file
+    from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.config import find_config
     from interlock.shards import Durations, shard_features
     from interlock.stack.reuse import KeptStack
@@ -182,10 +182,10 @@ def run(args: argparse.Namespace) -> int:
     junit = Path(getattr(config, "junit_directory", "reports/junit") or "reports/junit")
     planned = plan([Path(p) for p in paths], root, junit)
     shard = configured_shard(config.userdata, os.environ)
+    durations_path = durations_file(config.userdata, _allure_results(config), root)
     if shard is not None:  # a CI shard: its features only, spread over this machine's workers
-        durations = Durations.load(durations_file(config.userdata, _allure_results(config), root))
         keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
-                                  shard, durations))
+                                  shard, Durations.load(durations_path)))
         planned = [f for f in planned if Path(f.path).as_posix() in keep]
         print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
     together = [f for f in planned if not f.alone and not f.breaks]
@@ -213,7 +213,9 @@ def run(args: argparse.Namespace) -> int:
         # The workers keep each other's results, and run what they are given (a shard was
         # applied above: 1/1 is the whole of their share).
         command = [sys.executable, "-m", "behave", *behave_args,
-                   "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1"]
+                   "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1",
+                   "-D", f"interlock.record_durations="
+                   f"{record_file(config.userdata, durations_path, shard)}"]
         results: list[tuple[Worker, int]] = []
         workers = [_start(n + 1, share, command, env, scratch)
                    for n, share in enumerate(balance(together, args.jobs))]

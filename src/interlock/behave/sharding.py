@@ -33,14 +33,19 @@ from interlock.shards import (
 )
 
 DURATIONS_USERDATA = "interlock.durations"
+RECORD_USERDATA = "interlock.record_durations"
 
 
 @dataclass
 class FeatureTimes:
-    """The run's record of feature durations, saved at its end."""
+    """The durations a shard split reads (``durations``), and where this run records its
+    own (``record``: the same file, but a shard's own file when the run is one shard of
+    several, so that the shards run one after another in one folder still read the same
+    durations and split alike; ``interlock merge`` joins them back)."""
 
     durations: Durations
     base: Path
+    record: Path
     shared_start: dict[str, float] = field(default_factory=dict)
 
     def key(self, feature: Any) -> str:
@@ -65,8 +70,10 @@ class FeatureTimes:
                 key = self.key(feature)
                 ran[key] = max(0.0, ended - began - self.shared_start.get(key, 0.0))
         if ran:
-            self.durations.update(ran)
-            self.durations.save()
+            recorded = (self.durations if self.record == self.durations.path
+                        else Durations.load(self.record))
+            recorded.update(ran)
+            recorded.save()
 
 
 def durations_file(userdata: Mapping[str, Any], results: Path | None, base: Path) -> Path:
@@ -78,11 +85,29 @@ def durations_file(userdata: Mapping[str, Any], results: Path | None, base: Path
     return (results.parent if results is not None else base / "reports") / DURATIONS_FILE
 
 
-def feature_times(context: Any) -> FeatureTimes:
-    """This run's record of feature durations (see ``durations_file``)."""
+def record_file(userdata: Mapping[str, Any], durations: Path, shard: Shard | None) -> Path:
+    """Where a run records its durations: ``-D interlock.record_durations=<path>``; for one
+    shard of several, ``durations-shard-<i>-of-<n>.json`` beside ``durations``; else
+    ``durations`` itself.
+
+    Example:
+        >>> record_file({}, Path("reports/durations.json"), Shard(1, 2)).name
+        'durations-shard-1-of-2.json'
+    """
+    given = userdata.get(RECORD_USERDATA)
+    if given:
+        return Path(str(given))
+    if shard is not None and shard.count > 1:
+        return durations.with_name(f"durations-shard-{shard.index}-of-{shard.count}.json")
+    return durations
+
+
+def feature_times(context: Any, shard: Shard | None) -> FeatureTimes:
+    """This run's durations (see ``durations_file`` and ``record_file``)."""
     base = Path(os.path.abspath(getattr(context.config, "base_dir", None) or Path.cwd()))
     path = durations_file(context.config.userdata, allure_results_dir(context), base)
-    return FeatureTimes(Durations.load(path), base)
+    return FeatureTimes(Durations.load(path), base,
+                        record_file(context.config.userdata, path, shard))
 
 
 def configured_shard(userdata: Mapping[str, Any], environ: Mapping[str, str]) -> Shard | None:
