@@ -153,3 +153,34 @@ def test_a_wrong_number_of_tries_is_a_clear_error(tmp_path: Path) -> None:
     assert code != 0
     assert '-D interlock.tries="often" is not a number of tries' in output
     assert "Traceback" not in output
+
+
+def test_a_service_that_dies_on_the_first_try_is_healed_and_the_retry_passes(
+        tmp_path: Path) -> None:
+    from tests.behave.test_hooks import SERVICES
+
+    suite = mini_suite(tmp_path, SERVICES)
+    suite.write("steps/crash.py", """
+from pathlib import Path
+from behave import when
+
+@when("the service is called, crashing it on the first try")
+def call(context):
+    counter = Path("tries.txt")
+    tries = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(tries))
+    path = "/crash" if tries == 1 else "/health"
+    context.interlock_world.http.send("GET", path, service="web")
+""")
+    suite.write("features/crash.feature", """
+        Feature: crash
+          @flaky
+          Scenario: the service dies under us once
+            When the service is called, crashing it on the first try
+            Then the response status is 200
+    """)
+    code, output = _run(suite)
+    assert code == 0, output[-3000:]
+    assert 'Service "web" stopped unexpectedly' in output  # the first try's failure
+    assert "interlock: healed web restarted" in output  # its cleanup, before the retry
+    assert "1 scenario passed (1 flaky)" in output

@@ -184,6 +184,8 @@ def _not_worth_retrying(scenario: Any, runner: Any) -> str:
             return f"the step at {step.location} is undefined"
         if isinstance(step.exception, SetupFailed | SuiteMistake | InterlockError):
             return f"a suite error at {step.location} fails the same way every time"
+        if step.hook_failed:  # behave counts it against the run, whatever a retry does
+            return f"a hook failed at {step.location} (a service that died is reported there)"
     return ""
 
 
