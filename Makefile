@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint servers docker-setup docker-images docker-demo bench docs report clean
+.PHONY: demo test lint servers docker-setup docker-images docker-demo demo-compose bench docs report report-screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: $(BIN)/.installed
 docker-demo:
 	@INTERLOCK_BACKEND=docker $(MAKE) --no-print-directory demo
 
+# The same suite against demo/docker-compose.yaml (stage compose of environment/interlock.yaml).
+demo-compose:
+	@INTERLOCK_BACKEND=docker INTERLOCK_STAGE=compose $(MAKE) --no-print-directory demo
+
 # What the Docker images install, fetched on this machine (the builds run offline).
 docker-images: $(BIN)/.installed
 	@PYTHON=$(BIN)/python bash demo/build-wheelhouse.sh $(WHEELHOUSES)
@@ -39,6 +43,14 @@ report: $(BIN)/.installed
 	@bash scripts/allure.sh
 	@INTERLOCK_ALLURE="$${INTERLOCK_ALLURE:-$$(test -x .venv/allure/node_modules/.bin/allure && echo .venv/allure/node_modules/.bin/allure)}" \
 	    $(BIN)/interlock report
+
+# Screenshots of the Allure 3 and 2 reports of a failed e2e scenario with its traffic diagram,
+# in reports/screenshots/ (headless Chromium: apt-get install -y chromium; Allure 2 needs Java).
+report-screenshots: $(BIN)/.installed
+	@bash scripts/allure.sh
+	@bash scripts/allure.sh 2
+	@$(BIN)/python scripts/report_screenshots.py --allure3 .venv/allure/node_modules/.bin/allure \
+	    $$(test -x .venv/allure2/node_modules/.bin/allure && echo --allure2 .venv/allure2/node_modules/.bin/allure)
 
 docs: $(BIN)/.installed
 	$(BIN)/interlock docs

@@ -12,6 +12,7 @@ features say what happens and never how (no HTTP verbs, paths, JSONPath or statu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from behave import given, then, when
@@ -56,6 +57,8 @@ def _technician_user(name: str) -> str:
 @given("a customer has placed an order for {quantity:d} {product}")
 @domain_step
 def customer_placed_order(context: Any, quantity: int, product: str) -> None:
+    """A customer orders the product in the shop; the order is accepted and waits for a
+    dispatcher (its number is remembered for the steps that follow)."""
     world = _world(context)
     exchange = _send(world, "customer", "POST", "/orders",
                      json={"items": [{"productId": product, "quantity": quantity}]})
@@ -67,6 +70,8 @@ def customer_placed_order(context: Any, quantity: int, product: str) -> None:
 @when('the dispatcher assigns the order to technician "{technician}"')
 @domain_step
 def dispatcher_assigns(context: Any, technician: str) -> None:
+    """The dispatcher sends this technician to the order; the order is then "assigned" and the
+    technician is told."""
     world = _world(context)
     _technician_user(technician)
     world.remember("technician", technician)
@@ -79,6 +84,7 @@ def dispatcher_assigns(context: Any, technician: str) -> None:
 @when('the customer tries to assign the order to technician "{technician}"')
 @domain_step
 def customer_tries_to_assign(context: Any, technician: str) -> None:
+    """The customer tries to do the dispatcher's job: send a technician themselves."""
     context.attempt = _send(_world(context), "customer", "POST", "/orders/{order_id}/assign",
                             json={"technicianId": technician})
 
@@ -87,6 +93,7 @@ def customer_tries_to_assign(context: Any, technician: str) -> None:
 @when("the technician starts the work")
 @domain_step
 def technician_starts(context: Any) -> None:
+    """The technician sent to the job starts the work; the order is then "in progress"."""
     world = _world(context)
     user = _technician_user(world.render("{technician}"))
     _expect(world, _send(world, user, "POST", "/orders/{order_id}/start"), 200,
@@ -96,6 +103,7 @@ def technician_starts(context: Any) -> None:
 @when("the technician completes the order")
 @domain_step
 def technician_completes(context: Any) -> None:
+    """The technician finishes the job; the order is then "completed"."""
     world = _world(context)
     user = _technician_user(world.render("{technician}"))
     _expect(world, _send(world, user, "POST", "/orders/{order_id}/complete"), 200,
@@ -105,6 +113,7 @@ def technician_completes(context: Any) -> None:
 @when('technician "{technician}" tries to start the work')
 @domain_step
 def other_technician_tries(context: Any, technician: str) -> None:
+    """A technician who was not sent to this job tries to start it."""
     world = _world(context)
     context.attempt = _send(world, _technician_user(technician), "POST",
                             "/orders/{order_id}/start")
@@ -113,6 +122,7 @@ def other_technician_tries(context: Any, technician: str) -> None:
 @then("the {actor} is refused")
 @domain_step
 def actor_refused(context: Any, actor: str) -> None:
+    """What the person just tried is not allowed, and the shop says so (nothing changes)."""
     attempt = context.attempt
     if attempt.status != 403:
         raise Failure(f"The {actor} was allowed to: the {attempt.service} service answered "
@@ -124,18 +134,22 @@ def actor_refused(context: Any, actor: str) -> None:
 @then('the customer sees the order as "{status}"')
 @domain_step
 def customer_sees(context: Any, status: str) -> None:
+    """The customer looks at their order and sees where it stands: pending (waiting for a
+    technician), assigned, in progress or completed."""
     world = _world(context)
     order = _expect(world, _send(world, "customer", "GET", "/orders/{order_id}"), 200,
                     "The customer could not look at the order")
     seen = order["status"].replace("_", " ")  # "in_progress" reads "in progress"
     if seen != status:
         raise Failure(f'The customer sees the order as "{seen}", expected "{status}"',
-                      details=f"order: {order}")
+                      details="order: " + json.dumps(order))  # JSON: null, not None
 
 
 @then("the technician is notified")
 @domain_step
 def technician_is_notified(context: Any) -> None:
+    """The technician is told about the job at once, exactly once, and finds it among their
+    notifications."""
     world = _world(context)
     expected = {"orderId": world.render("{order_id}"), "technicianId": world.render("{technician}")}
     world.events.expect_exactly(1, "notifications.sent", expected, WAIT)
@@ -145,12 +159,15 @@ def technician_is_notified(context: Any) -> None:
                    "The technician could not read their notifications")
     if not any(n["orderId"] == expected["orderId"] for n in mine):
         raise Failure("The technician's notifications do not mention the order",
-                      details=f"expected one about order {expected['orderId']}; got {mine}")
+                      details=f"expected one about order {expected['orderId']}; got "
+                      + json.dumps(mine))
 
 
 @then("analytics records how long the order took")
 @domain_step
 def analytics_records(context: Any) -> None:
+    """Analytics knows how long each stage of the order took: until a technician was sent,
+    until the work started, the work itself, and the whole order."""
     world = _world(context)
 
     def recorded() -> Any:
@@ -162,4 +179,100 @@ def analytics_records(context: Any) -> None:
     missing = [name for name, seconds in durations.items() if seconds is None]
     if missing:
         raise Failure("Analytics does not know how long every step of the order took",
-                      details=f"unknown: {', '.join(missing)}; durations: {durations}")
+                      details=f"unknown: {', '.join(missing)}; durations: "
+                      + json.dumps(durations))
+
+
+# -- paying: the payment provider is the "payments" stub (world.stub) ------------------------
+
+
+@given('the payment provider declines the card for "{reason}"')
+@domain_step
+def provider_declines(context: Any, reason: str) -> None:
+    """The payment provider refuses the customer's card from now on, giving this reason."""
+    _world(context).stub("payments").answer(
+        "POST", "/charges", status=402, json={"status": "declined", "reason": reason},
+        where=_world(context).where)
+
+
+@given("the payment provider fails once")
+@domain_step
+def provider_fails_once(context: Any) -> None:
+    """The payment provider has a passing fault: the next charge fails, the one after works."""
+    _world(context).stub("payments").answer("POST", "/charges", status=503, once=True,
+                                            where=_world(context).where)
+
+
+@given("the payment provider is down")
+@domain_step
+def provider_down(context: Any) -> None:
+    """The payment provider cannot take any payment."""
+    _world(context).stub("payments").answer("POST", "/charges", status=503,
+                                            where=_world(context).where)
+
+
+@when("a customer tries to order {quantity:d} {product}")
+@domain_step
+def customer_tries_to_order(context: Any, quantity: int, product: str) -> None:
+    """A customer orders the product; whether the shop accepts it is checked next."""
+    world = _world(context)
+    context.newest_order = _newest_order(world)
+    context.attempt = _send(world, "customer", "POST", "/orders",
+                            json={"items": [{"productId": product, "quantity": quantity}]})
+
+
+def _newest_order(world: Any) -> str | None:
+    """The id of the customer's newest order, as the dispatcher sees it (None: no order)."""
+    exchange = _send(world, "dispatcher", "GET", "/orders?customerId=alice&limit=1")
+    orders = _expect(world, exchange, 200, "The dispatcher could not list the orders")
+    return str(orders[0]["id"]) if orders else None
+
+
+@then("the order goes ahead")
+@domain_step
+def order_goes_ahead(context: Any) -> None:
+    """The shop accepted the order (its number is remembered for the steps that follow)."""
+    world = _world(context)
+    order = _expect(world, context.attempt, 201, "The order did not go ahead")
+    world.remember("order_id", order["id"])
+
+
+@then('the customer is told the payment was declined for "{reason}"')
+@domain_step
+def told_declined(context: Any, reason: str) -> None:
+    """The shop refused the order and told the customer why the card was declined."""
+    world = _world(context)
+    answer = _expect(world, context.attempt, 402, "The customer was not told of the decline")
+    if answer.get("reason") != reason:
+        raise Failure(f'The customer was told the payment was declined for '
+                      f'"{answer.get("reason")}", not "{reason}"', details=f"answer: {answer}")
+
+
+@then("the customer is told the payment could not be taken")
+@domain_step
+def told_unavailable(context: Any) -> None:
+    """The shop refused the order because no payment could be taken, and said so."""
+    world = _world(context)
+    _expect(world, context.attempt, 503, "The customer was not told the payment failed")
+
+
+@then("the customer has no order")
+@domain_step
+def customer_has_no_order(context: Any) -> None:
+    """No order was created for the customer by the refused attempt."""
+    world = _world(context)
+    newest = _newest_order(world)
+    if newest != context.newest_order:
+        raise Failure("The customer has an order although the payment failed",
+                      details=f"newest order before the attempt: {context.newest_order}, "
+                      f"after: {newest}")
+
+
+@then("the customer was charged {amount} EUR")
+@domain_step
+def customer_charged(context: Any, amount: str) -> None:
+    """The payment provider was asked to charge the customer this amount."""
+    world = _world(context)
+    cents = round(float(amount) * 100)
+    world.stub("payments").received("POST", "/charges", json_contains={
+        "amount": cents, "currency": "EUR", "customerId": "alice"}, where=world.where)

@@ -390,3 +390,33 @@ def test_a_server_variable_prefix_is_removed(tmp_path):
     contract.check(observed("GET", "http://127.0.0.1:1/ping", 200, None, {}))
     with pytest.raises(Failure, match="no operation for GET /api/v3/ping"):
         contract.check(observed("GET", "http://127.0.0.1:1/api/v3/ping", 200, None, {}))
+
+
+def test_a_document_found_valid_is_not_validated_again_until_a_file_changes(
+        tmp_path, monkeypatch):
+    """The validation cache (each worker of a parallel run, and each run after the first,
+    skips the half second): keyed by the document, the files it refers to and the
+    validator's version, so a change in a referenced file is seen."""
+    import openapi_spec_validator.shortcuts as shortcuts
+
+    folder = tmp_path / "openapi"
+    shutil.copytree(DATA / "openapi", folder)
+    cache = tmp_path / "cache"
+    calls = []
+    real = shortcuts.get_validator_cls
+    monkeypatch.setattr(shortcuts, "get_validator_cls",
+                        lambda document: calls.append(1) or real(document))
+    document = folder / "orders-3.1.json"  # it refers to schemas/order.json
+    first = OpenApiContract.load(document, cache)
+    assert len(calls) == 1 and len(list(cache.iterdir())) == 1
+    again = OpenApiContract.load(document, cache)
+    assert len(calls) == 1  # not validated again
+    assert again.operations == first.operations
+    referenced = folder / "schemas" / "order.json"
+    referenced.write_text(referenced.read_text() + "\n")
+    OpenApiContract.load(document, cache)
+    assert len(calls) == 2  # a referenced file changed: validated again
+    (folder / "invalid.yaml").write_text((folder / "invalid.yaml").read_text())
+    for _ in range(2):  # an invalid document is never remembered as valid
+        with pytest.raises(InterlockError, match="Invalid OpenAPI document"):
+            OpenApiContract.load(folder / "invalid.yaml", cache)

@@ -24,12 +24,14 @@ def test_the_demo_stack_starts_and_stops_for_real() -> None:
     try:
         stack = suite.stack()
         pids = [s.pid for s in stack.running.values() if isinstance(s, ProcessService)]
-        assert len(pids) == 6
+        assert len(pids) == 7  # db, nats, the payments stub and the four services
         for name in ("auth", "orders", "notifications", "analytics"):
             assert requests.get(stack.address(name).url + "/health", timeout=5).status_code == 200
+        stub = stack.address("payments").url + "/__interlock/health"
+        assert requests.get(stub, timeout=5).status_code == 200
     finally:
         suite.close()
-    assert any("stack 'default' ready: 6 services" in line for line in lines)
+    assert any("stack 'default' ready: 7 services" in line for line in lines)
     alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     assert alive == []
 

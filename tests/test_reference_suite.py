@@ -126,6 +126,31 @@ MUTATIONS = [
         ("--tags=@e2e",),
         frozenset({"A customer's order is assigned, worked on and completed"}),
     ),
+    Mutation(
+        "orders stops retrying a failing payment provider (@api and @e2e)",
+        "demo/orders/payments.py",
+        "TRIES = 2  # a provider error is tried once more",
+        "TRIES = 1",
+        ("features/api/payments.feature", "features/e2e/order_payment.feature"),
+        frozenset({
+            "A provider error is tried once more, and the second try places the order",
+            "A provider that keeps failing is tried twice, then the customer is told",
+            "One failure at the provider does not lose the sale",
+        }),
+    ),
+    Mutation(
+        "orders ignores a declined charge (@api and @e2e)",
+        "demo/orders/payments.py",
+        "                if answer.status_code == 402:\n",
+        "                if answer.status_code == 402:\n"
+        "                    return \"declined, placed anyway\"\n"
+        "                if answer.status_code == -402:\n",
+        ("features/api/payments.feature", "features/e2e/order_payment.feature"),
+        frozenset({
+            "A declined charge places no order and says why",
+            "A declined card places no order",
+        }),
+    ),
 ]
 
 

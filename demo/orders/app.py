@@ -1,9 +1,10 @@
 """The orders service's HTTP API.
 
     app = build_app()   # reads ORDERS_DATABASE_URL, AUTH_URL, NATS_URL, ORDERS_AUTH_TIMEOUT,
-                        # ORDERS_RATE_LIMIT
+                        # ORDERS_RATE_LIMIT, and PAYMENTS_URL, ORDERS_PAYMENT_TIMEOUT
 
-``POST /orders`` (customer), ``GET /orders/{id}``, ``GET /orders`` (dispatcher, admin),
+``POST /orders`` (customer; with PAYMENTS_URL set, the order is charged first: see
+payments.py), ``GET /orders/{id}``, ``GET /orders`` (dispatcher, admin),
 ``POST /orders/{id}/assign`` (dispatcher, admin), ``/start`` and ``/complete`` (the assigned
 technician). Each change is committed, then published on ``orders.<created|assigned|...>``.
 """
@@ -24,6 +25,7 @@ from demo.clock import now
 from demo.connections import Connections
 from demo.orders import store
 from demo.orders.model import NEXT, STATUSES, SUBJECTS, event, field_errors
+from demo.orders.payments import Payments
 from demo.orders.ratelimit import RateLimit
 from demo.service import ApiError, ConfigError, create_app, env, read_json
 
@@ -52,6 +54,21 @@ def _config() -> tuple[str, str, str, float, RateLimit]:
             values["NATS_URL"] or "", timeout, limit)
 
 
+def _payments() -> Payments | None:
+    url = env("PAYMENTS_URL")
+    if not url:
+        return None  # no provider configured: orders are not charged
+    text = env("ORDERS_PAYMENT_TIMEOUT", "2.0") or "2.0"
+    try:
+        timeout = float(text)
+        if timeout <= 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("orders", f"ORDERS_PAYMENT_TIMEOUT must be a positive number of "
+                                    f"seconds, not {text!r}") from None
+    return Payments(url, timeout, log)
+
+
 def _order_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -64,6 +81,7 @@ def build_app() -> FastAPI:
     database_url, auth_url, nats_url, auth_timeout, rate_limit = _config()
     links = Connections("orders", database_url, nats_url, log)
     verifier = TokenVerifier(auth_url, auth_timeout, log)
+    payments = _payments()
 
     async def setup(links: Connections) -> None:
         assert links.pool is not None
@@ -102,6 +120,9 @@ def build_app() -> FastAPI:
             raise ApiError(422, "invalid fields", body={"errors": errors})
         pool = links.pool_ready()
         at, event_id = now(), uuid.uuid4()
+        if payments is not None:  # charged before the order exists: a refusal leaves none
+            charge = await payments.charge(caller.sub, str(event_id), body["items"])
+            log.info("charged %s for %r", charge, caller.sub)
         async with pool.connection() as conn:
             order = await store.insert_order(conn, caller.sub, body["items"], body.get("address"),
                                              at, event_id)

@@ -47,6 +47,7 @@ _WHERE = {
     "Stack": "interlock.stack",
     "status_is": "interlock.http.responses",
     "status_is_one_of": "interlock.http.responses",
+    "Stub": "interlock.stubs",
     "Suite": "interlock.suite",
     "time_under": "interlock.http.responses",
     "World": "interlock.world",
@@ -75,6 +76,7 @@ if _typing.TYPE_CHECKING:  # what type checkers and editors see
     from interlock.report import MemoryReporter
     from interlock.secrets import Secrets
     from interlock.stack import Address, ReadyCheck, ServiceSpec, Stack
+    from interlock.stubs import Stub
     from interlock.suite import Suite
     from interlock.values import (
         Scope,
@@ -102,6 +104,7 @@ __all__ = [
     "Secrets",
     "ServiceSpec",
     "Stack",
+    "Stub",
     "Suite",
     "World",
     "body_contains",

@@ -13,8 +13,9 @@ from __future__ import annotations
 import allure_commons
 from allure_commons.types import AttachmentType
 
-from interlock.report import JSON, TEXT
+from interlock.report import JSON, SVG, TEXT
 from interlock.secrets import Secrets
+from interlock.traffic import Traffic
 
 _TYPES = {
     TEXT: AttachmentType.TEXT,
@@ -22,6 +23,7 @@ _TYPES = {
     "text/csv": AttachmentType.CSV,
     "application/yaml": AttachmentType.YAML,
     "text/html": AttachmentType.HTML,
+    SVG: AttachmentType.SVG,
 }
 
 
@@ -30,6 +32,7 @@ class AllureReporter:
 
     def __init__(self, secrets: Secrets) -> None:
         self.secrets = secrets
+        self.traffic = Traffic()  # the running scenario's; the hooks start a new one each
 
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
         """Attach ``body`` (redacted again here: the last gate before the report).

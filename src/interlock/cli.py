@@ -7,7 +7,9 @@
     interlock stack logs SERVICE     a service's log
     interlock stack down             stop the kept-up stack
     interlock run -j N [BEHAVE-ARGS] the features on N workers sharing one stack
-    interlock docs                   regenerate INTEGRATION-TEST.md from the last results
+    interlock docs                   regenerate INTEGRATION-TEST.md from the last results,
+                                     and GLOSSARY.md from the steps and features
+    interlock glossary               every sentence the features use, explained (GLOSSARY.md)
     interlock schema [--markdown]    the stack file's JSON Schema (or its reference)
     interlock merge DIR... --into D  CI shards' reports (Allure results, JUnit, durations)
                                      copied into one folder
@@ -27,6 +29,7 @@ import yaml
 
 from interlock.behave.allure_report import add_report_parser
 from interlock.behave.catalogue import add_steps_parser
+from interlock.behave.glossary import add_glossary_parser, write_glossary
 from interlock.behave.parallel import add_run_parser
 from interlock.config import find_config
 from interlock.errors import InterlockError
@@ -184,11 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     add_init_parser(commands)
     add_schema_parser(commands)
     add_run_parser(commands)
+    add_glossary_parser(commands)
     args, rest = parser.parse_known_args(argv)
     if args.command == "run":  # whatever interlock does not know is behave's
         args.behave_args = [*rest, *args.behave_args]
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "docs":
+        args.run = _docs_and_glossary(args.run)
     try:
         return int(args.run(args))
     except InterlockError as err:
@@ -196,6 +202,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+
+
+def _docs_and_glossary(docs: Any) -> Any:
+    """``interlock docs`` also writes the glossary beside the features (its own command is
+    ``interlock glossary``): the living documents are regenerated together."""
+
+    def run(args: argparse.Namespace) -> int:
+        done = int(docs(args))
+        root = _config_path(args).resolve().parent.parent
+        if (root / "features").is_dir() and (root / "steps").is_dir():
+            print(f"interlock: wrote {write_glossary(root)}")
+        return done
+
+    return run
 
 
 if __name__ == "__main__":

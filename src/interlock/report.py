@@ -19,9 +19,11 @@ import json
 from typing import Any, Protocol
 
 from interlock.secrets import Secrets
+from interlock.traffic import Traffic
 
 TEXT = "text/plain"
 JSON = "application/json"
+SVG = "image/svg+xml"
 
 
 class Reporter(Protocol):
@@ -37,6 +39,7 @@ class MemoryReporter:
     def __init__(self, secrets: Secrets | None = None) -> None:
         self.secrets = secrets or Secrets()
         self.attachments: list[tuple[str, str, str]] = []
+        self.traffic = Traffic()
 
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
         self.attachments.append((self.secrets.redact(name), self.secrets.redact(body), kind))

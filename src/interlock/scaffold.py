@@ -43,7 +43,7 @@ BEHAVE_SECTION = """
 [tool.behave]
 # Interlock: plain `behave` runs the suite; Allure results and JUnit XML go to reports/.
 paths = ["features"]
-format = ["allure_behave.formatter:AllureFormatter"]
+format = ["interlock.behave.allure_formatter:AllureFormatter"]
 outfiles = ["reports/allure-results"]
 junit = true
 junit_directory = "reports/junit"
@@ -317,7 +317,7 @@ def _behave_section(path: Path, say: Any) -> bool:
         formats = behave.get("format", [])
         if not any("AllureFormatter" in str(f) for f in formats):
             say("kept     pyproject.toml's [tool.behave]; add the Allure formatter to it for "
-                'reports: format = ["allure_behave.formatter:AllureFormatter"], '
+                'reports: format = ["interlock.behave.allure_formatter:AllureFormatter"], '
                 'outfiles = ["reports/allure-results"]')
         else:
             say("kept     pyproject.toml's [tool.behave]")

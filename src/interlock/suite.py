@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from interlock.auth.config import AuthConfig
 from interlock.config import SuiteConfig, load_config, require_mapping
-from interlock.contracts import OpenApiContract, SchemaLibrary
+from interlock.contracts import Observed, OpenApiContract, SchemaLibrary
 from interlock.db import DatabasesConfig
-from interlock.errors import InterlockError, did_you_mean
+from interlock.errors import Failure, InterlockError, did_you_mean
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import Connections, HttpSession
@@ -36,10 +36,12 @@ from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
+from interlock.stack.compose import stack_services
 from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack, reuse_path
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
+from interlock.stubs import Stub
 from interlock.suite_check import check_suite
 from interlock.values import Scope, render, render_tree
 
@@ -84,8 +86,12 @@ class Suite:
         self.backend = config.setting("INTERLOCK_BACKEND", "suite", "backend", default="process")
         self.data_dir = self.root / str(settings.get("data", "environment/data"))
         self.services = self._services()
+        for spec in self.services.values():  # a compose file's passwords, as written there
+            if spec.docker is not None and spec.docker.literal:
+                self.secrets.add(*self.secrets.config_values(dict(spec.docker.env)))
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
+        self.cache_dir = self.root / ".interlock" / "cache"  # what is slow to check, checked
         self.stacks: dict[str, Stack] = {}
         for name in self.services:  # the plain API's default: the shared default stack
             self.scope.namespaces[name] = self._address_in_default_stack(name)
@@ -162,11 +168,7 @@ class Suite:
         return lookup
 
     def _services(self) -> dict[str, ServiceSpec]:
-        section = self.config.section("services")
-        return {
-            name: ServiceSpec.from_dict(name, data, self.config.where("services", name))
-            for name, data in section.items()
-        }
+        return stack_services(self.config, warn=self.progress)
 
     def _stack_members(self) -> dict[str, list[str]]:
         section = self.config.section("stacks")
@@ -240,6 +242,42 @@ class Suite:
         """The users and their logins against the default stack (the plain API's; a scenario
         uses ``auth_for`` its own stack)."""
         return self.auth_for(self.stack() if self.services else None)
+
+    @property
+    def stub_names(self) -> list[str]:
+        """The services declared as stubs (``kind: stub``)."""
+        return [name for name, spec in self.services.items() if spec.kind == "stub"]
+
+    def stub_for(self, stack: Stack | None, name: str, where: str = "") -> Stub:
+        """The stub service ``name`` of ``stack`` (the default stack when None), made once
+        per stack: with an OpenAPI document, it answers from the document's examples what no
+        scenario set, and refuses an answer the document does not allow."""
+        spec = self.services.get(name)
+        if spec is None or spec.kind != "stub":
+            known = self.stub_names
+            what = (f'Service "{name}" is not a stub (kind: {spec.kind or "none"})' if spec
+                    else f'There is no stub named "{name}"')
+            raise InterlockError(
+                what, where=where,
+                hint=(did_you_mean(name, known) + ". " if known else "")
+                + f"Declare it in environment/interlock.yaml: services: {{{name}: "
+                "{kind: stub, openapi: contracts/" + name + ".openapi.yaml}} (openapi: is "
+                "optional).",
+            )
+        running = self._stack_or_default(stack, name)
+
+        def build() -> Stub:
+            stub = Stub(name, running.address(name).url, self.secrets)
+            if spec.openapi:
+                contract = self.openapi(name, where)
+                stub.check_answer = _answer_checker(name, contract, self.secrets)
+                for example in contract.examples():
+                    body = {} if example.body is None else {"json": example.body}
+                    stub.answer(example.method, example.template, status=example.status,
+                                keep=True, where=where, **body)
+            return stub
+
+        return running.own(f"stub {name}", build, close=Stub.close)
 
     def auth_for(self, stack: Stack | None) -> Authenticator:
         """The users and their logins against ``stack``'s services: one login per user for
@@ -332,7 +370,8 @@ class Suite:
                 "in environment/interlock.yaml.",
             )
         if service not in self.openapi_contracts:  # loaded by check_suite, unless built by hand
-            self.openapi_contracts[service] = OpenApiContract.load(self.root / spec.openapi)
+            self.openapi_contracts[service] = OpenApiContract.load(self.root / spec.openapi,
+                                                                   self.cache_dir)
         return self.openapi_contracts[service]
 
     # -- stacks -----------------------------------------------------------------------------
@@ -378,14 +417,22 @@ class Suite:
             if name not in self.stacks:
                 stack = self.new_stack(name)
                 self.stacks[name] = stack  # registered before start: a half-started stack stops
-                if self._reuse(stack):
-                    return stack
                 try:
-                    stack.start()
+                    if not self._reuse(stack):
+                        stack.start()
+                    self.prepare_stubs(stack)
                 except InterlockError as err:
                     self._failed_stacks[name] = err
                     raise
             return self.stacks[name]
+
+    def prepare_stubs(self, stack: Stack) -> None:
+        """Give ``stack``'s stubs their OpenAPI documents' examples as default answers, once
+        it has started (before the system can call them); a stack started by hand
+        (``new_stack(...).start()``) asks for it, ``stack()`` does it itself."""
+        for name in self.stub_names:
+            if name in stack.running:
+                self.stub_for(stack, name)
 
     def _reuse(self, stack: Stack) -> bool:
         """With INTERLOCK_REUSE set, take the addresses of a stack kept up by
@@ -500,3 +547,25 @@ def _close_brokers(brokers: dict[str, Broker]) -> None:
 
 def _address_in(stack: Stack, name: str) -> Callable[[str], str]:
     return lambda attribute: stack.address(name).get(attribute)
+
+
+def _answer_checker(name: str, contract: OpenApiContract,
+                    secrets: Secrets) -> Callable[[str, str, int, dict[str, str], bytes, str],
+                                                  None]:
+    """What refuses an answer a stub's OpenAPI document does not allow (a suite mistake)."""
+
+    def check(method: str, path: str, status: int, headers: dict[str, str], body: bytes,
+              where: str) -> None:
+        observed = Observed(method, f"http://{name}{path}", {}, b"", status, headers, body)
+        try:
+            contract.check(observed, where=where, secrets=secrets)
+        except Failure as refused:
+            raise InterlockError(
+                f'The "{name}" stub cannot answer {method} {path} with {status}: '
+                f"{contract.path.name} does not allow it",
+                details=f"{refused.title}\n{refused.details}".strip(), where=where,
+                hint="Give an answer the document allows (its status, its body's schema), "
+                "or change the document if the provider really answers so.",
+            ) from None
+
+    return check

@@ -37,6 +37,7 @@ from interlock.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
 from interlock.values import Scope, render
 
 if TYPE_CHECKING:
+    from interlock.stack.spec import ServiceSpec
     from interlock.suite import Suite
 
 # `{secrets.name}`, `{secrets.name|default}` (a default makes a missing secret fine).
@@ -100,6 +101,15 @@ def _check_settings(suite: Suite, section: str) -> None:
             typed(data, f.name, where, str)
 
 
+def _stack_file_where(suite: Suite, spec: ServiceSpec, section: Mapping[str, Any],
+                      key: str) -> str:
+    """Where a service's field is written: the stack file for its own services and the
+    settings it lays over a compose service, else the compose file."""
+    if spec.name in section:
+        return suite.config.where("services", spec.name, key)
+    return field_where(spec.where, None, key)
+
+
 def _check_dependencies(suite: Suite) -> None:
     section = suite.config.section("services")
     for name, spec in suite.services.items():
@@ -107,7 +117,7 @@ def _check_dependencies(suite: Suite) -> None:
             if dep not in suite.services:
                 raise InterlockError(
                     f'Service "{name}" depends on unknown service "{dep}"',
-                    where=field_where(spec.where, section.get(name), "depends_on"),
+                    where=_stack_file_where(suite, spec, section, "depends_on"),
                     hint=did_you_mean(dep, list(suite.services)),
                 )
 
@@ -212,9 +222,10 @@ def _check_openapi(suite: Suite) -> None:
     for name, spec in suite.services.items():
         if not spec.openapi:
             continue
-        at = field_where(spec.where, section.get(name), "openapi")
+        at = _stack_file_where(suite, spec, section, "openapi")
         try:
-            suite.openapi_contracts[name] = OpenApiContract.load(suite.root / spec.openapi)
+            suite.openapi_contracts[name] = OpenApiContract.load(suite.root / spec.openapi,
+                                                                suite.cache_dir)
         except InterlockError as err:
             raise _named_by(err, f'Service "{name}"', at) from None
 

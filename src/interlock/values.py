@@ -165,6 +165,26 @@ def render(text: str, scope: Scope, where: str = "") -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
+def preview(text: str, scope: Scope) -> str:
+    """``text`` with the scenario's remembered variables filled in, and every other name
+    (``{uuid}``, ``{fake.email}``: fresh on each use; ``{env.X}``; a service's address) left
+    as written: what a report shows of a step's argument, without drawing new values.
+
+    Example:
+        >>> preview('{"id": "{order_id}", "ref": "{uuid}"}', Scope({"order_id": "o-1"}))
+        '{"id": "o-1", "ref": "{uuid}"}'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)
+        base = name.partition("|")[0]
+        return _as_text(scope.variables[base]) if base in scope.variables else match.group(0)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value

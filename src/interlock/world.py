@@ -17,7 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
 from interlock.contracts import Observed
@@ -26,7 +29,9 @@ from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
+from interlock.stubs import Received, Stub
 from interlock.suite import Suite
+from interlock.traffic import SERVICE, note
 from interlock.values import Scope, render, render_json, render_jsonpath
 
 if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database
@@ -48,6 +53,7 @@ class World:
         self.step_text: str | None = None
         self.step_table: Any = None
         self.log_marks = stack.log_marks() if stack else {}
+        self.stubs_reported_at: str | None = None  # the step whose stub requests are reported
 
     # -- values -----------------------------------------------------------------------------
 
@@ -73,6 +79,10 @@ class World:
         self.scope.set(name, value)
 
     # -- parts built on first use -----------------------------------------------------------
+
+    def built(self, key: str) -> Any:
+        """The part ``key`` when the scenario has built it, else None (nothing is built)."""
+        return self._parts.get(key)
 
     def part(self, key: str, build: Callable[[], Any]) -> Any:
         """A per-scenario object (the HTTP session, the listeners…), built on first use."""
@@ -130,6 +140,94 @@ class World:
     def database(self, name: str | None = None) -> Database:
         """A configured database by name (the only one when ``name`` is None)."""
         return self.data.database(name)
+
+    # -- stubs ------------------------------------------------------------------------------
+
+    def stub(self, name: str) -> Stub:
+        """The stub service ``name`` of this scenario's stack: ``answer``, ``received``.
+        What the scenario sets and what the stub receives are gone after it."""
+        return self.suite.stub_for(self.stack, name, self.where)
+
+    def _stubs_here(self) -> list[str]:
+        """The stubs running in this scenario's stack (none broken by it)."""
+        if self.stack is None:
+            return []
+        return [name for name in self.suite.stub_names
+                if name in self.stack.running and name not in self.broken]
+
+    def report_stub_requests(self) -> None:
+        """Attach every request the stubs received since the last call (so each appears
+        under the step during which it arrived), redacted like any exchange; a request that
+        breaks a stub's OpenAPI document fails the step (the consumer broke the contract)."""
+        self.stubs_reported_at = self.where
+        broken: list[Failure] = []
+        unanswered: list[InterlockError] = []
+        for name in self._stubs_here():
+            stub = self.stub(name)
+            spec = self.suite.services[name]
+            for received in stub.new_requests(self.where):
+                exchange = self._as_exchange(stub, received)
+                self.suite.reporter.attach(
+                    f'stub "{name}" received {exchange.describe()} -> {received.status}',
+                    exchange.report())
+                if received.answer is None:
+                    unanswered.append(self._unanswered(stub, received))
+                    continue
+                if spec.openapi:
+                    try:
+                        self.suite.openapi(name, self.where).check_request(
+                            observed(exchange), where=self.where, secrets=self.suite.secrets)
+                    except Failure as failure:
+                        failure.title = f'The system\'s request to the "{name}" stub: ' \
+                            + failure.title
+                        failure.details = (f"{received.line(self.suite.secrets)}\n"
+                                           f"{failure.details}")
+                        broken.append(failure)
+        if unanswered:
+            raise unanswered[0]
+        if broken:
+            first = broken[0]
+            for more in broken[1:]:
+                first.details += f"\n\n{more.title}\n{more.details}"
+            raise first
+
+    def _unanswered(self, stub: Stub, received: Received) -> InterlockError:
+        """A request the system sent that no answer (nor example) covers: the suite did not
+        say what the stub answers."""
+        answers = stub.answers(self.where)
+        listing = "\n".join(f"  {line}" for line in answers) or "  (none)"
+        return InterlockError(
+            f'The "{stub.name}" stub has no answer for {received.method} {received.path}, '
+            "which the system sent during this step (it got a 404)",
+            details=f"{received.line(self.suite.secrets)}\nthe answers set:\n{listing}",
+            where=self.where,
+            hint=f'Set one before this step: Given the "{stub.name}" stub answers '
+            f'{received.method} "{received.path}" with status 200 (or give the stub an '
+            "OpenAPI document whose examples answer it).",
+        )
+
+    def _as_exchange(self, stub: Stub, received: Received) -> Exchange:
+        try:
+            reason = HTTPStatus(received.status).phrase
+        except ValueError:
+            reason = ""
+        return Exchange(
+            received.method, stub.url + received.target, stub.name, dict(received.headers),
+            received.body, received.status, reason, dict(received.response_headers),
+            received.response_body, received.elapsed, secrets=self.suite.secrets,
+        )
+
+    def _reset_stubs(self) -> None:
+        for name in self._stubs_here():
+            self.stub(name).reset(self.where)
+        for name in set(self.broken) & set(self.suite.stub_names):
+            self.stub(name).stale = True  # restarted empty by the heal: restored next time
+
+    def _restore_stubs(self) -> None:
+        for name in self._stubs_here():
+            stub = self.stub(name)
+            if stub.stale:
+                stub.restore(self.where)
 
     def last_exchange(self) -> Exchange:
         """The latest HTTP exchange of the scenario; an error if there is none yet."""
@@ -217,8 +315,22 @@ class World:
         for tag in tags if own_tags is None else own_tags:
             if tag.startswith("data."):
                 self.data.load_fixture(tag.split(".", 1)[1])
+        if self._stubs_here():
+            self._restore_stubs()
+            self.on_close(self._reset_stubs)  # answers and journals belong to the scenario
         for starter in self.suite.scenario_starters:
             starter(self)
+        self._watch_calls_between_services()
+
+    def _watch_calls_between_services(self) -> None:
+        """The calls a service makes to one behind a delay proxy are seen there: each is
+        noted on the scenario's traffic (the diagram's arrows between services)."""
+        if self.stack is None:
+            return
+        for name, proxy in self.stack.proxies.items():
+            if hasattr(proxy, "watcher"):  # the in-process proxy (a container's is not seen)
+                proxy.watcher = CallWatcher(name, proxy.port, self.stack, self.suite)
+                self.on_close(functools.partial(setattr, proxy, "watcher", None))
 
     # -- cleanup ----------------------------------------------------------------------------
 
@@ -244,3 +356,63 @@ def observed(exchange: Exchange) -> Observed:
         exchange.method, exchange.url, dict(exchange.request_headers), exchange.request_body,
         exchange.status, dict(exchange.response_headers), exchange.response_body,
     )
+
+
+class CallWatcher:
+    """Notes the calls that reach ``service`` through its delay proxy, with the caller found
+    from the connection's local port (which process holds it: a service of the stack, or the
+    test itself, whose own requests its HTTP client notes already).
+
+    The caller is looked up once per connection, at its first request (about 15 ms, while
+    the scenario is watched only); request and answer are noted before the proxy passes
+    them on, so they are in the order they happened.
+    """
+
+    def __init__(self, service: str, port: int, stack: Stack, suite: Suite) -> None:
+        self.service, self.port, self.stack, self.suite = service, port, stack, suite
+        self._callers: dict[int, str | None] = {}
+
+    def requested(self, client_port: int, request: str) -> None:
+        if client_port not in self._callers:
+            self._callers[client_port] = self._caller(client_port)
+        caller = self._callers[client_port]
+        if caller == "":  # the test itself: its HTTP client notes the call
+            return
+        method, _, rest = request.partition(" ")
+        path = rest.rsplit(" ", 1)[0]
+        secrets = self.suite.secrets
+        note(self.suite.reporter, caller or "a caller", self.service,
+             secrets.redact(f"{method} {path}"), source_kind=SERVICE, target_kind=SERVICE,
+             detail=secrets.redact(request))
+
+    def answered(self, client_port: int, status: str) -> None:
+        caller = self._callers.get(client_port)
+        if caller == "":
+            return
+        code = status.split(" ", 1)[1] if " " in status else status
+        note(self.suite.reporter, self.service, caller or "a caller", code, reply=True,
+             failed=code[:1] == "5", source_kind=SERVICE, target_kind=SERVICE)
+
+    def _caller(self, client_port: int) -> str | None:
+        """The stack's service (or "" for this process) holding 127.0.0.1:``client_port``
+        connected to the proxy; None when no process could be told."""
+        import psutil
+
+        try:
+            connections = psutil.net_connections(kind="tcp")
+        except (psutil.Error, OSError):
+            return None
+        pid = next((c.pid for c in connections if c.laddr and c.laddr.port == client_port
+                    and c.raddr and c.raddr.port == self.port), None)
+        if pid is None:
+            return None
+        if pid == os.getpid():
+            return ""
+        try:
+            lineage = {pid, *(p.pid for p in psutil.Process(pid).parents())}
+        except psutil.Error:
+            lineage = {pid}
+        for name, running in list(self.stack.running.items()):
+            if getattr(running, "pid", None) in lineage:
+                return name
+        return None

@@ -25,7 +25,7 @@ class MiniSuite:
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "behave", "--no-capture", "-f", "plain",
-                "-f", "allure_behave.formatter:AllureFormatter", "-o", "-",
+                "-f", "interlock.behave.allure_formatter:AllureFormatter", "-o", "-",
                 "-o", str(self.results), *args]
 
     @property

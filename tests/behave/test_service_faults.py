@@ -28,7 +28,8 @@ def test_a_service_the_scenario_stopped_says_which_step_stopped_it(tmp_path: Pat
     result = suite.run()
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert ('Cannot reach the "web" service: GET http://127.0.0.1:' in output
+    assert ('Cannot reach the "web" service: GET /health' in output
+            and "GET http://127.0.0.1:" in output
             and "it was stopped by this scenario at features/fault.feature:3" in output), output
 
 

@@ -53,8 +53,9 @@ services:
     for found in results:
         assert found["status"] == "broken", found["name"]
         details = found["statusDetails"]
-        assert 'Service "web" exited before it was ready' in details["message"]
-        assert "configuration missing" in details["message"]
+        assert details["message"] == 'Service "web" exited before it was ready'
+        # the detail (its log tail) below the one line reports group by
+        assert "configuration missing" in details["trace"]
         traces.add(details.get("trace") or "")
         assert _no_framework_frames(details.get("trace") or "")
     assert len(traces) == 1  # the same for every scenario: nothing stacks up

@@ -52,7 +52,7 @@ def test_insert_then_row_matching(make_databases: MakeDatabases) -> None:
             db.expect_row_matching("orders", {"id": "o-1", "status": '"cancelled"'})
         text = str(failed.value)
         assert 'Table "orders" in "shop" has no row matching (3 rows in the table)' in text
-        assert "closest rows:" in text
+        assert "closest row:" in text
         # the closest row first: o-1 differs only by status
         assert re.search(r'\| 1 +\| "o-1" +\| "pending" +\|', text), text
         assert 'row 1: status: expected "cancelled", got "pending"' in text

@@ -13,7 +13,7 @@ import pytest
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 
-KINDS = ["postgres", "nats", "redis", "rabbitmq", "mosquitto", "mariadb", "kafka"]
+KINDS = ["postgres", "nats", "redis", "rabbitmq", "mosquitto", "mariadb", "kafka", "stub"]
 
 
 def talk(kind: str, url: str) -> None:
@@ -54,6 +54,11 @@ def talk(kind: str, url: str) -> None:
         message = consumer.poll(10)
         consumer.close()
         assert message is not None and (message.key(), message.value()) == (b"k", b"v")
+    elif kind == "stub":
+        import requests
+
+        assert requests.get(url + "/__interlock/health", timeout=5).json() == {"ok": True}
+        assert requests.get(url + "/anything", timeout=5).status_code == 404  # nothing set
     else:  # nats, mosquitto: the protocol's greeting or a clean connect
         host, port = url.split("//")[1].split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:

@@ -69,3 +69,28 @@ def test_the_record_stays_while_a_process_it_names_lives(tmp_path: Path) -> None
         child.wait()
     registry.close()
     assert not registry.path.exists()
+
+
+def test_a_container_removed_while_the_engine_is_listed_is_no_error() -> None:
+    """The Docker SDK inspects each listed container; one that another run removes in
+    between raises NotFound unless ``ignore_removed`` (seen when runs start side by side)."""
+    from types import SimpleNamespace
+
+    from docker.errors import NotFound
+
+    from interlock.stack.backends.docker.sweep import remove_run, runs_on
+
+    class Containers:
+        def list(self, *, all: bool, filters: dict[str, str],
+                 ignore_removed: bool = False) -> list[object]:
+            if not ignore_removed:
+                raise NotFound("No such container: gone-meanwhile")
+            return []
+
+    class Listing:
+        def list(self, filters: dict[str, str]) -> list[object]:
+            return []
+
+    client = SimpleNamespace(containers=Containers(), networks=Listing(), volumes=Listing())
+    assert runs_on(client) == {}
+    assert remove_run(client, "r-1").containers == []

@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 from pathlib import Path
 from typing import Any
 
+from interlock.behave.links import build_url
 from interlock.suite import Suite
 
 CATEGORIES = [
@@ -22,7 +24,7 @@ CATEGORIES = [
     {
         "name": "Infrastructure: a service did not start or died",
         "messageRegex": "(?s).*(was not ready within|exited before it was ready|is it running"
-        "|stopped unexpectedly|Cannot start service).*",
+        "|stopped unexpectedly|Cannot start service|Cannot reach).*",
         "matchedStatuses": ["failed", "broken"],
     },
     {"name": "Product defects: the system did not behave", "matchedStatuses": ["failed"]},
@@ -81,7 +83,11 @@ def write_allure_files(folder: Path, suite: Suite) -> None:
             lines.append(f"service.{name}={stack.address(name).url}")
     text = suite.secrets.redact("\n".join(lines) + "\n")
     (folder / "environment.properties").write_text(text)
-    (folder / "executor.json").write_text(json.dumps({
+    executor: dict[str, Any] = {
         "name": "Interlock", "type": "behave", "buildName": suite.registry.run_id,
-    }, indent=2))
+    }
+    build = build_url(os.environ)
+    if build:
+        executor["buildUrl"] = build
+    (folder / "executor.json").write_text(json.dumps(executor, indent=2))
     (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))

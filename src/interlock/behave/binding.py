@@ -159,12 +159,17 @@ def sentence(
             try:
                 groups = {k: _unescape(v) for k, v in groups.items()}
                 if within is None:
-                    return fn(world, **groups)
-                timeout = parse_duration(within, world.where)
-                if retry == "wait":
-                    return fn(world, timeout=timeout, **groups)
-                before = world.http.resend if retry == "resend" else None
-                return eventually(lambda: fn(world, **groups), timeout, before_retry=before)
+                    result = fn(world, **groups)
+                else:
+                    timeout = parse_duration(within, world.where)
+                    if retry == "wait":
+                        result = fn(world, timeout=timeout, **groups)
+                    else:
+                        before = world.http.resend if retry == "resend" else None
+                        result = eventually(lambda: fn(world, **groups), timeout,
+                                            before_retry=before)
+                _stub_requests(world)
+                return result
             except InterlockError as err:
                 err.located(world.where)
                 raise SuiteMistake("Suite error: " + _hidden(err, world).render()) from None
@@ -181,6 +186,14 @@ def sentence(
         return fn
 
     return decorate
+
+
+def _stub_requests(world: Any) -> None:
+    """What the stubs received during the step, attached to it, and checked against their
+    OpenAPI documents: a request that breaks one fails this step (the hooks' ``after_step``
+    does the same for a suite's own steps)."""
+    if getattr(getattr(world, "suite", None), "stub_names", None):
+        world.report_stub_requests()
 
 
 _MAX_DETAILS = 20_000

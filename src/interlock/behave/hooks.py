@@ -32,6 +32,7 @@ from interlock.behave.allure_files import (
     clear_old_results,
     write_allure_files,
 )
+from interlock.behave.allure_formatter import AllureFormatter, argument_name
 from interlock.behave.binding import SuiteMistake, ensure_registered
 from interlock.behave.retries import FlakyMark, Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
@@ -42,10 +43,14 @@ from interlock.behave.sharding import (
     keep_shard,
     timed,
 )
+from interlock.behave.tables import table_csv
 from interlock.config import find_config
+from interlock.diagram import sequence_svg
 from interlock.errors import Failure, InterlockError
-from interlock.report import TEXT
+from interlock.report import SVG, TEXT
 from interlock.suite import DEFAULT_STACK, Suite
+from interlock.traffic import Traffic, traffic_of
+from interlock.values import preview
 from interlock.world import World
 
 __all__ = [
@@ -170,6 +175,7 @@ def _before_feature(context: Any, feature: Any) -> None:
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
         suite.progress(f"interlock: starting an isolated stack for {feature.filename}")
         stack.start()
+        suite.prepare_stubs(stack)
         context.interlock_stack = stack
     else:
         context.interlock_stack, seconds = timed(lambda: suite.stack(stack_name))
@@ -201,6 +207,9 @@ def before_scenario(context: Any, scenario: Any) -> None:
 def _before_scenario(context: Any, scenario: Any) -> None:
     suite: Suite = context.interlock_suite
     context.interlock_step = None
+    context.interlock_step_number = 0
+    if traffic_of(suite.reporter) is not None:
+        suite.reporter.traffic = Traffic()  # type: ignore[attr-defined]
 
     def where() -> str:
         step = getattr(context, "interlock_step", None)
@@ -229,14 +238,41 @@ def before_step(context: Any, step: Any) -> None:
     if world is not None:
         world.step_text = step.text
         world.step_table = step.table
+        context.interlock_step_number = getattr(context, "interlock_step_number", 0) + 1
+        traffic = traffic_of(world.suite.reporter)
+        if traffic is not None:
+            traffic.begin_step(context.interlock_step_number, f"{step.keyword} {step.name}")
+        if _names_arguments(context):
+            _attach_arguments(world, step)
+
+
+def _names_arguments(context: Any) -> bool:
+    """Whether this run's Allure formatter leaves a step's docstring and table to us."""
+    formatters = getattr(getattr(context, "_runner", None), "formatters", [])
+    return any(isinstance(formatter, AllureFormatter) for formatter in formatters)
+
+
+def _attach_arguments(world: World, step: Any) -> None:
+    """The step's docstring and table, named for what they are, variables filled in."""
+    step_type = str(getattr(step, "step_type", "") or "").lower()
+    if step.text:
+        world.suite.reporter.attach(argument_name(step_type, step.name, False),
+                                    preview(step.text, world.scope), TEXT)
+    if step.table:
+        world.suite.reporter.attach(argument_name(step_type, step.name, True),
+                                    preview(table_csv(step.table), world.scope), "text/csv")
 
 
 def after_step(context: Any, step: Any) -> None:
     """A service that died by itself (not stopped by the scenario) fails the scenario."""
     _report_suite_error(context, step)
     world: World | None = getattr(context, "interlock_world", None)
+    if world is not None:
+        _evidence_of_the_step(context, world, step)
     if world is None or world.stack is None:
         return
+    if world.suite.stub_names and world.stubs_reported_at != str(step.location):
+        world.report_stub_requests()  # a suite's own step (a library sentence did it itself)
     if step.status.has_failed():
         # A failed step may be the first sign of a service dying: every service is asked at
         # once (one that still answers says so at once, a dying one is seen dead), so the
@@ -249,6 +285,26 @@ def after_step(context: Any, step: Any) -> None:
     # containers are looked at after a failed step and once more at the scenario's end.
     _raise_for_dead(world, str(step.location), "during this step",
                     lambda name, service: service.status_is_free)
+
+
+def _evidence_of_the_step(context: Any, world: World, step: Any) -> None:
+    """What arrived during the step is attached under it (not under a later step that
+    reads it); a failed step is marked on the traffic diagram."""
+    events = world.built("events")
+    if events is not None:
+        events.attach_received()
+    traffic = traffic_of(world.suite.reporter)
+    if traffic is not None and step.status.has_failed():
+        traffic.fail_step(getattr(context, "interlock_step_number", 0))
+
+
+def _attach_diagram(suite: Suite, scenario: Any) -> None:
+    """The scenario's traffic as a sequence diagram, attached to the scenario."""
+    traffic = traffic_of(suite.reporter)
+    if traffic is None:
+        return
+    suite.reporter.attach("traffic diagram",
+                          sequence_svg(traffic, suite.secrets, title=scenario.name), SVG)
 
 
 def _report_suite_error(context: Any, step: Any) -> None:
@@ -298,6 +354,7 @@ def after_scenario(context: Any, scenario: Any) -> None:
                             lambda name, service: True)
         except Failure as err:
             died = err  # said once the scenario is undone and the stack healed
+    _attach_diagram(suite, scenario)
     problems = world.close()
     if world.stack is not None:
         if scenario.status.has_failed():

@@ -32,3 +32,15 @@ def headings_of(world: Any) -> list[str]:
     """The table's column names (for steps whose columns are the data's own)."""
     rows_of(world)
     return [h.strip() for h in world.step_table.headings]
+
+
+def table_csv(table: Any) -> str:
+    """A Gherkin table as CSV (what Allure shows as a grid)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([h.strip() for h in table.headings])
+    writer.writerows([str(cell) for cell in row.cells] for row in table.rows)
+    return buffer.getvalue()

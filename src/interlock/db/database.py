@@ -34,6 +34,7 @@ from interlock.db.statements import changed_table, split_statements
 from interlock.errors import InterlockError, did_you_mean
 from interlock.report import Reporter
 from interlock.secrets import Secrets
+from interlock.traffic import DATABASE, TEST, note
 from interlock.values import parse_cell
 
 MAX_RESTORED_ROWS = 10_000  # `is empty` keeps the rows it deletes, to put them back after
@@ -168,6 +169,12 @@ class Database:
         if reporter is None:
             return
         body = statement.strip()
+        first = " ".join(body.split())
+        note(reporter, TEST, self.name, first, source_kind=TEST, target_kind=DATABASE,
+             detail=self.secrets.redact(first))
+        if columns:
+            note(reporter, self.name, TEST, f"{len(rows)} row" + ("" if len(rows) == 1 else "s"),
+                 reply=True, source_kind=DATABASE, target_kind=TEST)
         if columns:
             cells = [[shown(row.get(c)) for c in columns] for row in rows]
             noun = "row" if len(rows) == 1 else "rows"

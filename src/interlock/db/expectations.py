@@ -1,13 +1,13 @@
 """The ``Then the table …`` and ``Then the query …`` checks, and failures worth reading.
 
-A failure shows the expected row(s), the closest actual rows as a small aligned table and,
-for each of them, every mismatch:
+A failure shows the expected row(s), the nearest actual row as a small aligned table and
+every mismatch in it (the query's attachment lists the few next nearest):
 
     Table "orders" in "orders-db" has no row matching (3 rows in the table)
       expected:
         | id    | status    |
         | "o-1" | "pending" |
-      closest rows:
+      closest row:
         | row | id    | status      |
         | 1   | "o-1" | "cancelled" |
       mismatches:
@@ -54,9 +54,21 @@ CLOSEST = 10  # actual rows shown in a failure
 class _Scan:
     """The rows a SELECT gave, sorted into matching ones and the closest others."""
 
+    text: str = ""
+    columns: list[str] = field(default_factory=list)
     total: int = 0
     matched: list[dict[str, Any]] = field(default_factory=list)
     closest: list[tuple[int, int, dict[str, Any], list[Mismatch]]] = field(default_factory=list)
+
+
+def _attach_looked_at(db: Database, scan: _Scan) -> None:
+    """The query's attachment: the rows that matched, marked, then (when too few did) the
+    nearest others; not every row of the table."""
+    near = [e[2] for e in sorted(scan.closest, key=lambda e: (-e[0], -e[1]))]
+    shown = [{"match": "✓", **row} for row in scan.matched[:CLOSEST]]
+    shown += [{"match": "", **row} for row in near[: max(0, 3 - len(shown))]]
+    note = f"  -- {_rows(scan.total)} looked at, {len(scan.matched)} matching"
+    db.attach(scan.text + note, ["match", *scan.columns], shown)
 
 
 def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any]) -> None:
@@ -85,6 +97,7 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
             scan = _scan(db, conn, sa.select(t), text, names, expected, kinds)
     total, matched, closest = scan.total, scan.matched, scan.closest
     count = len(matched)
+    _attach_looked_at(db, scan)
     if _holds(n, count):
         return
     shown_columns = names + [c.name for c in t.primary_key.columns if c.name not in names]
@@ -96,14 +109,18 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
             if n is None
             else f"{where} has {_rows(count)} matching, expected {n}"
         )
-        near = sorted(closest, key=lambda e: (-e[0], -e[1]))
+        near = sorted(closest, key=lambda e: (-e[0], -e[1]))[:1]  # the nearest row says it
         if near:
             rows = [e[2] for e in near]
-            lines += ["closest rows:", _indent(_actual_table(shown_columns, rows, db.secrets))]
+            lines += ["closest row:", _indent(_actual_table(shown_columns, rows, db.secrets))]
             lines.append("mismatches:")
             for index, (_, _, _, mismatches) in enumerate(near, start=1):
                 found = _mismatch_lines(mismatches, db.secrets)
                 lines += [f"  row {index}: {line}" for line in found]
+            others = total - count - 1
+            if others > 0:
+                lines.append(f"(and {others} other {'row' if others == 1 else 'rows'}: the "
+                             "query's attachment lists the next nearest)")
         else:
             lines.append("the table is empty")
     else:
@@ -146,13 +163,9 @@ def _scan(
     kinds: dict[str, ColumnKind],
 ) -> _Scan:
     result = db.execute(conn, statement, text)
-    columns = list(result.keys())
-    scan = _Scan()
-    report_rows: list[dict[str, Any]] = []
+    scan = _Scan(text, list(result.keys()))
     for scan.total, record in enumerate(result, start=1):
         values = dict(record._mapping)
-        if len(report_rows) < 50:
-            report_rows.append(values)
         actual = {c: comparable(values[c], expected[c], kinds[c]) for c in names}
         mismatches = compare(expected, actual)
         if not mismatches:
@@ -163,7 +176,6 @@ def _scan(
             heapq.heappush(scan.closest, entry)
         else:
             heapq.heappushpop(scan.closest, entry)
-    db.attach(text, columns, report_rows)
     return scan
 
 

@@ -28,6 +28,7 @@ from interlock.events.config import EventsConfig
 from interlock.match import MISSING, compare, format_mismatches, select, select_one
 from interlock.report import JSON, TEXT, Reporter, pretty_json
 from interlock.secrets import Secrets
+from interlock.traffic import BROKER, TEST, note
 
 _SHOWN = 20  # events listed in a failure; more are counted
 
@@ -96,7 +97,20 @@ class EventListeners:
         name = self._broker_name(broker, f'listen for events on "{channel}"')
         if (name, channel) in self._listening:
             return
-        self._listening[(name, channel)] = self.brokers[name].subscribe(channel, self.buffer.push)
+        self._listening[(name, channel)] = self.brokers[name].subscribe(channel, self._received)
+
+    def _received(self, event: Event) -> None:
+        """An event delivered to the test's listener (on the broker's thread)."""
+        self.buffer.push(event)
+        note(self.reporter, event.broker or "broker", TEST, f"deliver {event.channel}",
+             source_kind=BROKER, target_kind=TEST,
+             detail=self.secrets.shorten(event.body.decode("utf-8", "replace"), 300))
+
+    def attach_received(self) -> None:
+        """Attach what arrived since the last call, under the step running now: the hooks
+        call it at the end of every step, so an event is shown under the step during which
+        it arrived, not the one that later read it."""
+        self._attach_received()
 
     def publish(
         self,
@@ -119,6 +133,10 @@ class EventListeners:
             body = document.encode()
         else:
             body = json.dumps(document).encode()
+        # Noted before it is sent: a broker may deliver it back before publish() returns.
+        note(self.reporter, TEST, name, f"publish {channel}" + (f" ×{times}" if times > 1 else ""),
+             source_kind=TEST, target_kind=BROKER,
+             detail=self.secrets.shorten(body.decode("utf-8", "replace"), 300))
         for _ in range(times):
             self.brokers[name].publish(channel, body, carried, key)
         self._attach(f"event {channel} (published)", body, key=key, headers=carried or {})

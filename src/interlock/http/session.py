@@ -33,6 +33,7 @@ from interlock.errors import InterlockError
 from interlock.http.exchange import Exchange
 from interlock.report import TEXT, Reporter
 from interlock.secrets import Secrets
+from interlock.traffic import SERVICE, TEST, note
 
 
 class _NoBody:
@@ -227,6 +228,11 @@ class HttpSession:
         if before_report is not None:
             before_report(exchange)
         self.reporter.attach(exchange.describe(), exchange.report(), TEXT)
+        party = exchange.service or urlsplit(exchange.url).netloc
+        failed = exchange.status >= 500
+        note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),
+             reply=True, failed=failed, detail=exchange.excerpt(200), source_kind=SERVICE,
+             target_kind=TEST)
         for hook in self.on_exchange:
             hook(exchange)
         return exchange
@@ -242,6 +248,10 @@ class HttpSession:
             # A header the scenario set by hand wins over the logged-in actor.
             headers["Authorization"] = self.credentials.authorization
         _learn_from_request(request, headers, self.secrets)
+        # Noted as it is sent: what the service does meanwhile (an event) comes after it.
+        note(self.reporter, TEST, service or urlsplit(url).netloc,
+             f"{request.method} {_path_of(url)}", source_kind=TEST, target_kind=SERVICE,
+             detail=self.secrets.redact(f"{request.method} {url}"))
         started = time.perf_counter()
         try:
             response = self._http.request(
@@ -315,6 +325,9 @@ class HttpSession:
         self, request: _Request, url: str, service: str | None, reason: str
     ) -> Exception:
         error = self._cannot_reach(request, url, service, reason)
+        note(self.reporter, service or urlsplit(url).netloc, TEST, f"no answer: {reason}",
+             reply=True, failed=True, target_kind=TEST,
+             detail=self.secrets.redact(f"{request.method} {url}: {reason}"))
         if service and self.explain_unreachable is not None:
             return self.explain_unreachable(service, error) or error
         return error
@@ -323,9 +336,12 @@ class HttpSession:
         self, request: _Request, url: str, service: str | None, reason: str
     ) -> InterlockError:
         who = f'the "{service}" service' if service else "the server"
+        # The address (a port picked per run) goes below the first line, which stays the same
+        # from run to run so that reports group the failure by its cause.
+        shown = _path_of(url) if service else url
         return InterlockError(
-            self.secrets.redact(f"Cannot reach {who}: {request.method} {url}"),
-            details=self.secrets.redact(reason),
+            self.secrets.redact(f"Cannot reach {who}: {request.method} {shown}"),
+            details=self.secrets.redact(f"{request.method} {url}: {reason}"),
             where=request.where,
             hint=f"Is it running? Check that {who} is started and listens at that address"
             + (f"; requests wait at most {self.timeout:g} seconds" if "within" in reason else "")
@@ -420,3 +436,14 @@ def _reason(err: requests.ConnectionError) -> str:
         if known in text:
             return said
     return text
+
+
+def _path_of(url: str) -> str:
+    """The path and query of ``url``: what a diagram's arrow and a stable message show.
+
+    Example:
+        >>> _path_of("http://127.0.0.1:8080/orders/1?full=true")
+        '/orders/1?full=true'
+    """
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

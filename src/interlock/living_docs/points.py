@@ -36,6 +36,7 @@ from typing import Any, Self
 from interlock.config import SuiteConfig
 from interlock.contracts import Documented, Operations
 from interlock.errors import InterlockError, did_you_mean
+from interlock.stack.compose import stack_services
 from interlock.stack.spec import ServiceSpec
 
 _ADDRESS = re.compile(r"(?<!\{)\{([A-Za-z0-9_-]+)\.(?:url|host|port)\}")
@@ -140,10 +141,7 @@ class SystemMap:
 def system_map(config: SuiteConfig) -> SystemMap:
     """Read the integration points from the configuration; an ``InterlockError`` names a
     missing OpenAPI document or a malformed ``events``/``databases`` entry."""
-    specs = {
-        name: ServiceSpec.from_dict(name, data, config.where("services", name))
-        for name, data in sorted(config.section("services").items())
-    }
+    specs = dict(sorted(stack_services(config).items()))
     services = {name: _points(spec, config, set(specs)) for name, spec in specs.items()}
     catalog = EventCatalog.from_dict(config.section("events"), config.where("events"))
     for channel, names in [*catalog.publishers.items(), *catalog.consumers.items()]:

@@ -14,6 +14,9 @@ attachment name                    what it is
 ``event payments.in (published)``  an event the scenario published
 ``published payments.in``          the same
 ``SQL orders-db``                  a statement run on a database
+``stub "payments" received POST    a request the system sent to a stub, and the
+http://127.0.0.1:41235/charges     status it got
+-> 201``
 =================================  ================================================
 
 Example:
@@ -21,6 +24,8 @@ Example:
     Touch(kind='event', target='orders.created', detail='received', status=None)
     >>> touch_of("GET http://127.0.0.1:8000/orders/1?x=1", "GET …\\n\\nHTTP 404 Not Found")
     Touch(kind='http', target='GET http://127.0.0.1:8000/orders/1', detail='', status=404)
+    >>> touch_of('stub "payments" received POST http://127.0.0.1:9/charges -> 402', "")
+    Touch(kind='http', target='POST http://127.0.0.1:9/charges', detail='stub', status=402)
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from interlock.errors import InterlockError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 _HTTP_NAME = re.compile(rf"({'|'.join(HTTP_METHODS)}) (\S+)")
+_STUB_NAME = re.compile('stub "[^"]+" received (' + "|".join(HTTP_METHODS)
+                        + r") (\S+) -> (\d{3})")
 _STATUS_LINE = re.compile(r"^HTTP(?:/[\d.]+)? (\d{3})\b", re.MULTILINE)
 _RECEIVED = ("event ", "received ")
 _PUBLISHED = ("published ",)
@@ -94,6 +101,11 @@ def touch_of(name: str, body: str) -> Touch | None:
         bare = parts._replace(query="", fragment="").geturl()
         status = _STATUS_LINE.search(body)
         return Touch("http", f"{method} {bare}", status=int(status.group(1)) if status else None)
+    stub = _STUB_NAME.fullmatch(name.strip())
+    if stub:
+        method, url, status_text = stub.groups()
+        bare = urlsplit(url)._replace(query="", fragment="").geturl()
+        return Touch("http", f"{method} {bare}", "stub", int(status_text))
     if name.startswith("SQL "):
         return Touch("sql", name[4:].strip())
     for prefixes, direction in ((_PUBLISHED, "published"), (_RECEIVED, "received")):
@@ -112,7 +124,7 @@ def read_results(folder: Path) -> Results:
     if not folder.is_dir():
         raise InterlockError(
             f"No Allure results folder at {folder}",
-            hint="Run the suite first (behave -f allure_behave.formatter:AllureFormatter "
+            hint="Run the suite first (behave -f interlock.behave.allure_formatter:AllureFormatter "
             "-o reports/allure-results), or pass --results <folder>.",
         )
     latest: dict[str, tuple[int, dict[str, Any]]] = {}

@@ -105,6 +105,8 @@ class DockerPlan:
     # Run inside the container (exec) once it is ready, in order, before anyone uses it:
     # e.g. [["psql", "-c", "CREATE DATABASE orders"]]. Each must exit 0.
     setup: list[list[str]] = field(default_factory=list)
+    # Bind mounts, host path -> "/path/in/container[:ro]" (a kind that brings its own code).
+    volumes: dict[str, str] = field(default_factory=dict)
 
 
 Kind = Callable[[KindContext], ProcessPlan]

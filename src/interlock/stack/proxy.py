@@ -30,6 +30,7 @@ runs as a program::
 from __future__ import annotations
 
 import argparse
+import re
 import socket
 import sys
 import threading
@@ -38,6 +39,20 @@ from typing import Protocol
 
 _CHUNK = 65536
 READY_LINE = "interlock delay proxy: ready"
+_REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/1\.[01]\r?\n")
+
+
+class Watcher(Protocol):
+    """Who is told of the HTTP calls that pass through the proxy (a scenario draws them).
+    Each is told before the bytes are passed on, so what is told is in the order it
+    happened; a watcher must be quick."""
+
+    def requested(self, client_port: int, request: str) -> None:
+        """A caller on ``client_port`` (of 127.0.0.1) sent ``request`` (its request line)."""
+
+    def answered(self, client_port: int, status: str) -> None:
+        """The service answered the connection from ``client_port`` with ``status`` (its
+        status line)."""
 
 
 class Delay(Protocol):
@@ -58,6 +73,7 @@ class DelayProxy:
     def __init__(self, host: str, port: int, listen: tuple[str, int] = ("127.0.0.1", 0)) -> None:
         self.upstream = (host, port)
         self.delay = 0.0
+        self.watcher: Watcher | None = None
         self._server = socket.create_server(listen)
         self.port: int = self._server.getsockname()[1]
         self._stopped = threading.Event()
@@ -87,13 +103,14 @@ class DelayProxy:
             with self._lock:
                 self._sockets.update((client, upstream))
             waiting = threading.Event()
-            threading.Thread(target=self._pump, args=(client, upstream, waiting, False),
+            call = _Call(self.watcher, client)
+            threading.Thread(target=self._pump, args=(client, upstream, waiting, False, call),
                              daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, waiting, True),
+            threading.Thread(target=self._pump, args=(upstream, client, waiting, True, call),
                              daemon=True).start()
 
     def _pump(self, source: socket.socket, target: socket.socket, waiting: threading.Event,
-              response: bool) -> None:
+              response: bool, call: _Call) -> None:
         try:
             while True:
                 data = source.recv(_CHUNK)
@@ -106,6 +123,7 @@ class DelayProxy:
                     waiting.clear()
                 else:
                     waiting.set()
+                call.saw(data, response)  # told before it is passed on: in order
                 target.sendall(data)
         except OSError:
             pass
@@ -124,6 +142,29 @@ class DelayProxy:
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
+
+
+class _Call:
+    """One connection's HTTP request and status lines, told to the watcher (if any)."""
+
+    def __init__(self, watcher: Watcher | None, client: socket.socket) -> None:
+        self.watcher = watcher
+        self.asked = False
+        try:
+            self.port = client.getpeername()[1]
+        except OSError:
+            self.watcher = None
+
+    def saw(self, data: bytes, response: bool) -> None:
+        if self.watcher is None:
+            return
+        first = data.split(b"\n", 1)[0].decode("latin-1").strip()
+        if not response and _REQUEST_LINE.match(data):
+            self.asked = True
+            self.watcher.requested(self.port, first)
+        elif response and self.asked and data.startswith(b"HTTP/1."):
+            self.asked = False
+            self.watcher.answered(self.port, first)
 
 
 def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:

@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,6 +85,13 @@ class DockerForm:
     command: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     volumes: Mapping[str, str] = field(default_factory=dict)
+    # What a compose file adds (stack/compose.py); the stack file's docker: block has none.
+    target: str = ""  # the build stage
+    more_ports: tuple[int, ...] = ()  # published too, each on a free 127.0.0.1 port
+    entrypoint: tuple[str, ...] = ()
+    healthcheck: Mapping[str, Any] | None = None  # the engine's form (durations in ns)
+    aliases: tuple[str, ...] = ()  # names on the stack's network besides the service's
+    literal: bool = False  # command and env taken as written (no {templates}): compose's
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> DockerForm:
@@ -170,11 +179,14 @@ class ServiceSpec:
     openapi: str = ""
     check_contract: bool = False
     delay_proxy: bool = False
+    job: bool = False  # runs to completion (a compose service_completed_successfully target)
 
     FIELDS = block("services.<service>").names
 
     @classmethod
-    def from_dict(cls, name: str, data: Any, where: str) -> ServiceSpec:
+    def from_dict(cls, name: str, data: Any, where: str, *, defined: bool = False) -> ServiceSpec:
+        """The service ``name`` of the stack file; ``defined``: its way to run is given
+        elsewhere (a compose file), so it may have none here."""
         if not _NAME.match(name):
             raise InterlockError(
                 f'Service name "{name}" is not a plain name', where=where,
@@ -189,7 +201,8 @@ class ServiceSpec:
                 where=field_where(where, data, "kind"),
                 hint=did_you_mean(kind, BUILT_IN_KINDS),
             )
-        if not kind and not any(k in data for k in ("process", "docker", "external")):
+        if not defined and not kind and not any(
+                k in data for k in ("process", "docker", "external")):
             raise InterlockError(
                 f'Service "{name}" has no way to run', where=where,
                 hint="Give it a process: command, a docker: image, an external: url, "
@@ -238,3 +251,38 @@ class ServiceSpec:
             check_contract=typed(data, "check_contract", where, bool, False),
             delay_proxy=typed(data, "delay_proxy", where, bool, False),
         )
+
+
+LAYERED = ("ready", "openapi", "check_contract", "delay_proxy", "env", "depends_on")
+"""What the stack file adds to a compose service; its ways to run (kind, process, docker,
+external, options) are the compose file's."""
+
+
+def layered(base: ServiceSpec, data: Any, where: str) -> ServiceSpec:
+    """A compose service (``base``) with the stack file's settings for it laid over: readiness,
+    OpenAPI document, contract checks, delay proxy, more env (the stack file's wins) and more
+    dependencies. Its kind, process, docker and external forms in the stack file are not used
+    (one stack file keeps them for the stages without the compose file).
+
+    Example:
+        >>> base = ServiceSpec("web", "compose.yaml:3", docker=DockerForm(image="web"))
+        >>> layered(base, {"ready": {"http": "/health"}}, "interlock.yaml:9").ready.kind
+        'http'
+    """
+    mine = _mapping(data, where, f'service "{base.name}"')
+    kept = copy.copy(mine)  # a Located copy keeps the lines of the keys
+    for key in ("kind", "process", "docker", "external", "options"):
+        if isinstance(kept, dict):
+            kept.pop(key, None)
+    over = ServiceSpec.from_dict(base.name, kept, where, defined=True)
+    return dataclasses.replace(
+        base,
+        ready=over.ready or base.ready,
+        openapi=over.openapi or base.openapi,
+        check_contract=over.check_contract or base.check_contract,
+        delay_proxy=over.delay_proxy or base.delay_proxy,
+        env={**base.env, **over.env},
+        depends_on=tuple(dict.fromkeys((*base.depends_on, *over.depends_on))),
+        started_is_enough=tuple(dict.fromkeys((*base.started_is_enough,
+                                               *over.started_is_enough))),
+    )

@@ -33,7 +33,7 @@ from interlock.stackfile.model import (
 
 # The built-in kinds and broker types, as the stack and events packages register them (the
 # test checks the lists agree; the foundation cannot import those packages).
-KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto", "kafka")
+KINDS = ("postgres", "nats", "redis", "rabbitmq", "mariadb", "mosquitto", "kafka", "stub")
 BROKER_TYPES = ("nats", "rabbitmq", "redis", "mqtt", "webhook", "kafka", "memory")
 # The backends a whole stack can run on (stack/backends registers them; "external" is chosen
 # per service by an url: form, so it is not one of them). "memory" runs in-process fakes,
@@ -120,16 +120,25 @@ SERVICE = Block((
     Field("env", TEXT_MAP, "Environment variables, in every form ({db.url} etc. allowed).",
           default={}, example={"DATABASE_URL": "{db.url}/orders"}),
     Field("options", FREE_MAPPING, "Settings of the kind: postgres {databases: [..], image}, "
-          "mariadb {databases: [..], user, password}, redis {password}, nats {image}; "
-          "rabbitmq and mosquitto take none.", default={},
+          "mariadb {databases: [..], user, password}, redis {password}, nats {image}, "
+          "stub {image}; rabbitmq and mosquitto take none.", default={},
           example={"databases": ["orders"]}),
-    Field("openapi", TEXT, "The service's OpenAPI document, relative to the suite folder.",
+    Field("openapi", TEXT, "The service's OpenAPI document, relative to the suite folder "
+          "(for a stub: what it answers by default and checks every request against).",
           example="contracts/orders.openapi.yaml"),
     Field("check_contract", BOOL, "Check every exchange with the service against openapi.",
           default=False, example=True),
     Field("delay_proxy", BOOL, "Reach the service through a proxy that steps can slow down.",
           default=False, example=True),
 ), doc="One service; give it a kind, a process, a docker or an external form.")
+
+COMPOSE = Block((
+    Field("files", TEXT_OR_TEXTS, "Compose files, relative to the suite folder, merged in "
+          "order (like docker compose -f a -f b).", required=True,
+          example=["docker-compose.test.yaml"]),
+    Field("profiles", TEXTS, "Compose profiles whose services run too (COMPOSE_PROFILES adds "
+          "more).", default=[], example=["migrate"]),
+), doc="Docker Compose files whose services join the stack (run by the Docker backend).")
 
 SIGNING = Block((
     Field("algorithm", Choice(SIGNING_ALGORITHMS), "JWT signing algorithm.", required=True,
@@ -312,6 +321,11 @@ _SECTIONS = (
           "({name}).", default={}, example={"tenant": "acme"}),
     Field("services", MapOf(SERVICE, key="service"), "The system's services.", default={},
           example={"orders": {"process": "{python} -m orders --port {port}"}}),
+    Field("compose", AnyOf((TEXT, TEXTS, COMPOSE)), "Docker Compose files whose services "
+          "are services of the stack, run as containers (a text or a list is the files). "
+          "Under services:, the same name adds Interlock's settings (ready, openapi, "
+          "check_contract, delay_proxy, env, depends_on); its kind, process and docker forms "
+          "are not used.", example="docker-compose.test.yaml"),
     Field("stacks", MapOf(TEXTS, key="stack"), "Named sets of services (@stack.<name>); "
           "default is every service.", default={}, example={"limited": ["db", "orders"]}),
     Field("auth", AUTH, "Users and signing.", example={"users": {}}),

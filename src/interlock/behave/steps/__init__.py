@@ -2,6 +2,6 @@
 registers them all with behave.
 """
 
-from interlock.behave.steps import auth, db, events, http, services  # noqa: F401
+from interlock.behave.steps import auth, db, events, http, services, stubs  # noqa: F401
 
 __all__: list[str] = []

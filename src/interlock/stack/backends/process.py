@@ -266,15 +266,21 @@ class ProcessBackend:
 
     def launch(self, spec: ServiceSpec) -> RunningService:
         """Start it (again on another port if its port was taken) and wait until ready."""
-        proxy: DelayProxy | None = None
+        proxies: list[DelayProxy] = []
+
+        def through_proxy(process: ProcessService) -> None:
+            # Before the service counts as launched: a dependent that may start then must
+            # find the proxy in {name.url}, not the service's own address.
+            if not spec.delay_proxy:
+                return
+            if not proxies:
+                proxies.append(DelayProxy(process.address.host, process.address.port))
+                proxies[0].start()
+                self.place.add_proxy(spec.name, proxies[0])
+            proxies[0].upstream = (process.address.host, process.address.port)
+
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            process, after = self._start(spec)
-            if spec.delay_proxy:
-                if proxy is None:
-                    proxy = DelayProxy(process.address.host, process.address.port)
-                    proxy.start()
-                    self.place.add_proxy(spec.name, proxy)
-                proxy.upstream = (process.address.host, process.address.port)
+            process, after = self._start(spec, through_proxy)
             try:
                 process.wait_ready(self.place.stopping)
                 break
@@ -288,7 +294,9 @@ class ProcessBackend:
             after()
         return process
 
-    def _start(self, spec: ServiceSpec) -> tuple[ProcessService, Callable[[], None] | None]:
+    def _start(
+        self, spec: ServiceSpec, before_launch: Callable[[ProcessService], None]
+    ) -> tuple[ProcessService, Callable[[], None] | None]:
         port = free_port()
         workdir = self.place.run_dir / spec.name
         shutil.rmtree(workdir, ignore_errors=True)
@@ -329,6 +337,7 @@ class ProcessBackend:
             address=Address(url, "127.0.0.1", port, extra), env=env, cwd=cwd, user=user,
             registry=self.place.registry, ready=check, redact=self.place.secrets.redact,
         )
+        before_launch(process)
         self.place.launched(process)  # registered before it exists: it will be stopped
         process.start()
         return process, after

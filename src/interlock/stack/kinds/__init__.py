@@ -4,7 +4,7 @@ and a line here.
 
 Example:
     >>> sorted(KINDS)
-    ['kafka', 'mariadb', 'mosquitto', 'nats', 'postgres', 'rabbitmq', 'redis']
+    ['kafka', 'mariadb', 'mosquitto', 'nats', 'postgres', 'rabbitmq', 'redis', 'stub']
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ KINDS = Plugins("kind", {
     "mariadb": "interlock.stack.kinds.mariadb",
     "mosquitto": "interlock.stack.kinds.mosquitto",
     "kafka": "interlock.stack.kinds.kafka",
+    "stub": "interlock.stack.kinds.stub",
 })
 
 

@@ -92,10 +92,15 @@ class DockerBackend:
         overrides = _docker_fields(form, scope, spec.where) if form is not None else {}
         env = {k: render(v, scope, spec.where) for k, v in spec.env.items()}
         if form is not None:
-            env.update({k: render(v, scope, spec.where) for k, v in form.env.items()})
+            own = form.env if form.literal else {
+                k: render(v, scope, spec.where) for k, v in form.env.items()}
+            env = {**own, **env} if form.literal else {**env, **own}
+        if form is not None and form.aliases:
+            overrides["aliases"] = (spec.name, *form.aliases)
         if spec.delay_proxy:
             # Its name on the network goes to its proxy (see delay.py).
             overrides["aliases"] = (direct_alias(spec.name),)
+        overrides["job"] = spec.job
         if spec.kind:
             module = kind_module(spec.kind, spec.where)
             ctx = KindContext(spec.name, self.place.run_dir / spec.name, 0, spec.options,
@@ -109,10 +114,14 @@ class DockerBackend:
                              **overrides)
 
     def close(self) -> list[str]:
-        """Remove the stack's network (its containers are gone) and disconnect."""
+        """Remove the stack's network and volumes (its containers are gone) and disconnect."""
         if self._engine is None:
             return []
         problems = []
+        try:
+            self._engine.remove_volumes(self.place.run_id, self.place.name)
+        except Exception as err:
+            problems.append(f"volumes: {err}")
         try:
             self._engine.remove_network(self.place.run_id, self.place.name)
         except Exception as err:
@@ -146,9 +155,19 @@ def _docker_fields(form: DockerForm, scope: Scope, where: str) -> dict[str, Any]
     if form.port:
         fields["port"] = form.port
     if form.command:
-        fields["command"] = tuple(render(part, scope, where) for part in form.command)
+        fields["command"] = form.command if form.literal else tuple(
+            render(part, scope, where) for part in form.command)
     if form.volumes:
         fields["volumes"] = dict(form.volumes)
+    # What a compose file adds (taken as written: compose interpolated it already).
+    if form.entrypoint:
+        fields["entrypoint"] = form.entrypoint
+    if form.more_ports:
+        fields["more_ports"] = form.more_ports
+    if form.healthcheck is not None:
+        fields["healthcheck"] = dict(form.healthcheck)
+    if form.target:
+        fields["target"] = form.target
     # An empty build argument ({env.X|} unset) leaves the Dockerfile's own default.
     arguments = {k: render(v, scope, where) for k, v in form.build_args.items()}
     if any(arguments.values()):

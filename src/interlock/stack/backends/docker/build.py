@@ -54,6 +54,7 @@ def build_image(
     progress: Callable[[str], None] = lambda line: None,
     network: str | None = None,
     once: BuildCache | None = None,
+    target: str = "",
 ) -> str:
     """Build ``context`` and return the image id; the output goes to ``<name>.build.log``.
 
@@ -75,7 +76,7 @@ def build_image(
             where=where, hint="Add the Dockerfile, or name it with dockerfile:",
         )
     tag = f"interlock/{_slug(stack)}-{_slug(name)}:latest"
-    digest = context_digest(client, context, dockerfile, build_args)
+    digest = context_digest(client, context, dockerfile, build_args, target)
 
     def build() -> str:
         if digest:
@@ -85,7 +86,7 @@ def build_image(
                 progress(f"interlock: {name}: image of {context} is up to date")
                 return str(built[0].id)
         return _build(client, name, context, dockerfile, build_args, tag, digest, log_dir,
-                      progress, network)
+                      progress, network, target)
 
     return (once or BuildCache()).get(digest or object(), build)
 
@@ -93,7 +94,7 @@ def build_image(
 def _build(
     client: Any, name: str, context: Path, dockerfile: str, build_args: Mapping[str, str],
     tag: str, digest: str, log_dir: Path | None, progress: Callable[[str], None],
-    network: str | None,
+    network: str | None, target: str = "",
 ) -> str:
     progress(f"interlock: {name}: building {context} ({dockerfile})")
     log_file = None
@@ -108,7 +109,7 @@ def _build(
     try:
         for chunk in client.api.build(
             path=str(context), dockerfile=dockerfile, tag=tag, buildargs=dict(build_args),
-            rm=True, forcerm=True, decode=True, network_mode=network,
+            rm=True, forcerm=True, decode=True, network_mode=network, target=target or None,
             # no run label: images outlive runs, as a build cache
             labels={LABEL_SERVICE: name, **({LABEL_CONTEXT: digest} if digest else {})},
         ):
@@ -186,11 +187,13 @@ def _has_image(client: Any, image: str) -> bool:
 
 
 def context_digest(
-    client: Any, context: Path, dockerfile: str, build_args: Mapping[str, str]
+    client: Any, context: Path, dockerfile: str, build_args: Mapping[str, str],
+    target: str = "",
 ) -> str:
     """What an image built from ``context`` is made of, as a digest; "" when unknown (a
     ``FROM`` image is not on this machine: the build itself says what to do about that)."""
-    digest = hashlib.sha256(json.dumps([dockerfile, sorted(build_args.items())]).encode())
+    made_of = [dockerfile, sorted(build_args.items())] + ([target] if target else [])
+    digest = hashlib.sha256(json.dumps(made_of).encode())
     for image in from_images(context / dockerfile, build_args):
         try:
             digest.update(str(client.images.get(image).id).encode())

@@ -204,7 +204,7 @@ class DockerEngine:
         return build_image(
             self.client, spec.name, context, spec.dockerfile or "Dockerfile",
             build_args=spec.build_args, stack=stack, log_dir=log_dir, progress=progress,
-            network=self.build_network, once=self._builds,
+            network=self.build_network, once=self._builds, target=spec.target,
         )
 
     # --- containers ------------------------------------------------------------------------
@@ -233,9 +233,9 @@ class DockerEngine:
             spec.name, container, network=network, container_port=spec.port,
             url_template=spec.url_template, ready=spec.ready,
             log_path=log_dir / f"{spec.name}.log" if log_dir else None,
-            progress=progress, redact=redact,
+            progress=progress, redact=redact, job=spec.job,
         )
-        if spec.ready is None and spec.port and not service.has_healthcheck():
+        if spec.ready is None and spec.port and not spec.job and not service.has_healthcheck():
             # Nothing said how to know it is ready: at least it must answer on its port.
             service.ready = ReadyCheck("tcp")
         if wait or launched:
@@ -270,6 +270,7 @@ class DockerEngine:
                     environment=dict(spec.env), labels=labels, ports=ports, volumes=volumes,
                     network=network, networking_config={network: endpoint},
                     entrypoint=list(spec.entrypoint) or None,
+                    healthcheck=dict(spec.healthcheck) if spec.healthcheck else None,
                 )
             except APIError as err:
                 taken = err.status_code == 409
@@ -313,6 +314,13 @@ class DockerEngine:
                 volumes[name] = {"bind": path, "mode": mode or "rw"}
         return volumes
 
+
+    def remove_volumes(self, run_id: str, stack: str = "default") -> None:
+        """Remove one stack's volumes (its containers are gone)."""
+        labels = [f"{LABEL_RUN}={run_id}", f"{LABEL_STACK}={stack}"]
+        for volume in self.client.volumes.list(filters={"label": labels}):
+            with contextlib.suppress(NotFound):
+                volume.remove(force=True)
 
     # --- clean-up --------------------------------------------------------------------------
 

@@ -84,8 +84,10 @@ class DockerService(RunningService):
         log_path: Path | None = None,
         progress: Callable[[str], None] = lambda line: None,
         redact: Callable[[str], str] = lambda text: text,
+        job: bool = False,
     ) -> None:
         self.name = name  # set before the address, which reads the container
+        self.job = job  # runs to completion: done (exit 0) counts as well
         self.container = container
         self.network = network
         self.container_port = container_port
@@ -106,6 +108,8 @@ class DockerService(RunningService):
 
     def started_line(self, seconds: float, url: str) -> str:
         """The progress line once it is ready."""
+        if self.job:
+            return f"interlock: {self.name} ran to completion in {seconds:.2f} s (docker)"
         return super().started_line(seconds, url) + " (docker)"
 
     # --- addresses -------------------------------------------------------------------------
@@ -144,8 +148,12 @@ class DockerService(RunningService):
         return str(self.container.status)
 
     def is_running(self) -> bool:
-        """Whether the container is up (a paused one is)."""
-        return self._reload() in _UP
+        """Whether the container is up (a paused one is); a job that exited 0 did its work,
+        so it is not counted dead (nor started again)."""
+        state = self._reload()
+        if self.job and state == "exited":
+            return self.container.attrs.get("State", {}).get("ExitCode") == 0
+        return state in _UP
 
     @property
     def paused(self) -> bool:
@@ -315,6 +323,13 @@ class DockerService(RunningService):
         check = self.ready
         limit = timeout if timeout is not None else check.timeout if check else 30.0
         probe = self.probe()
+        if self.job:
+            self.progress(f"interlock: {self.name}: waiting up to {limit:g} s for it to "
+                          "run to completion")
+            probe.alive = lambda: self._reload() in _UP or self.exit_code() == 0
+            probe.wait(ReadyCheck(timeout=limit), stop, until=lambda: self.exit_code() == 0,
+                       what="it runs to completion (exit code 0)")
+            return time.monotonic() - started
         if check is None and self.has_healthcheck():
             self.progress(f"interlock: {self.name}: waiting up to {limit:g} s for the "
                           "image's HEALTHCHECK to report healthy")

@@ -52,6 +52,9 @@ class ContainerSpec:
     entrypoint: tuple[str, ...] = ()  # () keeps the image's
     more_ports: tuple[int, ...] = ()
     setup: tuple[tuple[str, ...], ...] = ()
+    healthcheck: Mapping[str, Any] | None = None  # the engine's form; None keeps the image's
+    target: str = ""  # the build stage to build
+    job: bool = False  # runs to completion: ready once it exited 0
 
     def __post_init__(self) -> None:
         if not self.image and not self.build:
@@ -72,7 +75,7 @@ class ContainerSpec:
         values: dict[str, Any] = {
             "image": plan.image, "port": plan.container_port, "url_template": plan.url_template,
             "ready": plan.ready, "env": dict(plan.env), "command": tuple(plan.command or ()),
-            "setup": tuple(tuple(step) for step in plan.setup),
+            "setup": tuple(tuple(step) for step in plan.setup), "volumes": dict(plan.volumes),
         }
         values.update(overrides)
         return cls(name, **values)

@@ -96,10 +96,9 @@ def runs_on(client: Any) -> dict[str, str]:
     """Run ids that have containers, networks or volumes on the engine, and their owners."""
     found: dict[str, str] = {}
     label = {"label": LABEL_RUN}
-    # sparse: the list's own answer, labels included. Without, the SDK inspects each container
-    # after listing them, and one that another process removes in between (any run sweeps at
-    # its start) raises NotFound and stops this run.
-    for kind in (client.containers.list(all=True, filters=label, sparse=True),
+    # ignore_removed: a container another run removes between the list and its inspection
+    # (the SDK inspects each one) is not there any more, which is no error here.
+    for kind in (client.containers.list(all=True, filters=label, ignore_removed=True),
                  client.networks.list(filters=label),
                  client.volumes.list(filters=label)):
         for item in kind:
@@ -112,11 +111,10 @@ def remove_run(client: Any, run_id: str) -> Removed:
     """Remove every container, network and volume labelled with ``run_id``."""
     removed = Removed()
     label = {"label": f"{LABEL_RUN}={run_id}"}
-    for container in client.containers.list(all=True, filters=label, sparse=True):
+    for container in client.containers.list(all=True, filters=label, ignore_removed=True):
         try:
             container.remove(force=True, v=True)
-            names = container.attrs.get("Names") or [container.short_id]
-            removed.containers.append(str(names[0]).lstrip("/"))
+            removed.containers.append(container.name)
         except NotFound:
             pass
     for network in client.networks.list(filters=label):

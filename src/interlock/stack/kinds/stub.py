@@ -1,0 +1,107 @@
+"""An HTTP stub: a service the system calls but the suite cannot run (a payment provider, an
+e-mail gateway), answered per scenario by ``interlock/stubs/server.py`` (werkzeug).
+
+Under the process backend it is that file run by this Python on a free loopback port; under
+the Docker backend the same file runs in a plain Python container (option ``image``, else
+``INTERLOCK_BASE_IMAGE`` when set, else ``python:3.11-slim``, like the delay proxy; any image
+with ``python3`` 3.9 or later) with werkzeug mounted
+read-only beside it, so containers reach it by its service name. Nothing is built or
+downloaded. Options: ``image``.
+
+Example:
+    >>> from pathlib import Path
+    >>> plan(KindContext("payments", Path("/tmp"), port=18080)).url
+    'http://127.0.0.1:18080'
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from interlock.errors import InterlockError
+from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+
+OPTIONS = ("image",)
+DEFAULT_IMAGE = "python:3.11-slim"
+CONTAINER_PORT = 8080
+_HOME = "/opt/interlock-stub"
+_READY = ReadyCheck("http", path="/__interlock/health", status=200, timeout=30)
+
+
+def plan(ctx: KindContext) -> ProcessPlan:
+    """The stub server as a local process on 127.0.0.1:``ctx.port``."""
+    _options(ctx)
+    return ProcessPlan(
+        command=[sys.executable, str(_server_file()), "--host", "127.0.0.1",
+                 "--port", str(ctx.port), "--name", ctx.name],
+        port=ctx.port,
+        url=f"http://127.0.0.1:{ctx.port}",
+        ready=_READY,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def docker_plan(ctx: KindContext) -> DockerPlan:
+    """The same server in a Python container, its code and werkzeug mounted read-only."""
+    image = _options(ctx) or os.environ.get("INTERLOCK_BASE_IMAGE") or DEFAULT_IMAGE
+    return DockerPlan(
+        image=image,
+        container_port=CONTAINER_PORT,
+        url_template="http://{host}:{port}",
+        ready=_READY,
+        command=["python3", f"{_HOME}/stub_server.py", "--host", "0.0.0.0",
+                 "--port", str(CONTAINER_PORT), "--name", ctx.name],
+        env={"PYTHONPATH": f"{_HOME}/lib", "PYTHONDONTWRITEBYTECODE": "1",
+             "PYTHONUNBUFFERED": "1"},
+        volumes={
+            str(_server_file()): f"{_HOME}/stub_server.py:ro",
+            **_mounted("werkzeug"),
+            **_mounted("markupsafe"),
+        },
+    )
+
+
+def _mounted(package: str) -> dict[str, str]:
+    """The package and its metadata (werkzeug reads its own version) as read-only mounts."""
+    folders = [_package_dir(package)]
+    try:
+        record = next(f for f in importlib.metadata.distribution(package).files or ()
+                      if f.name == "METADATA")
+        folders.append(Path(str(record.locate())).resolve().parent)
+    except (importlib.metadata.PackageNotFoundError, StopIteration):
+        pass  # no metadata to bring along (a source checkout): the package alone
+    return {str(folder): f"{_HOME}/lib/{folder.name}:ro" for folder in folders}
+
+
+def _server_file() -> Path:
+    # Found, not imported: the server is the stubs package's, and runs as a file of its own.
+    return _origin("interlock.stubs.server")
+
+
+def _package_dir(package: str) -> Path:
+    return _origin(package).parent
+
+
+def _origin(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        raise InterlockError(
+            f"The stub kind needs the Python module {module}, which is not installed",
+            hint="pip install werkzeug (Interlock's own installation brings it).",
+        )
+    return Path(spec.origin).resolve()
+
+
+def _options(ctx: KindContext) -> str:
+    unknown = sorted(set(ctx.options) - set(OPTIONS))
+    if unknown:
+        raise InterlockError(
+            f'unknown option "{unknown[0]}" for stub service "{ctx.name}"',
+            where=f"services.{ctx.name}.options",
+            hint=f"Known options: {', '.join(OPTIONS)}",
+        )
+    return str(ctx.options.get("image") or "")

@@ -1,0 +1,276 @@
+"""The HTTP stub server: a werkzeug WSGI app that answers what a scenario told it to, and
+keeps a journal of every request it received.
+
+It imports only the standard library and werkzeug, and is run as a file (``python
+stub_server.py --port 8080``), so that the Docker backend can run this very file in a plain
+Python container with werkzeug mounted beside it (no image to build, nothing to download).
+
+Programming it (what ``interlock.stubs.Stub`` does) goes through its own admin paths, under
+``/__interlock/``, which the system under test never calls:
+
+* ``POST /__interlock/answers``   one answer: ``{"method", "path", "query", "json", "status",
+  "headers", "body" (base64), "delay", "times", "keep"}``; returns ``{"id": n}``;
+* ``POST /__interlock/reset``     forget the scenario's answers and the journal (``keep``
+  answers, the defaults from an OpenAPI document, stay);
+* ``GET /__interlock/requests?since=n``   the journal from entry ``n`` on;
+* ``GET /__interlock/health``     200 once it listens.
+
+Which answer a request gets: of the answers that match it (method, path with ``{var}`` and
+``*`` segments, query parameters, a JSON body that contains the given one), one limited by
+``times`` (``once``) before an unlimited one, and among those the newest; an answer whose
+``times`` are used up is skipped. Nothing matches: 404 with the answers that were set.
+
+Example (the app without a server):
+    >>> from werkzeug.test import Client
+    >>> app = StubApp(); client = Client(app)
+    >>> _ = client.post("/__interlock/answers", json={"method": "GET", "path": "/a/{id}",
+    ...                                               "status": 204})
+    >>> client.get("/a/7").status_code, client.get("/b").status_code
+    (204, 404)
+    >>> [entry["path"] for entry in client.get("/__interlock/requests").json]
+    ['/a/7', '/b']
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+ADMIN = "/__interlock/"
+_SEGMENT = re.compile(r"^\{[^{}/]+\}$")
+
+
+def path_pattern(path: str) -> re.Pattern[str]:
+    """A stub path as a regex: a ``{var}`` segment is any one segment, a ``*`` segment too,
+    and a final ``**`` (or ``*`` as the last segment after a ``/``) any rest.
+
+    Example:
+        >>> bool(path_pattern("/charges/{id}").match("/charges/ch-1"))
+        True
+        >>> bool(path_pattern("/charges/*").match("/charges/ch-1/refunds"))
+        False
+        >>> bool(path_pattern("/files/**").match("/files/a/b"))
+        True
+    """
+    parts = []
+    for segment in path.split("/"):
+        if segment == "**":
+            parts.append(".*")
+        elif segment == "*" or _SEGMENT.match(segment):
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("^" + "/".join(parts) + "$")
+
+
+def contains(actual: Any, expected: Any) -> bool:
+    """Whether ``actual`` contains ``expected``: every expected field with a value that
+    contains the expected one; every expected array item contained in some actual item.
+
+    Example:
+        >>> contains({"a": 1, "b": [1, 2, 3]}, {"b": [3]}), contains({"a": 1}, {"a": 2})
+        (True, False)
+    """
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and contains(actual[key], value) for key, value in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and all(
+            any(contains(item, wanted) for item in actual) for wanted in expected)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected
+    return bool(actual == expected)
+
+
+class Answer:
+    """One programmed answer, with what it matches and how many times it may be used."""
+
+    def __init__(self, number: int, data: dict[str, Any]) -> None:
+        self.id = number
+        self.data = data
+        self.method = str(data.get("method") or "*").upper()
+        self.path = str(data.get("path") or "/**")
+        self.pattern = path_pattern(self.path)
+        self.query: dict[str, str] = {str(k): str(v) for k, v in (data.get("query") or {}).items()}
+        self.json = data.get("json")
+        self.status = int(data.get("status") or 200)
+        self.headers: dict[str, str] = {str(k): str(v)
+                                        for k, v in (data.get("headers") or {}).items()}
+        self.body = base64.b64decode(data.get("body") or "")
+        self.delay = float(data.get("delay") or 0)
+        self.times: int | None = data.get("times")
+        self.keep = bool(data.get("keep"))
+        self.used = 0
+
+    def matches(self, method: str, path: str, query: dict[str, list[str]],
+                body: Callable[[], Any]) -> bool:
+        if self.method not in ("*", method) or not self.pattern.match(path):
+            return False
+        if self.times is not None and self.used >= self.times:
+            return False
+        if any(value not in query.get(name, []) for name, value in self.query.items()):
+            return False
+        return self.json is None or contains(body(), self.json)
+
+    def describe(self) -> str:
+        text = f"{self.method} {self.path}"
+        if self.query:
+            text += "?" + "&".join(f"{k}={v}" for k, v in self.query.items())
+        if self.json is not None:
+            text += " with JSON containing " + json.dumps(self.json)
+        text += f" -> {self.status}"
+        if self.times is not None:
+            text += f" ({self.times - self.used} of {self.times} left)"
+        return text
+
+
+class StubApp:
+    """The WSGI app: answers, the journal, and the admin paths."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: list[Answer] = []
+        self._journal: list[dict[str, Any]] = []
+        self._numbers = 0
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        admin = request.path.startswith(ADMIN)
+        response = self._admin(request) if admin else self._answer(request)
+        return response(environ, start_response)
+
+    # -- the admin paths --------------------------------------------------------------------
+
+    def _admin(self, request: Request) -> Response:
+        what = request.path[len(ADMIN):].strip("/")
+        if what == "health":
+            return _json({"ok": True})
+        if what == "answers" and request.method == "POST":
+            data = request.get_json(silent=True)
+            if not isinstance(data, dict):
+                return _json({"error": "an answer is a JSON object"}, 400)
+            with self._lock:
+                self._numbers += 1
+                answer = Answer(self._numbers, data)
+                self._answers.append(answer)
+            return _json({"id": answer.id}, 201)
+        if what == "answers" and request.method == "GET":
+            with self._lock:
+                return _json([a.describe() for a in self._answers])
+        if what == "reset" and request.method == "POST":
+            with self._lock:
+                self._answers = [a for a in self._answers if a.keep]
+                for answer in self._answers:
+                    answer.used = 0
+                self._journal = []
+            return _json({"ok": True})
+        if what == "requests" and request.method == "GET":
+            since = int(request.args.get("since", "0") or 0)
+            with self._lock:
+                return _json(self._journal[since:])
+        return _json({"error": f"no admin path {request.method} {request.path}"}, 404)
+
+    # -- the stubbed service ----------------------------------------------------------------
+
+    def _answer(self, request: Request) -> Response:
+        started = time.perf_counter()
+        body = request.get_data(cache=True)
+        query = parse_qs(request.query_string.decode("latin-1"), keep_blank_values=True)
+        parsed: list[Any] = []
+
+        def body_json() -> Any:
+            if not parsed:
+                try:
+                    parsed.append(json.loads(body) if body else None)
+                except ValueError:
+                    parsed.append(None)
+            return parsed[0]
+
+        with self._lock:
+            chosen = self._choose(request.method, request.path, query, body_json)
+            if chosen is not None:
+                chosen.used += 1
+            listed = [a.describe() for a in self._answers]
+        if chosen is None:
+            status, headers = 404, {"Content-Type": "application/json"}
+            payload = json.dumps({
+                "error": f"the stub has no answer for {request.method} {request.path}",
+                "answers": listed,
+            }).encode()
+            delay = 0.0
+        else:
+            status, headers, payload, delay = (chosen.status, dict(chosen.headers), chosen.body,
+                                               chosen.delay)
+        response = Response(payload, status=status, headers=headers)
+        if chosen is not None and "Content-Type" not in headers:
+            del response.headers["Content-Type"]
+            if payload:
+                response.headers["Content-Type"] = "application/octet-stream"
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string.decode("latin-1"),
+            "headers": [[k, v] for k, v in request.headers.items()],
+            "body": base64.b64encode(body).decode(),
+            "status": status,
+            "response_headers": [[k, v] for k, v in response.headers.items()],
+            "response_body": base64.b64encode(payload).decode(),
+            "answer": chosen.id if chosen is not None else None,
+            "elapsed": time.perf_counter() - started + delay,
+            "received": time.time(),
+        }
+        with self._lock:  # kept on arrival: a delayed answer's request is its scenario's
+            self._journal.append(entry)
+        if delay:
+            time.sleep(delay)
+        return response
+
+    def _choose(self, method: str, path: str, query: dict[str, list[str]],
+                body: Callable[[], Any]) -> Answer | None:
+        # Limited answers (once) first, then the newest: a later answer overrides an earlier.
+        for limited in (True, False):
+            for answer in reversed(self._answers):
+                if (answer.times is not None) == limited and answer.matches(method, path, query,
+                                                                            body):
+                    return answer
+        return None
+
+
+def _json(document: Any, status: int = 200) -> Response:
+    return Response(json.dumps(document), status=status, mimetype="application/json")
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No line per request: the journal is the record, and the log stays for the server's
+    own news."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python stub_server.py --host 127.0.0.1 --port 8080 --name payments``"""
+    parser = argparse.ArgumentParser(description="Interlock's HTTP stub server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="stub")
+    args = parser.parse_args(argv)
+    server = make_server(args.host, args.port, StubApp(), threaded=True,
+                         request_handler=QuietHandler)
+    print(f"stub {args.name} listening on {args.host}:{server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""The test's side of an HTTP stub: program its answers, read what it received, and check it.
+
+A ``Stub`` talks to the stub server (``server.py``) over its admin paths. It is made per
+scenario by the ``World`` (``world.stub("payments")``), which resets the stub after the
+scenario, so answers and the journal never leak into the next one.
+
+Example (against a real server on a free port):
+    >>> server = serve_in_thread()
+    >>> stub = Stub("payments", server.url)
+    >>> _ = stub.answer("POST", "/charges", status=201, json={"id": "ch-1"})
+    >>> import requests
+    >>> requests.post(server.url + "/charges", json={"amount": 120}).status_code
+    201
+    >>> stub.received("POST", "/charges", json_contains={"amount": 120})[0].status
+    201
+    >>> stub.reset(); stub.journal()
+    []
+    >>> server.close(); stub.close()
+"""
+
+from __future__ import annotations
+
+import base64
+import json as jsonlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from interlock.errors import Failure, InterlockError
+from interlock.match import compare, expect_match
+from interlock.secrets import Secrets
+from interlock.stubs.server import ADMIN, StubApp, path_pattern
+
+_UNSET: Any = object()
+_SHOWN = 10  # requests listed in a failure
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the stub received, with the answer it got."""
+
+    method: str
+    path: str
+    query: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    status: int
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: bytes
+    elapsed: float
+    answer: int | None  # the answer's id; None when nothing matched (a 404 of the stub's)
+    number: int = 0  # its place in the journal (0 first)
+    _json: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any], number: int) -> Received:
+        """A journal entry of the server as a ``Received``."""
+        return cls(
+            str(entry["method"]), str(entry["path"]), str(entry.get("query") or ""),
+            tuple((str(k), str(v)) for k, v in entry.get("headers") or ()),
+            base64.b64decode(entry.get("body") or ""), int(entry["status"]),
+            tuple((str(k), str(v)) for k, v in entry.get("response_headers") or ()),
+            base64.b64decode(entry.get("response_body") or ""), float(entry.get("elapsed") or 0),
+            entry.get("answer"), number,
+        )
+
+    @property
+    def target(self) -> str:
+        """The path with its query string."""
+        return self.path + (f"?{self.query}" if self.query else "")
+
+    def json(self) -> Any:
+        """The request body as JSON; None when it has none or it is not JSON."""
+        if not self._json:
+            try:
+                self._json.append(jsonlib.loads(self.body) if self.body else None)
+            except ValueError:
+                self._json.append(None)
+        return self._json[0]
+
+    def line(self, secrets: Secrets) -> str:
+        """``POST /charges {"amount": 120} -> 201``, redacted, for failure messages."""
+        text = f"{self.method} {self.target}"
+        document = self.json()
+        if document is not None:
+            shown = jsonlib.dumps(secrets.redact_json(document), ensure_ascii=False)
+            text += " " + secrets.shorten(shown, 160)
+        elif self.body:
+            text += f" ({len(self.body)} bytes)"
+        return secrets.redact(text) + f" -> {self.status}"
+
+
+class Stub:
+    """One stub service as the test sees it: ``answer``, ``received``, ``reset``.
+
+    ``url`` is the stub as the test reaches it (the host's address). ``secrets`` hides what
+    must not reach a message.
+    """
+
+    def __init__(self, name: str, url: str, secrets: Secrets | None = None,
+                 http: requests.Session | None = None) -> None:
+        self.name = name
+        self.url = url.rstrip("/")
+        self.secrets = secrets or Secrets()
+        self._http = http or requests.Session()
+        self._own_http = http is None
+        self.seen = 0  # journal entries already handed out by ``new_requests``
+        # Called with (method, path, status, headers, body, where) before an answer is set:
+        # a stub with an OpenAPI document refuses an answer the document does not allow.
+        self._kept: list[dict[str, Any]] = []
+        self.stale = False  # its server was stopped or killed: restore() once it is back
+        self.check_answer: Callable[[str, str, int, dict[str, str], bytes, str], None] | None \
+            = None
+
+    def close(self) -> None:
+        """Close the HTTP session it made (a shared one stays open)."""
+        if self._own_http:
+            self._http.close()
+
+    # -- programming it ---------------------------------------------------------------------
+
+    def answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 200,
+        json: Any = _UNSET,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        delay: float = 0.0,
+        once: bool = False,
+        times: int | None = None,
+        query: Mapping[str, str] | None = None,
+        json_contains: Any = None,
+        keep: bool = False,
+        where: str = "",
+    ) -> int:
+        """Answer ``method path`` (``{var}`` and ``*`` segments match any one segment) with
+        ``status``, a ``json`` document or raw ``body``, ``headers``, after ``delay``
+        seconds; ``once`` (or ``times=n``) uses it up, then the next answer applies. Only a
+        request with these ``query`` parameters and a JSON body containing ``json_contains``
+        matches, when given. ``keep`` survives ``reset`` (defaults for every scenario).
+        Returns the answer's id."""
+        all_headers = dict(headers or {})
+        if json is not _UNSET:
+            payload = jsonlib.dumps(json).encode()
+            if not any(k.lower() == "content-type" for k in all_headers):
+                all_headers["Content-Type"] = "application/json"
+        elif isinstance(body, str):
+            payload = body.encode()
+        else:
+            payload = body or b""
+        if self.check_answer is not None and not keep:
+            self.check_answer(method.upper(), path, int(status), all_headers, payload, where)
+        answer = {
+            "method": method.upper(), "path": path, "query": dict(query or {}),
+            "json": json_contains, "status": int(status), "headers": all_headers,
+            "body": base64.b64encode(payload).decode(), "delay": float(delay),
+            "times": 1 if once else times, "keep": keep,
+        }
+        reply = self._admin("POST", "answers", where, json=answer)
+        if keep:
+            self._kept.append(answer)
+        return int(reply["id"])
+
+    def restore(self, where: str = "") -> None:
+        """Set the kept answers again, on a stub server that was restarted (it starts
+        empty). ``stale`` is cleared."""
+        self._admin("POST", "reset", where)
+        for answer in self._kept:
+            self._admin("POST", "answers", where, json=answer)
+        self.seen = 0
+        self.stale = False
+
+    def reset(self, where: str = "") -> None:
+        """Forget the answers set (not the kept defaults) and every request received."""
+        self._admin("POST", "reset", where)
+        self.seen = 0
+
+    def answers(self, where: str = "") -> list[str]:
+        """The answers set, in the words of a failure: ``POST /charges -> 201``."""
+        return [str(line) for line in self._admin("GET", "answers", where)]
+
+    # -- what it received -------------------------------------------------------------------
+
+    def journal(self, since: int = 0, where: str = "") -> list[Received]:
+        """Every request received since the last reset (from entry ``since`` on)."""
+        entries = self._admin("GET", f"requests?since={since}", where)
+        return [Received.from_entry(entry, since + i) for i, entry in enumerate(entries)]
+
+    def new_requests(self, where: str = "") -> list[Received]:
+        """The requests received since the last call (for the report, step by step)."""
+        fresh = self.journal(self.seen, where)
+        self.seen += len(fresh)
+        return fresh
+
+    def requests_to(self, method: str, path: str, where: str = "") -> list[Received]:
+        """The requests received for ``method path`` (the same patterns as ``answer``)."""
+        pattern = path_pattern(path.partition("?")[0])
+        query = path.partition("?")[2]
+        return [r for r in self.journal(where=where)
+                if r.method == method.upper() and pattern.match(r.path)
+                and (not query or _has_query(r.query, query))]
+
+    def received(self, method: str, path: str, *, json_contains: Any = None,
+                 count: int | None = None, where: str = "") -> list[Received]:
+        """Check that ``method path`` was received (``count`` times exactly, when given),
+        with a JSON body that contains ``json_contains`` (when given); the matching
+        requests. A ``Failure`` lists what the stub did receive."""
+        wanted = f"{method.upper()} {path}"
+        found = self.requests_to(method, path, where)
+        if json_contains is not None:
+            fitting = [r for r in found if r.json() is not None
+                       and not compare(json_contains, r.json(), "contains")]
+            if not fitting and found:
+                closest = found[-1]
+                try:
+                    expect_match(json_contains, closest.json(), "contains",
+                                 what=f'the JSON of {wanted} to the "{self.name}" stub',
+                                 where=where, secrets=self.secrets)
+                except Failure as failure:
+                    failure.details += "\n" + self._listing(where)
+                    raise
+            found = fitting
+        if count is None and not found:
+            raise Failure(
+                f'The "{self.name}" stub received no {wanted}'
+                + (" with the expected JSON" if json_contains is not None else ""),
+                details=self._listing(where), where=where,
+                hint="Check the path and method the system calls, or wait for it: "
+                f'Then within 5 seconds, the "{self.name}" stub received {wanted}',
+            )
+        if count is not None and len(found) != count:
+            raise Failure(
+                f'The "{self.name}" stub received {len(found)} request'
+                f'{"" if len(found) == 1 else "s"} to {wanted}, not {count}',
+                details=self._listing(where), where=where,
+            )
+        return found
+
+    def _listing(self, where: str) -> str:
+        journal = self.journal(where=where)
+        if not journal:
+            return "it received no request in this scenario"
+        lines = [f"  {r.line(self.secrets)}" for r in journal[-_SHOWN:]]
+        more = f" (the last {_SHOWN})" if len(journal) > _SHOWN else ""
+        return f"what it received{more}:\n" + "\n".join(lines)
+
+    # -- the admin paths --------------------------------------------------------------------
+
+    def _admin(self, method: str, what: str, where: str, json: Any = None) -> Any:
+        url = f"{self.url}{ADMIN}{what}"
+        try:
+            response = self._http.request(method, url, json=json, timeout=10)
+        except requests.RequestException as err:
+            raise InterlockError(
+                f'The "{self.name}" stub does not answer at {self.url}',
+                details=str(err), where=where,
+                hint="Is the stub service running? (interlock stack ps)",
+            ) from None
+        if response.status_code >= 400:
+            raise InterlockError(
+                f'The "{self.name}" stub refused {method} {what}: {response.status_code}',
+                details=response.text[:500], where=where,
+            )
+        return response.json()
+
+
+def _has_query(actual: str, wanted: str) -> bool:
+    pairs = set(actual.split("&"))
+    return all(pair in pairs for pair in wanted.split("&"))
+
+
+@dataclass
+class ServedStub:
+    """A stub server in a thread of this process (for tests and doctests): ``url``,
+    ``close()``."""
+
+    url: str
+    close: Callable[[], None]
+
+
+def serve_in_thread(host: str = "127.0.0.1") -> ServedStub:
+    """Start a stub server on a free port of ``host`` in a daemon thread."""
+    from werkzeug.serving import make_server
+
+    from interlock.stubs.server import QuietHandler
+
+    server = make_server(host, 0, StubApp(), threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="interlock-stub", daemon=True)
+    thread.start()
+
+    def close() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+    return ServedStub(f"http://{host}:{server.server_port}", close)

@@ -1,0 +1,109 @@
+"""A stub as the process backend runs it: a real server on a free loopback port, programmed
+and checked by ``Stub`` over HTTP, called by a real client; nothing left after the stop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from interlock.errors import Failure, InterlockError
+from interlock.secrets import Secrets
+from interlock.stack.spec import ServiceSpec
+from interlock.stack.stack import Stack
+from interlock.stubs import Stub
+
+
+@pytest.fixture
+def stub(tmp_path: Path) -> Iterator[Stub]:
+    spec = ServiceSpec.from_dict("payments", {"kind": "stub"}, where="test")
+    stack = Stack("stubs", {"payments": spec}, run_dir=tmp_path / "run",
+                  progress=lambda line: None)
+    secrets = Secrets()
+    secrets.add("card-secret-4242")
+    try:
+        stack.start()
+        group = stack.running["payments"].pid  # type: ignore[attr-defined]
+        client = Stub("payments", stack.address("payments").url, secrets)
+        yield client
+        client.close()
+    finally:
+        stack.stop()
+    assert [p for p in psutil.process_iter() if _in_group(p, group)] == []
+
+
+def test_the_stub_runs_on_a_free_loopback_port_and_answers_what_it_was_told(stub: Stub) -> None:
+    assert stub.url.startswith("http://127.0.0.1:")
+    stub.answer("POST", "/charges", status=201, json={"id": "ch-1", "status": "succeeded"})
+    reply = requests.post(stub.url + "/charges", json={"amount": 120, "currency": "EUR"},
+                          timeout=5)
+    assert (reply.status_code, reply.json(), reply.headers["Content-Type"]) == (
+        201, {"id": "ch-1", "status": "succeeded"}, "application/json")
+    [got] = stub.received("POST", "/charges", json_contains={"amount": 120}, count=1)
+    assert got.json() == {"amount": 120, "currency": "EUR"}
+
+
+def test_a_delayed_answer_comes_after_the_delay(stub: Stub) -> None:
+    stub.answer("POST", "/refunds", status=202, delay=0.4)
+    started = time.monotonic()
+    reply = requests.post(stub.url + "/refunds", timeout=5)
+    assert reply.status_code == 202
+    assert time.monotonic() - started >= 0.4
+    with pytest.raises(requests.Timeout):  # what a system with a short timeout sees
+        stub.answer("POST", "/slow", delay=2)
+        requests.post(stub.url + "/slow", timeout=0.3)
+
+
+def test_a_failed_check_lists_what_the_stub_did_receive_with_secrets_hidden(stub: Stub) -> None:
+    requests.post(stub.url + "/charges", json={"amount": 5, "card": "card-secret-4242"}, timeout=5)
+    with pytest.raises(Failure) as raised:
+        stub.received("POST", "/charges", json_contains={"amount": 120})
+    text = str(raised.value)
+    assert "$.amount" in text and "expected 120, got 5" in text
+    assert "POST /charges" in text and "-> 404" in text
+    assert "card-secret-4242" not in text
+    with pytest.raises(Failure, match="received 1 request to POST /charges, not 2"):
+        stub.received("POST", "/charges", count=2)
+    with pytest.raises(Failure, match='The "payments" stub received no POST /refunds'):
+        stub.received("POST", "/refunds")
+    stub.received("POST", "/refunds", count=0)
+
+
+def test_reset_forgets_the_answers_and_the_journal(stub: Stub) -> None:
+    stub.answer("GET", "/charges/{id}", status=200, json={"id": "x"})
+    requests.get(stub.url + "/charges/ch-9", timeout=5)
+    assert [r.path for r in stub.new_requests()] == ["/charges/ch-9"]
+    assert stub.new_requests() == []
+    stub.reset()
+    assert stub.journal() == []
+    assert requests.get(stub.url + "/charges/ch-9", timeout=5).status_code == 404
+
+
+def test_a_stub_that_does_not_answer_is_a_clear_error() -> None:
+    with pytest.raises(InterlockError, match='"gone" stub does not answer'):
+        Stub("gone", "http://127.0.0.1:9").reset("x.feature:3")
+
+
+def _in_group(process: psutil.Process, group: int) -> bool:
+    try:
+        import os
+
+        return os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE
+    except (ProcessLookupError, psutil.Error):
+        return False
+
+
+def test_an_answer_may_depend_on_the_query_and_the_json_body(stub: Stub) -> None:
+    stub.answer("POST", "/charges", status=201, json={"status": "succeeded"})
+    stub.answer("POST", "/charges", status=402, json_contains={"card": {"last4": "0002"}})
+    stub.answer("GET", "/charges", status=200, json=[], query={"status": "open"})
+    declined = {"amount": 5, "card": {"last4": "0002", "exp": "12/30"}}
+    assert requests.post(stub.url + "/charges", json=declined, timeout=5).status_code == 402
+    assert requests.post(stub.url + "/charges", json={"amount": 5}, timeout=5).status_code == 201
+    assert requests.get(stub.url + "/charges?status=open", timeout=5).status_code == 200
+    assert requests.get(stub.url + "/charges?status=paid", timeout=5).status_code == 404
+    assert len(stub.requests_to("GET", "/charges?status=open")) == 1

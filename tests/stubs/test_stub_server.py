@@ -1,0 +1,100 @@
+"""The stub server's answering rules, through its WSGI app (no socket): which answer a
+request gets, ``once``, matching, the journal and the reset."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from werkzeug.test import Client
+
+from interlock.stubs.server import StubApp
+
+
+def program(client: Client, **answer: Any) -> int:
+    if "body" in answer:
+        answer["body"] = base64.b64encode(answer["body"]).decode()
+    reply = client.post("/__interlock/answers", json=answer)
+    assert reply.status_code == 201
+    return int(reply.json["id"])
+
+
+def test_once_is_used_first_then_the_next_answer_applies() -> None:
+    client = Client(StubApp())
+    program(client, method="POST", path="/charges", status=201)
+    program(client, method="POST", path="/charges", status=503, times=1)
+    statuses = [client.post("/charges").status_code for _ in range(3)]
+    assert statuses == [503, 201, 201]
+
+
+def test_a_later_answer_overrides_an_earlier_one_for_the_same_request() -> None:
+    client = Client(StubApp())
+    program(client, method="GET", path="/charges/{id}", status=200)
+    program(client, method="GET", path="/charges/{id}", status=404)
+    assert client.get("/charges/ch-1").status_code == 404
+
+
+def test_path_parameters_and_star_match_one_segment_only() -> None:
+    client = Client(StubApp())
+    program(client, method="GET", path="/charges/{id}", status=200)
+    program(client, method="GET", path="/refunds/*/lines", status=204)
+    assert client.get("/charges/ch-1").status_code == 200
+    assert client.get("/charges/ch-1/more").status_code == 404
+    assert client.get("/refunds/r-9/lines").status_code == 204
+    assert client.post("/charges/ch-1").status_code == 404  # method matters
+
+
+def test_query_and_json_body_narrow_the_match() -> None:
+    client = Client(StubApp())
+    program(client, method="POST", path="/charges", status=402,
+            json={"amount": 999, "card": {"last4": "0002"}})
+    program(client, method="GET", path="/charges", status=200, query={"status": "open"})
+    declined = {"amount": 999, "currency": "EUR", "card": {"last4": "0002", "exp": "12/30"}}
+    assert client.post("/charges", json=declined).status_code == 402
+    assert client.post("/charges", json={"amount": 5}).status_code == 404
+    assert client.post("/charges", data=b"not json").status_code == 404
+    assert client.get("/charges?status=open&page=2").status_code == 200
+    assert client.get("/charges?status=closed").status_code == 404
+
+
+def test_the_answer_carries_status_headers_and_body() -> None:
+    client = Client(StubApp())
+    program(client, method="GET", path="/receipt", status=200, body=b"%PDF-1.7",
+            headers={"Content-Type": "application/pdf", "X-Trace": "t-1"})
+    reply = client.get("/receipt")
+    assert (reply.status_code, reply.data, reply.headers["X-Trace"],
+            reply.headers["Content-Type"]) == (200, b"%PDF-1.7", "t-1", "application/pdf")
+
+
+def test_an_unmatched_request_gets_a_404_listing_the_answers_that_were_set() -> None:
+    client = Client(StubApp())
+    program(client, method="POST", path="/charges", status=201, times=1)
+    reply = client.delete("/charges")
+    assert reply.status_code == 404
+    assert reply.json["answers"] == ["POST /charges -> 201 (1 of 1 left)"]
+    assert "DELETE /charges" in reply.json["error"]
+
+
+def test_the_journal_keeps_each_request_and_its_answer_until_the_reset() -> None:
+    client = Client(StubApp())
+    kept = program(client, method="GET", path="/health-of-provider", status=200, keep=True)
+    answer = program(client, method="POST", path="/charges", status=201)
+    client.post("/charges?x=1", json={"amount": 120}, headers={"Authorization": "Bearer t"})
+    journal = client.get("/__interlock/requests").json
+    assert [(e["method"], e["path"], e["query"], e["status"], e["answer"]) for e in journal] == [
+        ("POST", "/charges", "x=1", 201, answer)]
+    assert base64.b64decode(journal[0]["body"]) == b'{"amount": 120}'
+    assert ["Authorization", "Bearer t"] in journal[0]["headers"]
+    assert client.get("/__interlock/requests?since=1").json == []
+    client.post("/__interlock/reset")
+    assert client.get("/__interlock/requests").json == []
+    assert client.post("/charges").status_code == 404  # the scenario's answer is gone
+    assert client.get("/health-of-provider").status_code == 200  # a kept one stays
+    assert kept != answer
+
+
+def test_a_malformed_answer_is_refused_with_a_reason() -> None:
+    client = Client(StubApp())
+    reply = client.post("/__interlock/answers", data=b"[1, 2]",
+                        headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400 and "JSON object" in reply.json["error"]
