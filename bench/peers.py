@@ -23,7 +23,7 @@ Goals (issue 15): interlock <= 1.15 x hand-written; interlock+allure <= 1.3 x ha
 interlock at least 3x faster than tavern.
 
     PYTHONPATH=src:. python bench/peers.py [--scenarios 100] [--rounds 3] [--profile RUNNER]
-                                          [--interlock-src ../other-checkout/src]
+                                          [--baseline-src ../other-checkout/src]
 
 ``--profile interlock`` runs that runner once more under cProfile and prints the top of it.
 """
@@ -179,7 +179,7 @@ def tavern_python(given: str | None) -> str | None:
 
 
 def make_runners(base: Path, url: str, sizes: tuple[int, ...], tavern: str | None,
-                 src: Path = ROOT / "src") -> list[Runner]:
+                 src: Path = ROOT / "src", baseline: Path | None = None) -> list[Runner]:
     userdata = ("-D", f"base={url}")
     runners = [
         Runner("hand-written", behave(*userdata)),
@@ -188,12 +188,17 @@ def make_runners(base: Path, url: str, sizes: tuple[int, ...], tavern: str | Non
         Runner("interlock+allure", behave(*ALLURE)),
         Runner("interlock+junit", behave(*ALLURE, *JUNIT)),
     ]
+    if baseline is not None:  # another checkout's Interlock, Allure off, in the same rounds
+        runners.append(Runner("interlock@baseline", behave()))
     if tavern:
         runners.append(Runner("tavern", lambda folder: [
             tavern, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_orders.tavern.yaml"]))
     pythonpath = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
     for runner in runners:
         runner.env["PYTHONPATH"] = pythonpath
+        if runner.name == "interlock@baseline" and baseline is not None:
+            runner.env["PYTHONPATH"] = os.pathsep.join(
+                [str(baseline), os.environ.get("PYTHONPATH", "")])
         for size in sizes:
             folder = base / runner.name / str(size)
             runner.folders[size] = folder
@@ -236,8 +241,10 @@ def main() -> None:
     parser.add_argument("--tavern-python", help="a Python with Tavern installed")
     parser.add_argument("--profile", metavar="RUNNER", help="profile one runner afterwards")
     parser.add_argument("--interlock-src", type=Path, default=ROOT / "src",
-                        help="the Interlock source to measure (another checkout's src/, to "
-                        "compare before and after a change)")
+                        help="the Interlock source to measure (default: this checkout's)")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="another checkout's src/: its Interlock (Allure off) runs in the "
+                        "same rounds as interlock@baseline, to compare before and after")
     args = parser.parse_args()
     sizes = (args.scenarios, 1)
     tavern = tavern_python(args.tavern_python)
@@ -245,7 +252,8 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="interlock-peers-"))
     try:
         with served() as url:
-            runners = make_runners(base, url, sizes, tavern, args.interlock_src)
+            runners = make_runners(base, url, sizes, tavern, args.interlock_src,
+                                   args.baseline_src)
             for runner in runners:  # warm up: files cached, .pyc written, connections made
                 runner.run(1)
             ratios: dict[str, list[float]] = {r.name: [] for r in runners}
@@ -294,7 +302,10 @@ def main() -> None:
               f"goal interlock+allure <= 1.3 x hand+allure: "
               f"{median['interlock+allure'] / median['hand+allure']:.2f}"
               + (f"; goal tavern / interlock >= 3: {median['tavern'] / median['interlock']:.2f}"
-                 if tavern else ""))
+                 if tavern else "")
+              + (f"; interlock / interlock@baseline: "
+                 f"{median['interlock'] / median['interlock@baseline']:.2f}"
+                 if "interlock@baseline" in median else ""))
 
 
 if __name__ == "__main__":
