@@ -10,7 +10,7 @@ import interlock
 PACKAGE = Path(interlock.__file__).parent
 FOUNDATION = {"errors", "values", "match", "secrets", "report", "config", "stackfile", "extras",
               "traffic", "diagram",
-              "waiting", "plugins"}
+              "waiting", "plugins", "shards"}
 CAPABILITIES = {"http", "auth", "contracts", "events", "db", "stack", "stubs", "allure"}
 COMPOSITION = {"suite", "suite_check", "world", "living_docs"}
 BINDINGS = {"behave", "cli"}

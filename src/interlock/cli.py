@@ -11,6 +11,8 @@
                                      and GLOSSARY.md from the steps and features
     interlock glossary               every sentence the features use, explained (GLOSSARY.md)
     interlock schema [--markdown]    the stack file's JSON Schema (or its reference)
+    interlock merge DIR... --into D  CI shards' reports (Allure results, JUnit, durations)
+                                     copied into one folder
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
 from interlock.secrets import Secrets
+from interlock.shards import DURATIONS_FILE, merge_reports
 from interlock.stack.kinds import kind_module
 from interlock.stack.reuse import KeptStack
 from interlock.stackfile.command import add_schema_parser
@@ -143,6 +146,16 @@ def stack_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def merge(args: argparse.Namespace) -> int:
+    """``interlock merge``: the reports of CI shards copied into one folder."""
+    into = Path(args.into)
+    counts = merge_reports([Path(folder) for folder in args.folders], into)
+    print(f"interlock: merged {len(args.folders)} shards into {into}: "
+          f"{counts['allure-results']} Allure files, {counts['junit']} JUnit files, "
+          f"{counts[DURATIONS_FILE]} durations files")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``interlock`` command."""
     parser = argparse.ArgumentParser(prog="interlock", description=__doc__,
@@ -161,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     logs = actions.add_parser("logs")
     logs.add_argument("service")
     logs.set_defaults(run=stack_logs)
+    merging = commands.add_parser(
+        "merge", help="copy CI shards' reports (allure-results/, junit/, durations.json) "
+        "into one folder")
+    merging.add_argument("folders", nargs="+", help="each shard's reports folder")
+    merging.add_argument("--into", default="reports",
+                         help="the merged reports folder (default: reports)")
+    merging.set_defaults(run=merge)
     add_docs_parser(commands)
     add_report_parser(commands)
     add_steps_parser(commands)

@@ -31,7 +31,7 @@ from interlock.db import DatabasesConfig
 from interlock.errors import Failure, InterlockError, did_you_mean
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig, brokers_from_dict
-from interlock.http import HttpSession
+from interlock.http import Connections, HttpSession
 from interlock.report import MemoryReporter, Reporter
 from interlock.secrets import Secrets
 from interlock.stack.backends import BACKENDS
@@ -112,6 +112,7 @@ class Suite:
         self._failed_stacks: dict[str, InterlockError] = {}
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
+        self._connections: Connections | None = None
         self.scenario_starters: list[Callable[[Any], None]] = []
         self._closed = False
         check_suite(self)  # the whole file, before anything starts (nothing to close yet)
@@ -222,7 +223,19 @@ class Suite:
         def base_url_of(name: str) -> str:
             return self._stack_or_default(stack, name).address(name).url
 
-        return HttpSession(base_url_of=base_url_of, secrets=self.secrets, reporter=self.reporter)
+        return HttpSession(base_url_of=base_url_of, secrets=self.secrets, reporter=self.reporter,
+                           connections=self._connections_for(stack))
+
+    def _connections_for(self, stack: Stack | None) -> Connections:
+        """The kept-alive connections of ``stack``'s services, shared by every scenario's
+        session and closed when the stack stops (without a stack: the run's, closed with it)."""
+        if stack is not None:
+            return stack.own("http-connections", Connections, Connections.close)
+        with self._lock:
+            if self._connections is None:
+                self._connections = Connections()
+                self._closers.append(self._connections.close)
+            return self._connections
 
     @property
     def auth(self) -> Authenticator:

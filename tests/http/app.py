@@ -91,6 +91,21 @@ class LocalApp:
         port = self._server.server_address[1]
         return f"http://127.0.0.1:{port}"
 
+    @property
+    def connections_accepted(self) -> int:
+        """How many TCP connections the server has accepted."""
+        return self._server.accepted
+
+    @property
+    def open_connections(self) -> int:
+        """How many TCP connections are open now."""
+        with self._server.connections_lock:
+            return len(self._server.open_connections)
+
+    def drop_connections(self) -> None:
+        """Close every kept-alive connection from the server's side (a restart, a timeout)."""
+        self._server.close_connections()
+
     def start(self) -> LocalApp:
         self._thread.start()
         return self
@@ -136,12 +151,14 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.open_connections: set[socket.socket] = set()
+        self.accepted = 0  # connections accepted, ever (keep-alive tests count them)
         self.connections_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
             self.open_connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from interlock.errors import InterlockError
-from interlock.http import Exchange, HttpSession
+from interlock.http import Connections, Exchange, HttpSession
 from interlock.report import MemoryReporter
 from interlock.secrets import Secrets
 from tests.http.app import LocalApp, free_port
@@ -284,3 +284,54 @@ def test_proxy_variables_of_the_environment_are_honoured(
 
     assert proxied.status == 200 and proxied.json()["headers"]["Host"] == "through-proxy.invalid"
     assert app.hits["/echo"] == 1
+
+
+def _session(app: LocalApp, connections: Connections | None) -> HttpSession:
+    return HttpSession(base_url_of={"app": app.url}.__getitem__, secrets=Secrets(),
+                       reporter=MemoryReporter(), connections=connections)
+
+
+def test_scenarios_of_one_stack_share_kept_alive_connections(app: LocalApp) -> None:
+    shared = Connections()
+    try:
+        for scenario in range(3):  # each scenario its own session, closed at its end
+            with _session(app, shared) as session:
+                session.headers["X-Scenario"] = str(scenario)
+                assert session.send("GET", "/orders/1", service="app").status == 200
+        assert app.connections_accepted == 1
+        assert [r["headers"].get("X-Scenario") for r in app.requests] == ["0", "1", "2"]
+    finally:
+        shared.close()
+
+
+def test_a_session_without_shared_connections_keeps_its_own(app: LocalApp) -> None:
+    for _ in range(2):
+        with _session(app, None) as session:
+            session.send("GET", "/orders/1", service="app")
+    assert app.connections_accepted == 2
+
+
+def test_cookies_stay_with_their_scenario_when_connections_are_shared(app: LocalApp) -> None:
+    shared = Connections()
+    try:
+        with _session(app, shared) as first:
+            first.send("GET", "/echo", service="app")
+            first._http.cookies.set("session", "first-scenario")
+        with _session(app, shared) as second:
+            second.send("GET", "/echo", service="app")
+        assert "Cookie" not in app.requests[-1]["headers"]
+    finally:
+        shared.close()
+
+
+def test_a_connection_the_server_dropped_is_made_again(app: LocalApp) -> None:
+    shared = Connections()
+    try:
+        with _session(app, shared) as session:
+            session.send("GET", "/orders/1", service="app")
+        app.drop_connections()  # the service restarted, or its keep-alive ran out
+        with _session(app, shared) as session:
+            assert session.send("GET", "/orders/2", service="app").status == 200
+        assert app.connections_accepted == 2
+    finally:
+        shared.close()

@@ -162,3 +162,27 @@ def test_sweep_removes_what_a_killed_run_left_and_keeps_live_runs(
     assert orphan_run not in engine.runs()
     assert run_id in engine.runs() and answers(mine)  # a live owner's run is left alone
     assert engine.sweep([run_id]).containers == [mine.container.name]  # by id, from a registry
+
+
+def test_a_container_another_process_removes_during_the_sweep_is_no_error(
+    engine: DockerEngine, run_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every run sweeps the engine at its start, whatever it uses; another run (or test
+    # session) removing its own container at that moment must not stop this one.
+    from interlock.stack.backends.docker.sweep import run_labels
+    from tests.stack.docker_fixtures import BASE_IMAGE
+
+    doomed = engine.client.containers.create(
+        BASE_IMAGE, ["true"], labels=run_labels(run_id, "default", "doomed"))
+    inspect = engine.client.api.inspect_container
+
+    def removed_meanwhile(container: object, *args: object, **kwargs: object) -> object:
+        if doomed.id.startswith(str(getattr(container, "id", container))):
+            doomed.remove(force=True)  # as if another process did it now
+        return inspect(container, *args, **kwargs)
+
+    monkeypatch.setattr(engine.client.api, "inspect_container", removed_meanwhile)
+    engine.runs()  # listing the runs does not stumble on it
+    engine.sweep()  # nor does sweeping them
+    engine.sweep([run_id])
+    assert run_id not in engine.runs()

@@ -5,13 +5,16 @@
 and may wrap any of them to add its own set-up. What they do:
 
 * ``before_all``: read ``environment/interlock.yaml`` (or ``-D interlock.config=<path>``),
-  sweep what killed runs left, make SIGTERM stop the run like Ctrl-C does;
+  sweep what killed runs left, make SIGTERM stop the run like Ctrl-C does; the number of
+  tries of a ``@flaky`` scenario (``-D interlock.tries=N``, see ``retries.py``); a CI shard
+  keeps only its features (``-D interlock.shard=i/n``, see ``sharding.py``);
 * ``before_feature``: pick the feature's stack (shared, ``@isolated`` or ``@stack.<name>``),
-  starting it on first use;
+  starting it on first use; make its ``@flaky`` scenarios run again when they fail;
 * ``before_scenario`` / ``after_scenario``: a fresh ``World``; afterwards undo what the
   scenario did, heal what it broke, attach the services' logs when it failed;
 * ``after_step``: a service that died on its own fails the scenario with its log tail;
-* ``after_all``: stop everything (also on failure and Ctrl-C; a crash is swept next run).
+* ``after_all``: stop everything (also on failure and Ctrl-C; a crash is swept next run);
+  record how long each feature took (``reports/durations.json``), to balance shards.
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ from interlock.behave.allure_files import (
 )
 from interlock.behave.allure_formatter import AllureFormatter, argument_name
 from interlock.behave.binding import SuiteMistake, ensure_registered
+from interlock.behave.retries import FlakyMark, Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
+from interlock.behave.sharding import (
+    FeatureTimes,
+    configured_shard,
+    feature_times,
+    keep_shard,
+    timed,
+)
 from interlock.behave.tables import table_csv
 from interlock.config import find_config
 from interlock.diagram import sequence_svg
@@ -69,8 +80,12 @@ def before_all(context: Any) -> None:
     """
     context.interlock_run_error = None
     context.interlock_stopped = SetupErrors()
+    context.interlock_retries = None
+    context.interlock_times = None
     try:
         _clear_old_results(context)
+        _retries(context)
+        _shard(context)
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
@@ -92,6 +107,26 @@ def _clear_old_results(context: Any) -> None:
         clear_old_results(folder)
 
 
+def _retries(context: Any) -> None:
+    """How many tries a failed ``@flaky`` scenario gets (``-D interlock.tries=N`` or
+    ``INTERLOCK_TRIES``), and the reporters that say which passed on a retry."""
+    retries = Retries.configured(context.config.userdata, os.environ)
+    retries.install(context.config)
+    mark = FlakyMark(retries)
+    mark.register()
+    context.interlock_retries = retries
+    context.interlock_flaky_mark = mark
+
+
+def _shard(context: Any) -> None:
+    """Keep only this shard's features (``-D interlock.shard=i/n``); time the features."""
+    shard = configured_shard(context.config.userdata, os.environ)
+    times = feature_times(context, shard)
+    context.interlock_times = times
+    if shard is not None:
+        print(keep_shard(context, shard, times), file=sys.__stderr__, flush=True)
+
+
 def _before_all(context: Any) -> None:
     # Found from the suite's folder (behave's base dir: where environment.py and steps/ are),
     # so `behave` run from inside features/ reads the same file as from the suite's root.
@@ -106,14 +141,20 @@ def _before_all(context: Any) -> None:
     suite = Suite.load(path)
     suite.reporter = AllureReporter(suite.secrets)
     context.interlock_suite = suite
+    context.interlock_retries.redact = suite.secrets.redact
+    context.interlock_retries.progress = suite.progress
     for line in suite.sweep():
         suite.progress(f"interlock: swept {line}")
 
 
 def before_feature(context: Any, feature: Any) -> None:
-    """Bind the feature to its stack (started on first use)."""
+    """Bind the feature to its stack (started on first use); its ``@flaky`` scenarios
+    run again when they fail."""
     context.interlock_feature_error = None
     context.interlock_stack = None
+    retries: Retries | None = context.interlock_retries
+    if retries is not None:
+        retries.wrap(feature)
     if context.interlock_run_error is not None:
         return
     try:
@@ -137,7 +178,10 @@ def _before_feature(context: Any, feature: Any) -> None:
         suite.prepare_stubs(stack)
         context.interlock_stack = stack
     else:
-        context.interlock_stack = suite.stack(stack_name)
+        context.interlock_stack, seconds = timed(lambda: suite.stack(stack_name))
+        times: FeatureTimes | None = context.interlock_times
+        if times is not None:
+            times.starting_shared(feature, seconds)
     fixtures = [t.split(".", 1)[1] for t in feature.tags if t.startswith("data.")]
     if fixtures:
         # A @data.<name> tag on the feature: loaded once, kept for all its scenarios, removed
@@ -332,12 +376,18 @@ def after_feature(context: Any, feature: Any) -> None:
 def after_all(context: Any) -> None:
     """Print each set-up error once, with the scenarios it stopped; stop every stack and
     close every connection."""
+    mark: FlakyMark | None = getattr(context, "interlock_flaky_mark", None)
+    if mark is not None:
+        mark.unregister()
     suite: Suite | None = getattr(context, "interlock_suite", None)
     stopped: SetupErrors | None = getattr(context, "interlock_stopped", None)
     if stopped is not None:
         text = stopped.render(suite.secrets if suite is not None else None)
         if text:
             print(text, file=sys.__stderr__, flush=True)
+    times: FeatureTimes | None = getattr(context, "interlock_times", None)
+    if times is not None:
+        times.save(list(context._runner.features))
     if suite is None:
         sys.stderr.flush()
         return

@@ -41,8 +41,9 @@ from typing import Any
 
 from interlock.errors import InterlockError
 
-SUMMARY = re.compile(r"^(\d+) (features?|scenarios?|steps?) passed, (\d+) failed, (\d+) skipped"
-                     r"(?:, (\d+) undefined)?(?:, (\d+) untested)?", re.MULTILINE)
+SUMMARY = re.compile(r"^(\d+) (features?|scenarios?|steps?) passed(?: \((\d+) flaky\))?, "
+                     r"(\d+) failed, (\d+) skipped(?:, (\d+) undefined)?(?:, (\d+) untested)?",
+                     re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
     from behave.configuration import Configuration
 
     from interlock.behave.allure_files import clear_old_results
+    from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.config import find_config
+    from interlock.shards import Durations, shard_features
     from interlock.stack.reuse import KeptStack
     from interlock.suite import Suite
 
@@ -178,6 +181,13 @@ def run(args: argparse.Namespace) -> int:
     behave_args = [a for a in behave_args if a not in paths]  # each worker gets its share
     junit = Path(getattr(config, "junit_directory", "reports/junit") or "reports/junit")
     planned = plan([Path(p) for p in paths], root, junit)
+    shard = configured_shard(config.userdata, os.environ)
+    durations_path = durations_file(config.userdata, _allure_results(config), root)
+    if shard is not None:  # a CI shard: its features only, spread over this machine's workers
+        keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
+                                  shard, Durations.load(durations_path)))
+        planned = [f for f in planned if Path(f.path).as_posix() in keep]
+        print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
     together = [f for f in planned if not f.alone and not f.breaks]
     alone = [f for f in planned if f.alone]
     own = [f for f in planned if f.breaks]
@@ -200,8 +210,12 @@ def run(args: argparse.Namespace) -> int:
         stack = suite.stack()
         state = KeptStack.write(root, stack, suite.secret_values(), path=scratch / "stack.json")
         env = {**os.environ, "INTERLOCK_REUSE": str(state.path)}
+        # The workers keep each other's results, and run what they are given (a shard was
+        # applied above: 1/1 is the whole of their share).
         command = [sys.executable, "-m", "behave", *behave_args,
-                   "-D", "interlock.keep_results=true"]
+                   "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1",
+                   "-D", f"interlock.record_durations="
+                   f"{record_file(config.userdata, durations_path, shard)}"]
         results: list[tuple[Worker, int]] = []
         workers = [_start(n + 1, share, command, env, scratch)
                    for n, share in enumerate(balance(together, args.jobs))]
@@ -222,6 +236,14 @@ def run(args: argparse.Namespace) -> int:
     print(total([worker.text for worker, _ in results]), end="")
     print(f"Took {time.perf_counter() - started:.1f} s with {args.jobs} workers (wall)")
     return max((code for _, code in results), default=0)
+
+
+def _allure_results(config: Any) -> Path | None:
+    """The Allure formatter's folder in behave's configuration, if one is given."""
+    for name, outfile in zip(config.format or [], config.outfiles or [], strict=False):
+        if "allure" in str(name).lower() and outfile not in ("-", ""):
+            return Path(outfile)
+    return None
 
 
 def _start(number: int, share: list[Planned], command: list[str], env: dict[str, str],
@@ -253,24 +275,25 @@ def total(outputs: list[str]) -> str:
         >>> print(total(["1 feature passed, 0 failed, 0 skipped\\n"
         ...              "2 scenarios passed, 1 failed, 0 skipped\\n",
         ...              "2 features passed, 0 failed, 0 skipped\\n"
-        ...              "3 scenarios passed, 0 failed, 0 skipped\\n"]), end="")
+        ...              "3 scenarios passed (1 flaky), 0 failed, 0 skipped\\n"]), end="")
         3 features passed, 0 failed, 0 skipped
-        5 scenarios passed, 1 failed, 0 skipped
+        5 scenarios passed (1 flaky), 1 failed, 0 skipped
     """
     counts: dict[str, list[int]] = {}
     for text in outputs:
         for match in SUMMARY.finditer(text):
             kind = match.group(2).rstrip("s")
-            numbers = [int(n or 0) for n in match.group(1, 3, 4, 5, 6)]
-            counts[kind] = [a + b for a, b in zip(counts.get(kind, [0] * 5), numbers,
+            numbers = [int(n or 0) for n in match.group(1, 3, 4, 5, 6, 7)]
+            counts[kind] = [a + b for a, b in zip(counts.get(kind, [0] * 6), numbers,
                                                    strict=True)]
     lines = []
     for kind in ("feature", "scenario", "step"):
         if kind in counts:
-            passed, failed, skipped, undefined, untested = counts[kind]
+            passed, flaky, failed, skipped, undefined, untested = counts[kind]
             extra = (f", {undefined} undefined" if undefined else "") + (
                 f", {untested} untested" if untested else "")
-            lines.append(f"{passed} {kind}s passed, {failed} failed, {skipped} skipped{extra}\n")
+            lines.append(f"{passed} {kind}s passed{f' ({flaky} flaky)' if flaky else ''}, "
+                         f"{failed} failed, {skipped} skipped{extra}\n")
     return "".join(lines)
 
 

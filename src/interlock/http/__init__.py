@@ -3,10 +3,10 @@
 Example:
     >>> from interlock.http import HttpSession, Exchange, NO_BODY
     >>> sorted(__all__)
-    ['Credentials', 'Exchange', 'HttpSession', 'NO_BODY']
+    ['Connections', 'Credentials', 'Exchange', 'HttpSession', 'NO_BODY']
 """
 
 from interlock.http.exchange import Exchange
-from interlock.http.session import NO_BODY, Credentials, HttpSession
+from interlock.http.session import NO_BODY, Connections, Credentials, HttpSession
 
-__all__ = ["NO_BODY", "Credentials", "Exchange", "HttpSession"]
+__all__ = ["NO_BODY", "Connections", "Credentials", "Exchange", "HttpSession"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
 from interlock.errors import InterlockError
@@ -69,6 +71,45 @@ class _Request:
     where: str
 
 
+class Connections:
+    """Kept-alive connections and proxy settings, shared by the HTTP sessions of every
+    scenario against one stack (``Suite`` keeps one per stack, closed when it stops).
+
+    A scenario's session keeps its own headers, credentials and cookies; only the
+    connections are shared, so the second scenario does not pay a new TCP connection (and,
+    on a threaded server, a new thread) for its first request to each service. A connection
+    the server closed in between (a restarted service, a keep-alive timeout) is seen dropped
+    before it is used, and a new one is made.
+
+    Example:
+        >>> shared = Connections()
+        >>> shared.proxies_for("http://127.0.0.1:1/x") is shared.proxies_for("http://127.0.0.1:1/y")
+        True
+        >>> shared.close()
+    """
+
+    def __init__(self) -> None:
+        self.adapter = HTTPAdapter()
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """The proxy settings for ``url``'s origin, read from the environment once (requests'
+        own rules, no_proxy included)."""
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        proxies = self._proxies.get(origin)
+        if proxies is None:
+            proxies = get_environ_proxies(url)
+            with self._lock:
+                self._proxies[origin] = proxies
+        return proxies
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.adapter.close()
+
+
 class HttpSession:
     """One scenario's HTTP client.
 
@@ -96,6 +137,7 @@ class HttpSession:
         on_exchange: Sequence[Callable[[Exchange], None]] = (),
         follow_redirects: bool = False,
         explain_unreachable: Callable[[str, InterlockError], Exception | None] | None = None,
+        connections: Connections | None = None,
     ) -> None:
         self.base_url_of = base_url_of
         # Says why a named service cannot be reached, when the caller knows better than
@@ -114,21 +156,27 @@ class HttpSession:
         self._service: str | None = None
         self._last_request: _Request | None = None
         self._field_names: dict[str, bool] = {}
-        # One connection pool per scenario: keep-alive makes a request about a third cheaper.
+        # Kept-alive connections make a request about a third cheaper; given ``connections``
+        # (the stack's), they outlive the scenario. Without, the session has its own.
+        self._owns_connections = connections is None
+        self._connections = connections if connections is not None else Connections()
         self._http = requests.Session()
+        self._http.mount("http://", self._connections.adapter)
+        self._http.mount("https://", self._connections.adapter)
         # requests reads the proxy variables (walking the whole environment) and ~/.netrc on
         # every request when trust_env is on; that was a fifth of a request's cost. The proxy
-        # settings are read here once per origin instead, with the same rules (no_proxy
-        # included). ~/.netrc is not used: credentials come from the suite's auth section.
+        # settings are read once per origin instead (``Connections.proxies_for``), with the
+        # same rules (no_proxy included). ~/.netrc is not used: credentials come from the
+        # suite's auth section.
         self._http.trust_env = False
-        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
         self._verify: bool | str = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         )
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._http.close()
+        """Close the pooled connections, unless they are shared (their owner closes them)."""
+        if self._owns_connections:
+            self._connections.close()
 
     def __enter__(self) -> HttpSession:
         return self
@@ -209,7 +257,7 @@ class HttpSession:
             response = self._http.request(
                 request.method,
                 url,
-                proxies=self._proxies_for(url),
+                proxies=self._connections.proxies_for(url),
                 verify=self._verify,
                 params=self.params or None,
                 data=data,
@@ -251,14 +299,6 @@ class HttpSession:
         if service is not None:
             self._service = service
         return exchange
-
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        parts = urlsplit(url)
-        origin = (parts.scheme, parts.netloc)
-        proxies = self._proxies.get(origin)
-        if proxies is None:
-            proxies = self._proxies[origin] = get_environ_proxies(url)
-        return proxies
 
     def _url(self, target: str, service: str | None, where: str) -> tuple[str, str | None]:
         if target.startswith(("http://", "https://")):
