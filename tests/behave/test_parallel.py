@@ -104,7 +104,7 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
         (features / f"{name}.feature").write_text(
             f"{tag}Feature: {name}\n  Scenario: one\n" + textwrap.indent(
                 textwrap.dedent(steps).strip(), "    ") + "\n")
-    planned = {Path(p.path).stem: p for p in plan([features], tmp_path, tmp_path / "junit")}
+    planned = {Path(p.path).stem: p for p in plan([features], tmp_path, tmp_path / "durations.json")}
     assert planned["scoped"].alone == "" and planned["scoped"].breaks == ""
     assert planned["unscoped"].alone.startswith("it counts or refuses events")
     assert "line 3" in planned["unscoped"].alone

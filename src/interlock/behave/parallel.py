@@ -15,8 +15,9 @@ events, runs alone on the shared stack after the others, unless the counting ste
 ``{variable}`` (the order id the scenario created), which limits it to the scenario's own.
 ``@isolated`` features start their own stack inside their worker, as in a plain run.
 
-Shares are balanced by the durations of the last run's JUnit files (by scenario count when
-there are none): the longest feature goes to the least loaded worker.
+Shares are balanced by the durations earlier runs recorded (``reports/durations.json``, as CI
+shards use them; by scenario count when there are none): the longest feature goes to the
+least loaded worker.
 
 Example:
     >>> plan = [Planned("features/a.feature", 4, 1.0, ""), Planned("features/b.feature", 1,
@@ -34,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,18 +68,6 @@ def balance(features: list[Planned], workers: int) -> list[list[Planned]]:
     return [share for share in shares if share]
 
 
-def last_durations(junit: Path) -> dict[str, float]:
-    """Seconds per feature file name stem (``api.place_order``) from behave's JUnit files."""
-    found: dict[str, float] = {}
-    for path in junit.glob("TESTS-*.xml"):
-        try:
-            found[path.stem.removeprefix("TESTS-")] = float(
-                ElementTree.parse(path).getroot().get("time") or 0)
-        except (ElementTree.ParseError, OSError, ValueError):
-            continue
-    return found
-
-
 # A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
 _VARIABLE = re.compile(r"\{(?!uuid\})[A-Za-z_][\w-]*\}")
 
@@ -110,29 +98,32 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: s
     return ""
 
 
-def plan(paths: list[Path], root: Path, junit: Path) -> list[Planned]:
-    """Every feature under ``paths`` with its expected duration and whether it runs alone."""
+def plan(paths: list[Path], root: Path, durations: Path) -> list[Planned]:
+    """Every feature under ``paths`` with its expected duration (from the ``durations``
+    file runs record, as CI shards use it) and whether it runs alone or on its own stack."""
     from behave.parser import parse_file
 
     from interlock.behave.binding import SENTENCES
     from interlock.behave.steps import __name__ as _steps  # noqa: F401  (registers them)
+    from interlock.shards import Durations
 
     serial = [(re.compile(pattern), str(getattr(run, "interlock_serial", "")),
                bool(getattr(run, "interlock_scoped", False)))
               for pattern, run in SENTENCES if getattr(run, "interlock_serial", "")]
     breaks = [(re.compile(pattern), str(getattr(run, "interlock_breaks", "")), False)
               for pattern, run in SENTENCES if getattr(run, "interlock_breaks", "")]
-    durations = last_durations(junit)
-    found: list[Planned] = []
+    parsed: dict[str, Any] = {}
     for path in _feature_files(paths, root):
         feature = parse_file(str(path))
-        if feature is None:
-            continue
-        relative = path.relative_to(root) if path.is_relative_to(root) else path
-        stem = ".".join(relative.with_suffix("").parts[1:])  # behave's JUnit file name
-        count = len(list(feature.walk_scenarios()))
+        if feature is not None:
+            relative = path.relative_to(root) if path.is_relative_to(root) else path
+            parsed[relative.as_posix()] = feature
+    weights = Durations.load(durations).weights(
+        {name: len(list(feature.walk_scenarios())) for name, feature in parsed.items()})
+    found: list[Planned] = []
+    for name, feature in parsed.items():
         own = "" if "isolated" in feature.tags else why(feature, breaks)
-        found.append(Planned(str(relative), count, durations.get(stem, float(count)),
+        found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
                              "" if own else why(feature, serial, "serial"), own))
     return found
 
@@ -179,10 +170,9 @@ def run(args: argparse.Namespace) -> int:
     config = Configuration(command_args=list(behave_args), load_config=True)
     paths = list(config.paths or ["features"])
     behave_args = [a for a in behave_args if a not in paths]  # each worker gets its share
-    junit = Path(getattr(config, "junit_directory", "reports/junit") or "reports/junit")
-    planned = plan([Path(p) for p in paths], root, junit)
     shard = configured_shard(config.userdata, os.environ)
     durations_path = durations_file(config.userdata, _allure_results(config), root)
+    planned = plan([Path(p) for p in paths], root, durations_path)
     if shard is not None:  # a CI shard: its features only, spread over this machine's workers
         keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
                                   shard, Durations.load(durations_path)))
