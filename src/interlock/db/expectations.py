@@ -58,13 +58,22 @@ class _Scan:
     columns: list[str] = field(default_factory=list)
     total: int = 0
     matched: list[dict[str, Any]] = field(default_factory=list)
-    closest: list[tuple[int, int, dict[str, Any], list[Mismatch]]] = field(default_factory=list)
+    # (-(key columns wrong, columns wrong), -row number, row, mismatches): a heap of the few
+    # nearest, where the nearest is the row meant (its key right) with the fewest columns wrong
+    closest: list[tuple[tuple[int, int], int, dict[str, Any], list[Mismatch]]] = field(
+        default_factory=list)
+
+
+def _nearest_first(closest: list[tuple[tuple[int, int], int, dict[str, Any], list[Mismatch]]],
+                   ) -> list[tuple[tuple[int, int], int, dict[str, Any], list[Mismatch]]]:
+    """The heap of near rows, nearest first (then in the table's order)."""
+    return sorted(closest, key=lambda e: (-e[0][0], -e[0][1], -e[1]))
 
 
 def _attach_looked_at(db: Database, scan: _Scan) -> None:
     """The query's attachment: the rows that matched, marked, then (when too few did) the
     nearest others; not every row of the table."""
-    near = [e[2] for e in sorted(scan.closest, key=lambda e: (-e[0], -e[1]))]
+    near = [e[2] for e in _nearest_first(scan.closest)]
     shown = [{"match": "✓", **row} for row in scan.matched[:CLOSEST]]
     shown += [{"match": "", **row} for row in near[: max(0, 3 - len(shown))]]
     note = f"  -- {_rows(scan.total)} looked at, {len(scan.matched)} matching"
@@ -78,6 +87,7 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
         names = db.schema.columns(t, row.keys())
         kinds: dict[str, ColumnKind] = {c: column_kind(t.columns[c].type) for c in names}
         expected = {c: _cell(v, c) for c, v in zip(names, row.values(), strict=True)}
+        keys = frozenset(c.name for c in t.primary_key.columns) & set(names)
         compare(expected, expected)  # an unknown marker is an error even in an empty table
         # Plain text and integer cells narrow the SELECT: every row that matches satisfies the
         # WHERE (it may be looser, e.g. a case-insensitive collation; Python decides). Only
@@ -89,12 +99,13 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
             text = f"SELECT * FROM {t.name} WHERE " + " AND ".join(
                 f"{c} = {_sql_literal(v)}" for c, v in narrow.items()
             )
-            scan = _scan(db, conn, sa.select(t).where(condition), text, names, expected, kinds)
+            scan = _scan(db, conn, sa.select(t).where(condition), text, names, expected, kinds,
+                         keys)
             if not _holds(n, len(scan.matched)):
                 scan = None
         if scan is None:
             text = f"SELECT * FROM {t.name}"
-            scan = _scan(db, conn, sa.select(t), text, names, expected, kinds)
+            scan = _scan(db, conn, sa.select(t), text, names, expected, kinds, keys)
     total, matched, closest = scan.total, scan.matched, scan.closest
     count = len(matched)
     _attach_looked_at(db, scan)
@@ -109,7 +120,7 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
             if n is None
             else f"{where} has {_rows(count)} matching, expected {n}"
         )
-        near = sorted(closest, key=lambda e: (-e[0], -e[1]))[:1]  # the nearest row says it
+        near = _nearest_first(closest)[:1]  # the nearest row says it
         if near:
             rows = [e[2] for e in near]
             lines += ["closest row:", _indent(_actual_table(shown_columns, rows, db.secrets))]
@@ -161,7 +172,10 @@ def _scan(
     names: list[str],
     expected: dict[str, Any],
     kinds: dict[str, ColumnKind],
+    keys: frozenset[str] = frozenset(),
 ) -> _Scan:
+    """Run the SELECT; sort its rows into those matching ``expected`` and the nearest others
+    (``keys``: the primary key's columns among ``names``, which say which row was meant)."""
     result = db.execute(conn, statement, text)
     scan = _Scan(text, list(result.keys()))
     for scan.total, record in enumerate(result, start=1):
@@ -171,7 +185,9 @@ def _scan(
         if not mismatches:
             scan.matched.append(values)
             continue
-        entry = (-len(mismatches), -scan.total, values, mismatches)
+        wrong = [c for c in names if compare({c: expected[c]}, {c: actual[c]})]
+        distance = (sum(1 for c in wrong if c in keys), len(wrong))
+        entry = ((-distance[0], -distance[1]), -scan.total, values, mismatches)
         if len(scan.closest) < CLOSEST:
             heapq.heappush(scan.closest, entry)
         else:
