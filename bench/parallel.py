@@ -5,7 +5,7 @@ and with ``interlock run -j 2``, interleaved, several rounds, in one run; prints
 wall time, the medians, and the ratio (serial = 1.00), and checks that both pass the same
 scenarios. Goal (issue 15): at least 1.5x on this 2-core machine.
 
-    PYTHONPATH=src:. python bench/parallel.py [--rounds 3] [--jobs 2]
+    PYTHONPATH=src:. python bench/parallel.py [--rounds 3] [--jobs 2] [FEATURE-PATH...]
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("paths", nargs="*", help="feature files or folders (features/)")
     args = parser.parse_args()
-    behave = [sys.executable, "-m", "behave", "-f", "null"]
+    behave = [sys.executable, "-m", "behave", "-f", "null", *args.paths]
     parallel = [sys.executable, "-m", "interlock.cli", "run", "-j", str(args.jobs),
-                "-f", "null"]
+                "-f", "null", *args.paths]
     serial_times: list[float] = []
     parallel_times: list[float] = []
     summaries = set()

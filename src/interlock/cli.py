@@ -127,7 +127,9 @@ def stack_ps(args: argparse.Namespace) -> int:
     if kept is None:
         print("interlock: no stack is kept up here (interlock stack up starts one)")
         return 0
-    for name, service in kept.services.items():
+    if kept.services is None:
+        print(f"interlock: pid {kept.owner_pid} is still starting stack {kept.name!r}")
+    for name, service in (kept.services or {}).items():
         print(f"{name:20} {service['url']:45} {service.get('log', '')}")
     return 0
 
@@ -135,10 +137,11 @@ def stack_ps(args: argparse.Namespace) -> int:
 def stack_logs(args: argparse.Namespace) -> int:
     """Print a kept-up service's log."""
     kept = KeptStack.read(Path.cwd())
-    if kept is None or args.service not in kept.services:
-        known = ", ".join(kept.services) if kept else "none (no stack is kept up)"
+    services = (kept.services or {}) if kept else {}
+    if kept is None or args.service not in services:
+        known = ", ".join(services) if kept else "none (no stack is kept up)"
         raise InterlockError(f'No kept-up service "{args.service}"', hint=f"Known: {known}")
-    log = kept.services[args.service].get("log", "")
+    log = services[args.service].get("log", "")
     text = Path(log).read_text(errors="replace") if log and Path(log).exists() else ""
     secrets = Secrets()
     secrets.add(*kept.secrets.values())

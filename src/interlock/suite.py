@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLA
 DEFAULT_STACK = "default"
 
 
+REUSE_WAIT = 600.0  # seconds a reusing run waits for a stack its owner is still starting
+
+
 class Suite:
     """Everything that lives for one run."""
 
@@ -445,10 +448,19 @@ class Suite:
                 self.progress(f"interlock: INTERLOCK_REUSE is set but no stack {stack.name!r} "
                               "is kept up (interlock stack up): starting one")
             return False
+        if kept.starting:  # a parallel run's owner is starting it: wait for its addresses
+            owner = kept.owner_pid
+            kept = kept.started(REUSE_WAIT)
+            if kept is None or kept.services is None:
+                raise InterlockError(
+                    f"The stack {stack.name!r} that pid {owner} was starting for this run did "
+                    f"not come up within {REUSE_WAIT:g} s", where=self.config.where("services"),
+                    hint="Its owner's output says why; or unset INTERLOCK_REUSE.")
+        services = kept.services or {}
         stack.adopt({
             name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))
-            for name, s in kept.services.items()
-        }, {name: Path(s["log"]) for name, s in kept.services.items() if s.get("log")})
+            for name, s in services.items()
+        }, {name: Path(s["log"]) for name, s in services.items() if s.get("log")})
         self.progress(f"interlock: reusing the stack kept up by pid {kept.owner_pid}")
         return True
 

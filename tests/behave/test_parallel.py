@@ -1,9 +1,9 @@
 """``interlock run -j N``: features on worker processes that share one stack (issue 15 item 2).
 
 A real run of a small suite: the shared stack is started once and stopped once, the workers
-use its secrets and read its services' logs, a feature that stops a service gets a stack of its own, a @serial one runs
-alone afterwards (with the reason printed), and the results land in one Allure folder and one
-JUnit folder. The plan's reasons are checked on parsed features."""
+use its secrets and read its services' logs, a feature that stops a service and a @serial one
+run one after the other on a stack of their own (with the reasons printed), and the results
+land in one Allure folder and one JUnit folder. The plan's reasons are checked on parsed features."""
 
 from __future__ import annotations
 
@@ -62,12 +62,13 @@ def test_features_share_one_stack_and_its_secrets_and_results_merge(tmp_path: Pa
     run = run_parallel(suite)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[:8000]
-    assert "features/outage.feature runs on a stack of its own: it stops or slows" in output
-    assert "features/alone.feature runs alone, after the others: it is tagged @serial" in output
+    own = "runs on a stack of its own, one feature after another: "
+    assert f"features/outage.feature {own}it stops or slows" in output
+    assert f"features/alone.feature {own}it is tagged @serial" in output
     assert "6 features passed, 0 failed, 0 skipped" in output
     assert "6 scenarios passed, 0 failed, 0 skipped" in output
     web_lines = [line for line in output.splitlines() if "web ready at" in line]
-    assert len(web_lines) == 2, output[-4000:]  # the shared stack once, the outage's own once
+    assert len(web_lines) == 2, output[-4000:]  # the shared stack once, the private one once
     assert {p.pid for p in tiny_processes()} - before == set()  # every service stopped
     results = [json.loads(p.read_text()) for p in suite.results.glob("*-result.json")]
     assert sorted(r["status"] for r in results) == ["passed"] * 6

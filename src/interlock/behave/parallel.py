@@ -9,11 +9,12 @@ results and JUnit folders (their files are named per scenario and per feature, s
 collides), and the summary adds their counts up.
 
 What makes sharing safe is decided here, not by the user, and the reason is printed: a feature
-that stops or slows a service runs on a stack of its own, in a worker beside the others; a
-feature tagged ``@serial``, or one that empties or counts a whole table or counts or refuses
-events, runs alone on the shared stack after the others, unless the counting step names a
-``{variable}`` (the order id the scenario created), which limits it to the scenario's own.
-``@isolated`` features start their own stack inside their worker, as in a plain run.
+that stops or slows a service, sets a stub's answers, is tagged ``@serial``, or empties or
+counts a whole table or counts or refuses events (unless the counting step names a
+``{variable}``, the order id the scenario created, which limits it to the scenario's own) never
+runs beside another one on the same stack: such features run one after another on a stack of
+their own, in one worker beside those that share the default stack. ``@isolated`` features
+start their own stack inside their worker, as in a plain run.
 
 Shares are balanced by the durations earlier runs recorded (``reports/durations.json``, as CI
 shards use them; by scenario count when there are none): the longest feature goes to the
@@ -30,10 +31,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     from interlock.config import find_config
     from interlock.shards import Durations, shard_features
     from interlock.stack.reuse import KeptStack
-    from interlock.suite import Suite
+    from interlock.suite import DEFAULT_STACK, Suite
 
     root = Path.cwd()
     behave_args = [a for a in args.behave_args if a != "--"]
@@ -179,14 +182,10 @@ def run(args: argparse.Namespace) -> int:
         planned = [f for f in planned if Path(f.path).as_posix() in keep]
         print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
     together = [f for f in planned if not f.alone and not f.breaks]
-    alone = [f for f in planned if f.alone]
-    own = [f for f in planned if f.breaks]
-    for feature in own:
-        print(f"interlock: {feature.path} runs on a stack of its own: {feature.breaks}",
-              flush=True)
-    for feature in alone:
-        print(f"interlock: {feature.path} runs alone, after the others: {feature.alone}",
-              flush=True)
+    private = [f for f in planned if f.breaks] + [f for f in planned if f.alone]
+    for feature in private:
+        print(f"interlock: {feature.path} runs on a stack of its own, one feature after "
+              f"another: {feature.breaks or feature.alone}", flush=True)
     for outfile in list(getattr(config, "outfiles", []) or []):
         if outfile not in ("-", "") and Path(outfile).is_dir():
             clear_old_results(Path(outfile))  # once, here: the workers keep each other's
@@ -197,27 +196,42 @@ def run(args: argparse.Namespace) -> int:
     try:
         for line in suite.sweep():
             suite.progress(f"interlock: swept {line}")
-        stack = suite.stack()
-        state = KeptStack.write(root, stack, suite.secret_values(), path=scratch / "stack.json")
-        env = {**os.environ, "INTERLOCK_REUSE": str(state.path)}
+        env = dict(os.environ)
+        state = scratch / "stack.json"
+        if together:  # the shared stack: its secrets now, its addresses once started
+            KeptStack.announce(state, DEFAULT_STACK, suite.secret_values())
+            env["INTERLOCK_REUSE"] = str(state)
+        private_env = {k: v for k, v in env.items() if k != "INTERLOCK_REUSE"}
         # The workers keep each other's results, and run what they are given (a shard was
         # applied above: 1/1 is the whole of their share).
         command = [sys.executable, "-m", "behave", *behave_args,
                    "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1",
                    "-D", f"interlock.record_durations="
                    f"{record_file(config.userdata, durations_path, shard)}"]
-        results: list[tuple[Worker, int]] = []
+        # Features that must not share their stack run one after another on a stack of their
+        # own, in one worker beside those that share the default stack (after them with -j 1).
+        shared = max(1, args.jobs - 1) if private and args.jobs > 1 else max(1, args.jobs)
+        # The workers start at once: they load while the shared stack starts, and wait for it.
         workers = [_start(n + 1, share, command, env, scratch)
-                   for n, share in enumerate(balance(together, args.jobs))]
-        if own:  # they break services: a stack of their own, beside the shared one
-            alone_env = {k: v for k, v in env.items() if k != "INTERLOCK_REUSE"}
-            workers.append(_start(len(workers) + 1, own, command, alone_env, scratch))
-        print(f"interlock: {len(together)} features on {len(workers)} workers"
-              + (f", {len(own)} on their own stack" if own else "")
-              + (f", then {len(alone)} alone" if alone else ""), flush=True)
-        results.extend(_finish(worker) for worker in workers)
-        if alone:
-            results.append(_finish(_start(len(workers) + 1, alone, command, env, scratch)))
+                   for n, share in enumerate(balance(together, shared))]
+        if private and args.jobs > 1:
+            workers.append(_start(len(workers) + 1, private, command, private_env, scratch))
+        print(f"interlock: {len(together)} features on {len(balance(together, shared))} "
+              f"worker(s) sharing a stack"
+              + (f", {len(private)} on a stack of their own" if private else ""), flush=True)
+        if together:
+            try:
+                KeptStack.write(root, suite.stack(), suite.secret_values(), path=state)
+            except BaseException:
+                for worker in workers:  # they wait for a stack that will not come
+                    worker.process.terminate()
+                for worker in workers:
+                    worker.process.wait()
+                raise
+        results = _finish_all(workers)
+        if private and args.jobs <= 1:
+            results.append(_finish(_start(len(workers) + 1, private, command, private_env,
+                                          scratch)))
     finally:
         suite.close()
         for path in scratch.iterdir() if scratch.exists() else []:
@@ -243,6 +257,19 @@ def _start(number: int, share: list[Planned], command: list[str], env: dict[str,
         process = subprocess.Popen([*command, *(f.path for f in share)], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, text=True)
     return Worker(number, share, process, output, time.perf_counter())
+
+
+def _finish_all(workers: list[Worker]) -> list[tuple[Worker, int]]:
+    """Wait for the workers; print each one's output as it ends (the first to end first)."""
+    ended: queue.Queue[Worker] = queue.Queue()
+
+    def wait(worker: Worker) -> None:
+        worker.process.wait()
+        ended.put(worker)
+
+    for worker in workers:
+        threading.Thread(target=wait, args=(worker,), daemon=True).start()
+    return [_finish(ended.get()) for _ in workers]
 
 
 def _finish(worker: Worker) -> tuple[Worker, int]:

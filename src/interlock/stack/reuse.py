@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +56,13 @@ class KeptStack:
     path: Path
     name: str
     owner_pid: int
-    services: dict[str, dict[str, Any]]
+    services: dict[str, dict[str, Any]] | None  # None while its owner is starting it
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def starting(self) -> bool:
+        """Whether its owner is still starting it (the secrets are known, the addresses not)."""
+        return self.services is None
 
     @classmethod
     def write(cls, root: Path, stack: Stack, secrets: Mapping[str, str] | None = None,
@@ -69,14 +76,28 @@ class KeptStack:
                 "url": address.url, "host": address.host, "port": address.port,
                 "extra": dict(address.extra), "log": str(service.log_path or ""),
             }
-        path = path or state_path(root)
+        return cls._save(path or state_path(root), stack.name, services, secrets)
+
+    @classmethod
+    def announce(cls, path: Path, name: str, secrets: Mapping[str, str]) -> KeptStack:
+        """Say that stack ``name`` is being started, with its secrets: runs that reuse it may
+        start meanwhile (a parallel run's workers), and wait for its addresses (``write``)."""
+        return cls._save(path, name, None, secrets)
+
+    @classmethod
+    def _save(cls, path: Path, name: str, services: dict[str, dict[str, Any]] | None,
+              secrets: Mapping[str, str] | None) -> KeptStack:
         path.parent.mkdir(parents=True, exist_ok=True)
-        kept = cls(path, stack.name, os.getpid(), services, dict(secrets or {}))
-        text = json.dumps({"name": stack.name, "owner_pid": kept.owner_pid,
-                           "services": services, "secrets": kept.secrets}, indent=1)
-        path.unlink(missing_ok=True)  # created anew, so that only its owner can read it
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        kept = cls(path, name, os.getpid(), services, dict(secrets or {}))
+        text = json.dumps({"name": name, "owner_pid": kept.owner_pid, "services": services,
+                           "secrets": kept.secrets}, indent=1)
+        # Written beside, readable by its owner only, then put in place whole: a reader sees
+        # the old state or the new one, never half of one.
+        fresh = path.with_name(f".{path.name}.{os.getpid()}")
+        fresh.unlink(missing_ok=True)
+        with os.fdopen(os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(text)
+        os.replace(fresh, path)
         return kept
 
     @classmethod
@@ -92,6 +113,19 @@ class KeptStack:
             return None
         return cls(path, data["name"], int(data["owner_pid"]), data["services"],
                    {str(k): str(v) for k, v in data.get("secrets", {}).items()})
+
+    def started(self, timeout: float, stop: threading.Event | None = None) -> KeptStack | None:
+        """The same stack once its owner has started it (``self`` when it has); None when
+        the owner ended, or did not start it within ``timeout`` seconds."""
+        kept: KeptStack | None = self
+        deadline = time.monotonic() + timeout
+        wake = stop or threading.Event()
+        while kept is not None and kept.starting:
+            if time.monotonic() > deadline:
+                return None
+            wake.wait(0.05)  # the owner rewrites the file once: look again shortly
+            kept = KeptStack.read(self.path.parent, self.path)
+        return kept
 
     def remove(self) -> None:
         """The stack stopped: nobody may reuse it."""
