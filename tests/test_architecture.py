@@ -112,3 +112,16 @@ def test_the_core_imports_no_adapter() -> None:
 def test_the_stack_imports_no_backend() -> None:
     imported = imports_of(PACKAGE / "stack" / "stack.py")
     assert not {m for m in imported if adapter_of(m)}, imported
+
+
+def test_no_ability_of_a_running_service_is_probed_with_getattr() -> None:
+    """RunningService covers the whole lifecycle with honest defaults (issue 10): its
+    abilities are called, never looked for."""
+    names = {"running", "service", "svc", "kept", "adopted"}
+    for _, path in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in {"getattr", "hasattr"} and node.args
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id in names):
+                raise AssertionError(f"{path}:{node.lineno} probes {node.args[0].id} with "
+                                     f"{node.func.id}: give RunningService the method")

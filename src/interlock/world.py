@@ -413,6 +413,6 @@ class CallWatcher:
         except psutil.Error:
             lineage = {pid}
         for name, running in list(self.stack.running.items()):
-            if getattr(running, "pid", None) in lineage:
+            if running.pid is not None and running.pid in lineage:
                 return name
         return None

@@ -200,6 +200,11 @@ class RunningService:
         """The exit code once it has exited (None while it runs, or when unknown)."""
         return None
 
+    @property
+    def pid(self) -> int | None:
+        """Its process id on this machine, when it is a local process (None otherwise)."""
+        return None
+
     def wait_ready(self, stop: threading.Event | None = None) -> float:
         """Wait until its readiness check holds (again); the seconds it took.
 
