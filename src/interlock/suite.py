@@ -468,8 +468,11 @@ class Suite:
         """Remove what killed runs left behind (processes, folders, and containers when a
         Docker engine answers); say what."""
         removed = self.registry.sweep()
-        for name in BACKENDS:  # what lives outside the registry (containers), by backend
-            removed.extend(BACKENDS.load(name).sweep(name == self.backend))
+        # What lives outside the registry (containers): swept by its backend when this suite
+        # uses it, or a killed run did (it noted so); no other backend is even imported.
+        for name in BACKENDS:
+            if name == self.backend or name in self.registry.dead_backends:
+                removed.extend(BACKENDS.load(name).sweep(True))
         return removed
 
     def on_close(self, closer: Callable[[], None]) -> None:

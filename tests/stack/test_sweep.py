@@ -94,3 +94,46 @@ def test_a_container_removed_while_the_engine_is_listed_is_no_error() -> None:
     client = SimpleNamespace(containers=Containers(), networks=Listing(), volumes=Listing())
     assert runs_on(client) == {}
     assert remove_run(client, "r-1").containers == []
+
+
+def test_a_killed_run_that_used_docker_has_its_next_run_sweep_docker(tmp_path: Path) -> None:
+    """A run notes the backends that leave things outside its record (containers); the next
+    run sweeps those backends only when a dead run used them, so a process-only suite
+    never imports or connects the Docker SDK at its start."""
+    folder = tmp_path / "runs"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    for run_id, backends in (("docker-run", ["docker"]), ("plain-run", [])):
+        folder.mkdir(exist_ok=True)
+        (folder / f"{run_id}.json").write_text(
+            f'{{"run_id": "{run_id}", "owner_pid": {dead.stdout.strip()}, '
+            f'"owner_started": 1.0, "processes": {{}}, "dirs": [], '
+            f'"backends": {backends!r}}}'.replace("'", '"'))
+    registry = RunRegistry(folder)
+    registry.sweep()
+    assert registry.dead_backends == {"docker"}
+
+    live = RunRegistry(tmp_path / "other")
+    live.record_backend("docker")
+    live.record_backend("docker")
+    assert '"backends": [\n  "docker"\n ]' in live.path.read_text()
+
+
+def test_a_process_suite_does_not_import_the_docker_sdk_to_sweep(tmp_path: Path) -> None:
+    (tmp_path / "environment").mkdir()
+    (tmp_path / "environment" / "interlock.yaml").write_text(
+        "services: {web: {process: {command: unused}}}\n")
+    script = textwrap.dedent(f"""
+        import sys
+        from interlock.suite import Suite
+        suite = Suite.load({str(tmp_path / "environment" / "interlock.yaml")!r},
+                           progress=lambda line: None)
+        suite.sweep()
+        suite.close()
+        print("docker imported:", "docker" in sys.modules)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "docker imported: False" in run.stdout

@@ -57,8 +57,11 @@ class RunRegistry:
             "owner_started": _started(os.getpid()),
             "processes": {},
             "dirs": [],
+            "backends": [],
         }
         self.sweepers: list[Sweeper] = []
+        # The backends that runs found dead by ``sweep`` had used (their sweeps are due).
+        self.dead_backends: set[str] = set()
         self._written = False
 
     def _write(self) -> None:
@@ -79,6 +82,14 @@ class RunRegistry:
         with self._lock:
             self._record["processes"].pop(str(pid), None)
             self._write()
+
+    def record_backend(self, name: str) -> None:
+        """Note a backend that leaves things outside this record (containers): if the run
+        dies, the next run asks that backend to sweep."""
+        with self._lock:
+            if name not in self._record["backends"]:
+                self._record["backends"].append(name)
+                self._write()
 
     def record_dir(self, path: Path) -> None:
         """Note a temp folder to remove if the run dies."""
@@ -111,6 +122,7 @@ class RunRegistry:
             if _is_alive(record.get("owner_pid", 0), record.get("owner_started", 0.0)):
                 continue
             removed.extend(_sweep_record(record))
+            self.dead_backends.update(str(b) for b in record.get("backends", []))
             for sweeper in self.sweepers:
                 removed.extend(sweeper(str(record.get("run_id", path.stem))))
             path.unlink(missing_ok=True)
