@@ -10,6 +10,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import allure_commons
 from allure_commons.types import AttachmentType
 
@@ -30,8 +33,10 @@ _TYPES = {
 class AllureReporter:
     """Attaches redacted text to the current Allure step (or test, between steps)."""
 
-    def __init__(self, secrets: Secrets) -> None:
+    def __init__(self, secrets: Secrets,
+                 address: Callable[[Path, int | None], str | None] | None = None) -> None:
         self.secrets = secrets
+        self.address = address  # a suite file's web address (the repository's), if known
         self.traffic = Traffic()  # the running scenario's; the hooks start a new one each
 
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
@@ -47,5 +52,17 @@ class AllureReporter:
                 attachment_type=_TYPES.get(kind, AttachmentType.TEXT),
                 extension=None,
             )
+        except (KeyError, AttributeError, IndexError):
+            pass
+
+    def link(self, name: str, path: Path, line: int | None = None) -> None:
+        """Link the running test to ``path`` at ``line`` in the repository; nothing when the
+        repository's address is not known (as the feature file's link)."""
+        url = self.address(path, line) if self.address is not None else None
+        if url is None:
+            return
+        try:
+            allure_commons.plugin_manager.hook.add_link(
+                url=url, link_type="link", name=self.secrets.redact(name))
         except (KeyError, AttributeError, IndexError):
             pass

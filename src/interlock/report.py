@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Protocol
 
 from interlock.secrets import Secrets
@@ -32,6 +33,9 @@ class Reporter(Protocol):
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
         """Attach ``body`` (already text) under ``name``; ``kind`` is a MIME type."""
 
+    def link(self, name: str, path: Path, line: int | None = None) -> None:
+        """Link the running test to ``path`` (a file of the suite) at ``line``."""
+
 
 class MemoryReporter:
     """Keeps attachments in a list: the fake for tests, and what a pytest user can inspect."""
@@ -39,10 +43,14 @@ class MemoryReporter:
     def __init__(self, secrets: Secrets | None = None) -> None:
         self.secrets = secrets or Secrets()
         self.attachments: list[tuple[str, str, str]] = []
+        self.links: list[tuple[str, Path, int | None]] = []
         self.traffic = Traffic()
 
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
         self.attachments.append((self.secrets.redact(name), self.secrets.redact(body), kind))
+
+    def link(self, name: str, path: Path, line: int | None = None) -> None:
+        self.links.append((name, path, line))
 
 
 def pretty_json(document: Any) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
-from interlock.contracts import Observed
+from interlock.contracts import Observed, OpenApiContract, Operation
 from interlock.errors import Failure, InterlockError
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
@@ -247,7 +247,20 @@ class World:
                 where=self.where, hint='Send it with to "<service>".',
             )
         contract = self.suite.openapi(exchange.service, self.where)
-        contract.check(observed(exchange), where=self.where, secrets=self.suite.secrets)
+        seen = observed(exchange)
+        operation = contract.index.find(seen.method, seen.path)
+        if operation is not None:  # the check says why when there is none
+            self._link_operation(contract, operation)
+        contract.check(seen, where=self.where, secrets=self.suite.secrets)
+
+    def _link_operation(self, contract: OpenApiContract, operation: Operation) -> None:
+        """Link the scenario to the operation its exchange was checked against, once."""
+        linked = cast(set[tuple[str, str]], self.part("linked operations", set))
+        key = (str(contract.path), str(operation))
+        if key not in linked:
+            linked.add(key)
+            self.suite.reporter.link(f"{operation} ({contract.path.name})", contract.path,
+                                     contract.line_of(operation))
 
     def _check_contract_automatically(self, exchange: Exchange) -> None:
         spec = self.suite.services.get(exchange.service or "")

@@ -34,6 +34,7 @@ from interlock.behave.allure_files import (
 )
 from interlock.behave.allure_formatter import AllureFormatter, argument_name
 from interlock.behave.binding import SuiteMistake, ensure_registered
+from interlock.behave.links import repository_url, source_link
 from interlock.behave.retries import FlakyMark, Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.behave.sharding import (
@@ -139,7 +140,10 @@ def _before_all(context: Any) -> None:
     if runner_registry is not None:
         ensure_registered(runner_registry)
     suite = Suite.load(path)
-    suite.reporter = AllureReporter(suite.secrets)
+    base = repository_url(context.config.userdata, os.environ)
+    suite.reporter = AllureReporter(
+        suite.secrets,
+        None if base is None else lambda file, line: source_link(base, str(file), line, os.environ))
     context.interlock_suite = suite
     context.interlock_retries.redact = suite.secrets.redact
     context.interlock_retries.progress = suite.progress

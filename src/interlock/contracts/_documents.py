@@ -64,3 +64,35 @@ def error_order(error: Any) -> tuple[Any, ...]:
         [(isinstance(p, str), p) for p in error.absolute_path],
         list(map(str, error.absolute_schema_path)),
     )
+
+
+def key_line(path: Path, *keys: str) -> int | None:
+    """The line (1-based) where the key at ``keys`` is written in a JSON or YAML file, or
+    ``None`` when the file cannot be read or does not hold it.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     f = Path(d) / "a.yaml"
+        ...     _ = f.write_text("paths:\\n  /orders:\\n    get: {}\\n    post: {}\\n")
+        ...     key_line(f, "paths", "/orders", "post"), key_line(f, "paths", "/x")
+        (4, None)
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".json":  # JSON is YAML, but for its tabs (never in strings)
+            text = text.replace("\t", " ")
+        node: Any = yaml.compose(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                line, node = key_node.start_mark.line + 1, value_node
+                break
+        else:
+            return None
+    return line

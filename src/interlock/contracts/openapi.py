@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from interlock.contracts._documents import error_order, json_path, load_document, short
+from interlock.contracts._documents import error_order, json_path, key_line, load_document, short
 from interlock.contracts.operations import METHODS, Operation, Operations
 from interlock.errors import Failure, InterlockError
 from interlock.secrets import Secrets
@@ -105,6 +105,7 @@ class OpenApiContract:
         self.document = document
         self._built = app
         self.index = Operations(document)
+        self._lines: dict[tuple[str, str], int | None] = {}
 
     @property
     def _app(self) -> Any:
@@ -207,6 +208,13 @@ class OpenApiContract:
             where=where,
             hint="Document the path, or check the request URL and the servers' base path.",
         )
+
+    def line_of(self, operation: Operation) -> int | None:
+        """The line of the document where ``operation``'s method key is written, if found."""
+        key = (operation.template, operation.method)
+        if key not in self._lines:
+            self._lines[key] = key_line(self.path, "paths", operation.template, operation.method)
+        return self._lines[key]
 
     def check(self, observed: Observed, *, where: str = "", secrets: Secrets | None = None) -> None:
         """Raise a ``Failure`` listing every way the response breaks the contract."""
