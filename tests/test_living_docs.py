@@ -15,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -93,9 +94,16 @@ class AllureResults:
         (self.folder / source).write_text(body)
         return {"name": name, "source": source, "type": "text/plain"}
 
-    def exchange(self, method: str, url: str, status: int, reason: str = "OK") -> dict[str, str]:
+    def exchange(self, method: str, url: str, status: int, reason: str = "OK",
+                 service: str = "") -> dict[str, str]:
+        """An exchange named as Interlock names it (``POST /orders → orders: 201 Created``),
+        or as results before it were named (``POST http://…/orders``) without ``service``."""
         body = f"{method} {url}\nAccept: */*\n\nHTTP {status} {reason}  (3.1 ms)\n\n{{}}\n\ncurl …"
-        return self.attachment(f"{method} {url}", body)
+        if not service:
+            return self.attachment(f"{method} {url}", body)
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.attachment(f"{method} {path} → {service}: {status} {reason}", body)
 
     def scenario(self, feature: str, name: str, steps: list[list[dict[str, str]]], *,
                  status: str = "passed", history: str = "", tags: tuple[str, ...] = (),
@@ -154,19 +162,23 @@ def suite(suite_dir: Path) -> Path:
                      [[results.exchange("GET", f"{ORDERS_URL}/orders", 200)]],
                      history="create", start=1_700_000_000_000)
     results.scenario("Orders", "Create an order", [
-        [results.exchange("POST", "http://127.0.0.1:41235/login?next=%2F", 200)],
-        [results.exchange("POST", f"{ORDERS_URL}/v1/orders", 201, "Created")],
+        [results.exchange("POST", "http://127.0.0.1:41235/login?next=%2F", 200, service="auth")],
+        [results.exchange("POST", f"{ORDERS_URL}/v1/orders", 201, "Created", "orders")],
         [results.attachment("event orders.created", '{"type": "OrderCreated"}'),
          results.attachment("SQL orders-db", "SELECT 1")],
         [results.attachment("response JSON", "{}")],  # not an integration point
     ], history="create", tags=("api", "critical"))
     results.scenario("Orders", "Assign an order", [
-        [results.exchange("POST", f"{ORDERS_URL}/orders/{ORDER_ID}/assign", 409, "Conflict")],
-        [results.exchange("GET", f"{ORDERS_URL}/orders/{ORDER_ID}", 404, "Not Found"),
-         results.exchange("GET", f"{ORDERS_URL}/orders/mine", 200)],
-        [results.exchange("DELETE", f"{ORDERS_URL}/orders/o-9", 405, "Method Not Allowed"),
-         results.exchange("POST", f"{ORDERS_URL}/orders", 500, "Internal Server Error"),
-         results.exchange("POST", "http://127.0.0.1:41236/notify", 202, "Accepted")],
+        [results.exchange("POST", f"{ORDERS_URL}/orders/{ORDER_ID}/assign", 409, "Conflict",
+                                          "orders")],
+        [results.exchange("GET", f"{ORDERS_URL}/orders/{ORDER_ID}", 404, "Not Found", "orders"),
+         results.exchange("GET", f"{ORDERS_URL}/orders/mine", 200, service="orders")],
+        [results.exchange("DELETE", f"{ORDERS_URL}/orders/o-9", 405, "Method Not Allowed",
+                          "orders"),
+         results.exchange("POST", f"{ORDERS_URL}/orders", 500, "Internal Server Error",
+                          "orders"),
+         results.exchange("POST", "http://127.0.0.1:41236/notify", 202, "Accepted",
+                          "notifications")],
     ], status="failed")
     paid = results.scenario("Payments", "Payment received", [
         [results.attachment("event payments.received (published)", '{"amount": 1}')],
@@ -213,6 +225,11 @@ def test_attachment_names_say_what_was_touched() -> None:
     assert touch_of("PATCH http://h:1/a?token=x#f", "PATCH …\n\nHTTP/1.1 204 No Content") == (
         Touch("http", "PATCH http://h:1/a", status=204))
     assert touch_of("GET http://h:1/a", "no status line here").status is None
+    # Today's names: the service, no address; the body's request line has the address.
+    assert touch_of("PATCH /a?token=x → orders: 204 No Content",
+                    "PATCH http://h:1/a?token=***\nAccept: */*\n\nHTTP 204 No Content") == (
+        Touch("http", "PATCH http://h:1/a", status=204))
+    assert touch_of("GET /a → 127.0.0.1:9: 200 OK", "") == Touch("http", "GET /a", status=200)
     for other in ("response JSON", "curl", "GETTING http://x", "event ", "service log orders"):
         assert touch_of(other, "") is None, other
 

@@ -1,17 +1,22 @@
 """Each contract check links to its OpenAPI operation (issue 16, item 5): a scenario whose
 exchange is checked against its service's OpenAPI document links to the operation's line of
-that document in the repository, once per operation."""
+that document in the repository, once per operation. HTTP exchanges are attached under the
+service's name, without its address (item 2), and ``interlock docs`` still counts them."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
+
 from interlock.contracts._documents import key_line
-from tests.behave.suite_builder import mini_suite
+from interlock.living_docs import write_integration_doc
+from tests.behave.suite_builder import MiniSuite, mini_suite
 
 SERVICES = """
 services:
@@ -52,8 +57,9 @@ FEATURE = """
 """
 
 
-def test_a_checked_exchange_links_to_its_operation_line(tmp_path: Path) -> None:
-    suite = mini_suite(tmp_path, SERVICES)
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[MiniSuite, dict[str, Any]]:
+    suite = mini_suite(tmp_path_factory.mktemp("contract-links"), SERVICES)
     suite.write("contracts/web.openapi.yaml", OPENAPI)
     suite.write("features/orders.feature", FEATURE)
     with mock.patch.dict(os.environ, {"INTERLOCK_REPOSITORY_URL": "https://git.example/shop"}):
@@ -62,10 +68,34 @@ def test_a_checked_exchange_links_to_its_operation_line(tmp_path: Path) -> None:
     results: list[dict[str, Any]] = [json.loads(p.read_text())
                                      for p in suite.results.glob("*-result.json")]
     [result] = [r for r in results if r["name"] == "two orders read"]
+    return suite, result
+
+
+def test_a_checked_exchange_links_to_its_operation_line(
+    ran: tuple[MiniSuite, dict[str, Any]],
+) -> None:
+    _suite, result = ran
     operation_links = [link for link in result["links"] if "openapi" in link["name"]]
     assert operation_links == [{  # GET /orders/{id} on line 12, linked once for two checks
         "type": "link", "name": "GET /orders/{id} (web.openapi.yaml)",
         "url": "https://git.example/shop/contracts/web.openapi.yaml#L12"}]
+
+
+def test_an_exchange_is_named_for_its_service_and_answer_without_its_address(
+    ran: tuple[MiniSuite, dict[str, Any]],
+) -> None:
+    suite, result = ran
+    names = [a["name"] for step in result["steps"] for a in step.get("attachments", [])]
+    assert "GET /orders/1 → web: 200 OK" in names
+    assert "GET /orders/2 → web: 200 OK" in names
+    assert not [n for n in names if re.search(r"127\.0\.0\.1|:\d{4,5}\b", n)], names
+    # interlock docs reads the address from the body and counts the operation covered.
+    summary = write_integration_doc(suite.root / "environment" / "interlock.yaml",
+                                    suite.results, suite.root / "INTEGRATION-TEST.md")
+    text = (suite.root / "INTEGRATION-TEST.md").read_text()
+    assert "| web | GET /orders/{id} | Orders (1) | 200 | — |" in text, text
+    assert "web: GET /orders/{id}" in text  # the scenarios table names the operation
+    assert summary.operations_covered == 1
 
 
 def test_an_operation_line_is_found_in_json_with_tabs(tmp_path: Path) -> None:

@@ -227,7 +227,7 @@ def test_every_exchange_is_attached_and_hooks_see_it(
 
     assert seen == [exchange]
     [(name, body, kind)] = reporter.attachments
-    assert name == f"POST {app.url}/orders"
+    assert name == "POST /orders → orders: 201 Created"  # the service's name, not its port
     assert kind == "text/plain"
     request_part, response_part = body.split("\n\nHTTP 201 Created", 1)
     assert request_part.startswith(f"POST {app.url}/orders\n")

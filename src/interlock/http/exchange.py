@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
@@ -107,6 +107,21 @@ class Exchange:
     def describe(self) -> str:
         """``GET http://…/orders/1`` with secrets hidden: where a problem was seen."""
         return self.secrets.redact(f"{self.method} {self.url}")
+
+    def title(self) -> str:
+        """How a report names the exchange, in a reader's words: method, path, the service it
+        went to (its address when it went to none) and the answer, with secrets hidden.
+
+        Example:
+            >>> Exchange("POST", "http://127.0.0.1:41234/orders?x=1", "orders", {}, b"",
+            ...          201, "Created", {}, b"", 0.01).title()
+            'POST /orders?x=1 → orders: 201 Created'
+        """
+        parts = urlsplit(self.url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        answer = f"{self.status} {self.reason}".strip()
+        party = self.service or parts.netloc
+        return self.secrets.redact(f"{self.method} {path} → {party}: {answer}")
 
     def excerpt(self, limit: int = _EXCERPT_CHARS) -> str:
         """The start of the response body, redacted, on one line: enough to explain a failure."""

@@ -227,7 +227,7 @@ class HttpSession:
         _learn_from_response(exchange, self.secrets)
         if before_report is not None:
             before_report(exchange)
-        self.reporter.attach(exchange.describe(), exchange.report(), TEXT)
+        self.reporter.attach(exchange.title(), exchange.report(), TEXT)
         party = exchange.service or urlsplit(exchange.url).netloc
         failed = exchange.status >= 500
         note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),

@@ -8,7 +8,9 @@ what they are:
 =================================  ================================================
 attachment name                    what it is
 =================================  ================================================
-``POST http://127.0.0.1:41234/x``  an HTTP exchange; its body holds ``HTTP 201 …``
+``POST /x → orders: 201 Created``  an HTTP exchange; its body starts with the
+                                   request line, ``POST http://127.0.0.1:41234/x``
+``POST http://127.0.0.1:41234/x``  the same, as results before it were named
 ``event orders.created``           an event the scenario received
 ``received orders.created``        the same
 ``event payments.in (published)``  an event the scenario published
@@ -22,6 +24,9 @@ http://127.0.0.1:41235/charges     status it got
 Example:
     >>> touch_of("event orders.created", "")
     Touch(kind='event', target='orders.created', detail='received', status=None)
+    >>> touch_of("GET /orders/1?x=1 → orders: 404 Not Found",
+    ...          "GET http://127.0.0.1:8000/orders/1?x=1\\nAccept: */*\\n\\nHTTP 404 Not Found")
+    Touch(kind='http', target='GET http://127.0.0.1:8000/orders/1', detail='', status=404)
     >>> touch_of("GET http://127.0.0.1:8000/orders/1?x=1", "GET …\\n\\nHTTP 404 Not Found")
     Touch(kind='http', target='GET http://127.0.0.1:8000/orders/1', detail='', status=404)
     >>> touch_of('stub "payments" received POST http://127.0.0.1:9/charges -> 402', "")
@@ -43,6 +48,7 @@ from interlock.errors import InterlockError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 _HTTP_NAME = re.compile(rf"({'|'.join(HTTP_METHODS)}) (\S+)")
+_EXCHANGE_NAME = re.compile(rf"({'|'.join(HTTP_METHODS)}) (\S+) → (\S+): (\d{{3}})\b.*")
 _STUB_NAME = re.compile('stub "[^"]+" received (' + "|".join(HTTP_METHODS)
                         + r") (\S+) -> (\d{3})")
 _STATUS_LINE = re.compile(r"^HTTP(?:/[\d.]+)? (\d{3})\b", re.MULTILINE)
@@ -94,6 +100,14 @@ class Results:
 
 def touch_of(name: str, body: str) -> Touch | None:
     """What an attachment named ``name`` says was touched, or ``None`` for other attachments."""
+    exchange = _EXCHANGE_NAME.fullmatch(name.strip())
+    if exchange:  # the address is not in the name: the body's request line has it
+        method, path, _party, status_text = exchange.groups()
+        first = body.split("\n", 1)[0].strip()
+        sent = _HTTP_NAME.fullmatch(first)
+        url = sent.group(2) if sent and sent.group(1) == method else path
+        bare = urlsplit(url)._replace(query="", fragment="").geturl()
+        return Touch("http", f"{method} {bare}", status=int(status_text))
     http = _HTTP_NAME.fullmatch(name.strip())
     if http:
         method, url = http.groups()
