@@ -228,8 +228,9 @@ def test_attachment_names_say_what_was_touched() -> None:
     # Today's names: the service, no address; the body's request line has the address.
     assert touch_of("PATCH /a?token=x → orders: 204 No Content",
                     "PATCH http://h:1/a?token=***\nAccept: */*\n\nHTTP 204 No Content") == (
-        Touch("http", "PATCH http://h:1/a", status=204))
-    assert touch_of("GET /a → 127.0.0.1:9: 200 OK", "") == Touch("http", "GET /a", status=200)
+        Touch("http", "PATCH http://h:1/a", status=204, service="orders"))
+    assert touch_of("GET /a → 127.0.0.1:9: 200 OK", "") == Touch(
+        "http", "GET /a", status=200, service="127.0.0.1:9")
     for other in ("response JSON", "curl", "GETTING http://x", "event ", "service log orders"):
         assert touch_of(other, "") is None, other
 
@@ -352,6 +353,22 @@ def test_an_operation_no_scenario_calls_is_a_gap(suite: Path) -> None:
     assert row(section(text, "### API operations"), "orders", "POST /orders/{id}/cancel",
                "—", "—", "200")
     assert (summary.operations, summary.operations_covered) == (7, 6)
+
+
+def test_an_exchange_with_a_stack_of_its_own_counts_for_the_service_its_name_gives(
+    suite: Path,
+) -> None:
+    # An @isolated scenario's stack has addresses of its own, not in environment.properties:
+    # the attachment's name still says which service answered.
+    results = AllureResults(suite / "reports" / "allure-results")
+    results.scenario("Limits", "Its own stack", [[results.exchange(
+        "GET", "http://127.0.0.1:45999/orders/o-3", 200, service="orders")]])
+    summary, text = generate(suite)
+    assert row(section(text, "### API operations"), "orders", "GET /orders/{id}",
+               "Limits (1)<br>Orders (1, 1 failed)", "200, 404", "—")
+    assert not [gap for gap in summary.gaps if "45999" in gap]
+    assert row(section(text, "## Scenarios"), "Limits: Its own stack", "passed", "—",
+               "orders: GET /orders/{id}")
 
 
 def test_regenerating_gives_the_same_file(suite: Path) -> None:

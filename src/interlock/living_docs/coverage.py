@@ -2,8 +2,9 @@
 operation, event channel and database with the scenarios that touched it, and the gaps.
 
 An HTTP exchange belongs to the service whose address (``environment.properties``) its URL
-starts with, and to the operation of that service's OpenAPI document that its method and path
-match (the same matching the contract check uses).
+starts with (else to the service its attachment names: a stack of the scenario's own has
+addresses of its own), and to the operation of that service's OpenAPI document that its
+method and path match (the same matching the contract check uses).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def coverage(system: SystemMap, results: Results) -> Coverage:
                 touched.add(f"SQL {touch.target}")
             elif touch.kind == "http":
                 touched.add(_http(touch.target, touch.status, scenario.label, system, bases,
-                                  operations, result))
+                                  operations, result, touch.service))
     result.channels = [channels[name] for name in sorted(channels)]
     return result
 
@@ -155,7 +156,7 @@ def coverage(system: SystemMap, results: Results) -> Coverage:
 def _http(
     target: str, status: int | None, label: str, system: SystemMap,
     bases: list[tuple[str, str, str]], operations: dict[tuple[str, str], OperationCoverage],
-    result: Coverage,
+    result: Coverage, named: str = "",
 ) -> str:
     """Count one exchange; return how the scenarios table names it."""
     method, _, url = target.partition(" ")
@@ -166,6 +167,8 @@ def _http(
         if netloc == base_netloc and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
             service, path = name, path[len(prefix.rstrip("/")) :] or "/"
             break
+    else:
+        service = named if named in system.services else ""
     points = system.services.get(service)
     if points is None:
         result.unknown_urls.setdefault(target, set()).add(label)

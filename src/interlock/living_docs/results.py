@@ -23,14 +23,16 @@ http://127.0.0.1:41235/charges     status it got
 
 Example:
     >>> touch_of("event orders.created", "")
-    Touch(kind='event', target='orders.created', detail='received', status=None)
-    >>> touch_of("GET /orders/1?x=1 → orders: 404 Not Found",
-    ...          "GET http://127.0.0.1:8000/orders/1?x=1\\nAccept: */*\\n\\nHTTP 404 Not Found")
-    Touch(kind='http', target='GET http://127.0.0.1:8000/orders/1', detail='', status=404)
-    >>> touch_of("GET http://127.0.0.1:8000/orders/1?x=1", "GET …\\n\\nHTTP 404 Not Found")
-    Touch(kind='http', target='GET http://127.0.0.1:8000/orders/1', detail='', status=404)
-    >>> touch_of('stub "payments" received POST http://127.0.0.1:9/charges -> 402', "")
-    Touch(kind='http', target='POST http://127.0.0.1:9/charges', detail='stub', status=402)
+    Touch(kind='event', target='orders.created', detail='received', status=None, service='')
+    >>> t = touch_of("GET /orders/1?x=1 → orders: 404 Not Found",
+    ...              "GET http://127.0.0.1:8000/orders/1?x=1\\nAccept: */*\\n\\nHTTP 404 Not Found")
+    >>> t.kind, t.target, t.status, t.service
+    ('http', 'GET http://127.0.0.1:8000/orders/1', 404, 'orders')
+    >>> touch_of("GET http://127.0.0.1:8000/orders/1?x=1", "GET …\\n\\nHTTP 404 Not Found").target
+    'GET http://127.0.0.1:8000/orders/1'
+    >>> t = touch_of('stub "payments" received POST http://127.0.0.1:9/charges -> 402', "")
+    >>> t.target, t.detail, t.status
+    ('POST http://127.0.0.1:9/charges', 'stub', 402)
 """
 
 from __future__ import annotations
@@ -61,13 +63,15 @@ class Touch:
     """One thing a scenario touched: ``kind`` is "http", "event" or "sql".
 
     ``target`` is "METHOD URL" (query left out), the channel, or the database; ``detail`` is
-    "received" / "published" for events; ``status`` the HTTP status when the body shows it.
+    "received" / "published" for events; ``status`` the HTTP status when the body shows it;
+    ``service`` who answered an HTTP request, when the attachment's name says it.
     """
 
     kind: str
     target: str
     detail: str = ""
     status: int | None = None
+    service: str = ""  # who answered, as the attachment names it (a service, or an address)
 
 
 @dataclass
@@ -102,12 +106,12 @@ def touch_of(name: str, body: str) -> Touch | None:
     """What an attachment named ``name`` says was touched, or ``None`` for other attachments."""
     exchange = _EXCHANGE_NAME.fullmatch(name.strip())
     if exchange:  # the address is not in the name: the body's request line has it
-        method, path, _party, status_text = exchange.groups()
+        method, path, party, status_text = exchange.groups()
         first = body.split("\n", 1)[0].strip()
         sent = _HTTP_NAME.fullmatch(first)
         url = sent.group(2) if sent and sent.group(1) == method else path
         bare = urlsplit(url)._replace(query="", fragment="").geturl()
-        return Touch("http", f"{method} {bare}", status=int(status_text))
+        return Touch("http", f"{method} {bare}", status=int(status_text), service=party)
     http = _HTTP_NAME.fullmatch(name.strip())
     if http:
         method, url = http.groups()
