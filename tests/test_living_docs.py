@@ -548,3 +548,14 @@ def test_from_a_real_behave_run_with_the_allure_formatter(suite_dir: Path) -> No
             "configuration") in summary.gaps
     assert "`orders` GET /orders/mine: no scenario calls it" in summary.gaps
     assert (summary.scenarios, summary.operations_covered) == (1, 1)
+
+
+def test_a_steps_docstring_attachment_is_not_taken_for_an_event() -> None:
+    """The Allure formatter names a publish step's docstring in plain words; it is no event
+    channel (an attachment named "event to publish" once listed a channel "to publish")."""
+    from interlock.behave.allure_formatter import argument_name
+    from interlock.living_docs.results import touch_of
+
+    name = argument_name("when", 'I publish to "orders.created":', False)
+    assert touch_of(name, "{}") is None
+    assert touch_of(argument_name("then", 'an event on "x" matches:', False), "{}") is None

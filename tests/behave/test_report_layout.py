@@ -147,7 +147,7 @@ def test_a_steps_argument_is_named_for_what_it_is_with_variables_filled_in(
 ) -> None:
     result = results["an event shown where it arrived"]
     step = next(s for s in result["steps"] if s["name"].startswith("And I publish"))
-    attachment = next(a for a in step["attachments"] if a["name"] == "event to publish")
+    attachment = next(a for a in step["attachments"] if a["name"] == "body of the event to publish")
     text = (result["_folder"] / attachment["source"]).read_text()
     assert '"path": "/orders/7"' in text  # a remembered variable, filled in
     assert '"ref": "{uuid}"' in text  # a fresh value is not drawn a second time

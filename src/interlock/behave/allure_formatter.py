@@ -253,7 +253,7 @@ def argument_name(step_type: str, sentence: str, is_table: bool) -> str:
     if "sql" in words or "query" in words:
         return "SQL"
     if "event" in words or "publish" in words:
-        return "expected event" if expected else "event to publish"
+        return "expected event" if expected else "body of the event to publish"
     if "send" in words or "request" in words or "post" in words or "put" in words:
         return "request body"
     if "response" in words or "body" in words:
