@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from interlock._core.match import compare
 from interlock.events.base import Broker
 from interlock.events.kafka import KafkaBroker, KafkaConfig
 from interlock.events.listeners import EventListeners
 from interlock.events.nats import NatsBroker, NatsConfig
-from interlock.match import compare
 from interlock.stack.base import KindContext
 from interlock.stack.kinds import kafka
 from interlock.stack.ports import free_port, is_listening

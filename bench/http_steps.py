@@ -33,9 +33,9 @@ from contextlib import contextmanager
 
 import requests
 
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.http import HttpSession, responses
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 
 
 @contextmanager

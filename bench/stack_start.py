@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from interlock.config import load_config
-from interlock.errors import InterlockError
+from interlock._core.config import load_config
+from interlock._core.errors import InterlockError
 from interlock.suite import Suite
 
 ROOT = Path(__file__).resolve().parent.parent

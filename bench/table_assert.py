@@ -15,9 +15,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from interlock._core.match import compare
 from interlock.db import DatabaseConfig, Databases
 from interlock.db.connection import sqlalchemy_url
-from interlock.match import compare
 
 ITERATIONS = 300
 ROWS = 50

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from interlock.config import find_config
-from interlock.errors import InterlockError
+from interlock._core.config import find_config
+from interlock._core.errors import InterlockError
 from interlock.suite import Suite
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.secrets import Secrets
 from interlock.contracts import Observed, OpenApiContract, SchemaLibrary, check_schema
-from interlock.errors import Failure, InterlockError
-from interlock.secrets import Secrets
 
 DATA = Path(__file__).parent / "data" / "contracts"
 SCHEMAS = [DATA / "schemas", DATA / "more"]

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.living_docs import add_docs_parser, write_integration_doc
 from interlock.living_docs.results import Touch, read_results, touch_of
 
@@ -492,7 +492,7 @@ import urllib.request
 from behave import then, when
 
 from interlock.allure import AllureReporter
-from interlock.secrets import Secrets
+from interlock._core.secrets import Secrets
 
 
 @when("I create an order")

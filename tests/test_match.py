@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interlock.errors import Failure, InterlockError
-from interlock.match import (
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.match import (
     MISSING,
     Mismatch,
     _path_segments,
@@ -20,7 +20,7 @@ from interlock.match import (
     select,
     select_one,
 )
-from interlock.secrets import Secrets
+from interlock._core.secrets import Secrets
 
 UUID = "3f2a9c1e-1111-4222-8333-444455556666"
 

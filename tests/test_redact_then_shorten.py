@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.match import expect_match
+from interlock._core.match.jsonpaths import select_one
+from interlock._core.secrets import Secrets
 from interlock.contracts import SchemaLibrary
-from interlock.errors import Failure, InterlockError
 from interlock.events.base import Event
 from interlock.http.exchange import _SHOWN_BYTES, Exchange
-from interlock.match import expect_match
-from interlock.match.jsonpaths import select_one
-from interlock.secrets import Secrets
 
 LONG = "canary-" + "q9Zr" * 40
 START = LONG[:24]

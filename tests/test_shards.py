@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from interlock.errors import InterlockError
-from interlock.shards import Durations, Shard, merge_reports, shard_features, split
+from interlock._core.errors import InterlockError
+from interlock._core.shards import Durations, Shard, merge_reports, shard_features, split
 
 
 def test_every_feature_is_in_exactly_one_shard_for_any_count() -> None:

@@ -15,20 +15,27 @@ import jsonschema
 import pytest
 import yaml
 
+from interlock._core.errors import InterlockError
+from interlock._core.stackfile import (
+    BROKER_TYPES,
+    KINDS,
+    SECTIONS,
+    SUITE_BACKENDS,
+    blocks,
+    json_schema,
+)
+from interlock._core.stackfile.markdown import reference
+from interlock._core.stackfile.model import Block
+from interlock._core.values import parse_duration
 from interlock.auth import config as auth_config
 from interlock.cli import main
 from interlock.db.config import DatabaseConfig
-from interlock.errors import InterlockError
 from interlock.events import base as events_base
 from interlock.events.config import ADAPTERS, EventsConfig, adapter_class
 from interlock.scaffold import init_suite
 from interlock.stack.backends import BACKENDS
 from interlock.stack.spec import BUILT_IN_KINDS
-from interlock.stackfile import BROKER_TYPES, KINDS, SECTIONS, SUITE_BACKENDS, blocks, json_schema
-from interlock.stackfile.markdown import reference
-from interlock.stackfile.model import Block
 from interlock.suite import Suite
-from interlock.values import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 VALIDATOR = jsonschema.Draft7Validator(json_schema())

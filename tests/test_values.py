@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from interlock.errors import InterlockError
-from interlock.values import (
+from interlock._core.errors import InterlockError
+from interlock._core.values import (
     Scope,
     parse_cell,
     parse_duration,

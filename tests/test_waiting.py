@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interlock.errors import Failure, InterlockError
-from interlock.waiting import eventually
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.waiting import eventually
 
 
 class Flaky:

@@ -11,7 +11,7 @@ Example:
 
 import typing as _typing
 
-from interlock.plugins import lazy_names as _lazy_names
+from interlock._core.plugins import lazy_names as _lazy_names
 
 # Each name is imported from its module on first use: `import interlock` stays cheap (no
 # SQLAlchemy, broker client or Docker SDK until a suite uses them).
@@ -20,29 +20,29 @@ _WHERE = {
     "body_contains": "interlock.http.responses",
     "Databases": "interlock.db.database",
     "EventListeners": "interlock.events.listeners",
-    "eventually": "interlock.waiting",
+    "eventually": "interlock._core.waiting",
     "Exchange": "interlock.http.exchange",
-    "Failure": "interlock.errors",
+    "Failure": "interlock._core.errors",
     "header_contains": "interlock.http.responses",
     "header_is": "interlock.http.responses",
     "HttpSession": "interlock.http.session",
-    "InterlockError": "interlock.errors",
+    "InterlockError": "interlock._core.errors",
     "json_at_contains": "interlock.http.responses",
     "json_at_is": "interlock.http.responses",
     "json_contains": "interlock.http.responses",
     "json_is": "interlock.http.responses",
-    "MemoryReporter": "interlock.report",
-    "parse_cell": "interlock.values",
-    "parse_duration": "interlock.values",
-    "parse_literal": "interlock.values",
+    "MemoryReporter": "interlock._core.report",
+    "parse_cell": "interlock._core.values",
+    "parse_duration": "interlock._core.values",
+    "parse_literal": "interlock._core.values",
     "ReadyCheck": "interlock.stack",
     "remember_header": "interlock.http.responses",
     "remember_json_at": "interlock.http.responses",
-    "render": "interlock.values",
-    "render_json": "interlock.values",
+    "render": "interlock._core.values",
+    "render_json": "interlock._core.values",
     "ScenarioData": "interlock.db.lifecycle",
-    "Scope": "interlock.values",
-    "Secrets": "interlock.secrets",
+    "Scope": "interlock._core.values",
+    "Secrets": "interlock._core.secrets",
     "ServiceSpec": "interlock.stack",
     "Stack": "interlock.stack",
     "status_is": "interlock.http.responses",
@@ -55,8 +55,19 @@ _WHERE = {
 __getattr__, __dir__ = _lazy_names(__name__, _WHERE)
 
 if _typing.TYPE_CHECKING:  # what type checkers and editors see
+    from interlock._core.errors import Failure, InterlockError
+    from interlock._core.report import MemoryReporter
+    from interlock._core.secrets import Secrets
+    from interlock._core.values import (
+        Scope,
+        parse_cell,
+        parse_duration,
+        parse_literal,
+        render,
+        render_json,
+    )
+    from interlock._core.waiting import eventually
     from interlock.db import Databases, ScenarioData
-    from interlock.errors import Failure, InterlockError
     from interlock.events.listeners import EventListeners
     from interlock.http import Exchange, HttpSession
     from interlock.http.responses import (
@@ -73,20 +84,9 @@ if _typing.TYPE_CHECKING:  # what type checkers and editors see
         status_is_one_of,
         time_under,
     )
-    from interlock.report import MemoryReporter
-    from interlock.secrets import Secrets
     from interlock.stack import Address, ReadyCheck, ServiceSpec, Stack
     from interlock.stubs import Stub
     from interlock.suite import Suite
-    from interlock.values import (
-        Scope,
-        parse_cell,
-        parse_duration,
-        parse_literal,
-        render,
-        render_json,
-    )
-    from interlock.waiting import eventually
     from interlock.world import World
 
 __all__ = [

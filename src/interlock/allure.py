@@ -4,7 +4,7 @@ When no Allure listener is registered (a plain ``behave`` without the formatter,
 attaching does nothing, so the same code runs with and without a report.
 
 Example:
-    >>> from interlock.secrets import Secrets
+    >>> from interlock._core.secrets import Secrets
     >>> AllureReporter(Secrets()).attach("note", "hello")   # no listener: nothing happens
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import allure_commons
 from allure_commons.types import AttachmentType
 
-from interlock.report import JSON, SVG, TEXT
-from interlock.secrets import Secrets
-from interlock.traffic import Traffic
+from interlock._core.report import JSON, SVG, TEXT
+from interlock._core.secrets import Secrets
+from interlock._core.traffic import Traffic
 
 _TYPES = {
     TEXT: AttachmentType.TEXT,

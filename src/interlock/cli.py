@@ -27,19 +27,19 @@ from typing import Any
 
 import yaml
 
+from interlock._core.config import find_config
+from interlock._core.errors import InterlockError
+from interlock._core.secrets import Secrets
+from interlock._core.shards import DURATIONS_FILE, merge_reports
+from interlock._core.stackfile.command import add_schema_parser
 from interlock.behave.allure_report import add_report_parser
 from interlock.behave.catalogue import add_steps_parser
 from interlock.behave.glossary import add_glossary_parser, write_glossary
 from interlock.behave.parallel import add_run_parser
-from interlock.config import find_config
-from interlock.errors import InterlockError
 from interlock.living_docs import add_docs_parser
 from interlock.scaffold import add_init_parser
-from interlock.secrets import Secrets
-from interlock.shards import DURATIONS_FILE, merge_reports
 from interlock.stack.kinds import kind_module
 from interlock.stack.reuse import KeptStack
-from interlock.stackfile.command import add_schema_parser
 from interlock.suite import DEFAULT_STACK, Suite
 
 

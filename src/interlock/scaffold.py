@@ -33,8 +33,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from interlock.errors import InterlockError, did_you_mean
-from interlock.stackfile import json_schema
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import json_schema
 
 CHOICES = ("postgres", "nats", "kafka", "stub")
 """What ``--with`` can add: a server each (a stub stands in for a service your system calls)."""

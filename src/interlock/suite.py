@@ -24,16 +24,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from interlock._core.config import SuiteConfig, load_config, require_mapping
+from interlock._core.errors import Failure, InterlockError, did_you_mean
+from interlock._core.report import MemoryReporter, Reporter
+from interlock._core.secrets import Secrets
+from interlock._core.values import Scope, render, render_tree
 from interlock.auth.config import AuthConfig
-from interlock.config import SuiteConfig, load_config, require_mapping
 from interlock.contracts import Observed, OpenApiContract, SchemaLibrary
 from interlock.db import DatabasesConfig
-from interlock.errors import Failure, InterlockError, did_you_mean
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import Connections, HttpSession
-from interlock.report import MemoryReporter, Reporter
-from interlock.secrets import Secrets
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
 from interlock.stack.compose import stack_services
@@ -43,7 +44,6 @@ from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 from interlock.stubs import Stub
 from interlock.suite_check import check_suite
-from interlock.values import Scope, render, render_tree
 
 if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy
     from interlock.auth import Authenticator

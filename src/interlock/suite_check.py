@@ -14,7 +14,7 @@ Example:
     >>> from interlock.suite import Suite
     >>> Suite.load(root / "environment" / "interlock.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    interlock.errors.InterlockError: Unknown cleanup "trackd" for database "main"
+    interlock._core.errors.InterlockError: Unknown cleanup "trackd" for database "main"
       where: ...interlock.yaml:2 (databases.main.cleanup)
       hint:  did you mean "tracked"? Known: "template", "tracked", "truncate"
 """
@@ -25,16 +25,16 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from interlock._core.config import Located, field_where, typed
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.extras import MissingExtra, requires
+from interlock._core.stackfile import block as definition
+from interlock._core.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
+from interlock._core.values import Scope, render
 from interlock.auth.config import AuthConfig, LoginFlow, OAuth2Flow
-from interlock.config import Located, field_where, typed
 from interlock.contracts import OpenApiContract
 from interlock.db import DatabasesConfig
-from interlock.errors import InterlockError, did_you_mean
 from interlock.events.config import brokers_from_dict
-from interlock.extras import MissingExtra, requires
-from interlock.stackfile import block as definition
-from interlock.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
-from interlock.values import Scope, render
 
 if TYPE_CHECKING:
     from interlock.stack.spec import ServiceSpec

@@ -23,16 +23,16 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.traffic import SERVICE, note
+from interlock._core.values import Scope, render, render_json, render_jsonpath
 from interlock.contracts import Observed, OpenApiContract, Operation
-from interlock.errors import Failure, InterlockError
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
 from interlock.stubs import Received, Stub
 from interlock.suite import Suite
-from interlock.traffic import SERVICE, note
-from interlock.values import Scope, render, render_json, render_jsonpath
 
 if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database
     from interlock.auth import Authenticator

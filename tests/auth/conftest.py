@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
+from interlock._core.values import Scope
 from interlock.auth import AuthConfig, Authenticator
 from interlock.http import HttpSession
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
-from interlock.values import Scope
 from tests.http.app import Account, Keys, LocalApp
 
 ALICE_PASSWORD = "canary-alice-pw-1111"

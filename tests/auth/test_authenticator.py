@@ -11,10 +11,10 @@ from typing import Any
 import jwt
 import pytest
 
+from interlock._core.errors import InterlockError
+from interlock._core.report import MemoryReporter
 from interlock.auth import Authenticator, BasicAuth, BearerToken, claims_of
-from interlock.errors import InterlockError
 from interlock.http import Exchange, HttpSession
-from interlock.report import MemoryReporter
 from tests.auth.conftest import (
     ALICE_PASSWORD,
     CAROL_PASSWORD,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from interlock._core.errors import InterlockError
 from interlock.auth import (
     AuthConfig,
     BasicFlow,
@@ -14,7 +15,6 @@ from interlock.auth import (
     OAuth2Flow,
     SigningConfig,
 )
-from interlock.errors import InterlockError
 from tests.auth.conftest import USERS
 
 WHERE = "environment/interlock.yaml:7"

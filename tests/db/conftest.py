@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.db import DatabaseConfig, Databases
 from interlock.db.config import Cleanup
 from interlock.db.connection import sqlalchemy_url
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 from interlock.stack.base import KindContext
 from interlock.stack.kinds import mariadb
 from tests.db.servers import free_port, postgres_plan, running

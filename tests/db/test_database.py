@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.report import MemoryReporter
 from interlock.db import ScenarioData
-from interlock.errors import Failure, InterlockError
-from interlock.report import MemoryReporter
 from tests.db.conftest import MakeDatabases
 
 ORDER_ID = "5b0c2f7e-9d43-4c55-a0a4-1c6f3d2e8a10"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from interlock._core.errors import InterlockError
+from interlock._core.secrets import Secrets
 from interlock.db import DatabaseConfig, Databases, DatabasesConfig, ScenarioData
-from interlock.errors import InterlockError
-from interlock.secrets import Secrets
 from tests.db.conftest import MakeDatabases
 from tests.db.servers import free_port
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from interlock._core.errors import InterlockError
 from interlock.db import DatabaseConfig, Databases, ScenarioData
-from interlock.errors import InterlockError
 from tests.db.conftest import MakeDatabases
 
 YAML = """

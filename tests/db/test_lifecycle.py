@@ -7,11 +7,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from interlock._core.errors import InterlockError
 from interlock.db import Databases, ScenarioData
 from interlock.db.config import DatabaseConfig
 from interlock.db.connection import sqlalchemy_url
 from interlock.db.lifecycle import template_name
-from interlock.errors import InterlockError
 from tests.db.conftest import SCHEMA, MakeDatabases, create_database, drop_database
 
 

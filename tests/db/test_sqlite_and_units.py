@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
+from interlock._core.errors import Failure, InterlockError
 from interlock.db import DatabaseConfig, Databases, ScenarioData
 from interlock.db.cells import column_kind, comparable, to_column
 from interlock.db.connection import redact_url, sqlalchemy_url
 from interlock.db.statements import inserted_tables, split_statements
-from interlock.errors import Failure, InterlockError
 
 
 @pytest.fixture

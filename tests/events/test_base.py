@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.events.base import Event, EventBuffer
 from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.events.mqtt import mqtt_matches
@@ -138,7 +138,7 @@ def test_events_config() -> None:
 
 
 def test_password_in_a_broker_url_becomes_a_secret() -> None:
-    from interlock.secrets import Secrets
+    from interlock._core.secrets import Secrets
 
     secrets = Secrets()
     configs = brokers_from_dict({"hooks": {"type": "webhook"}}, "brokers")

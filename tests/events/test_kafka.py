@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.report import MemoryReporter
 from interlock.events.base import EventBuffer
 from interlock.events.config import BrokerConfig
 from interlock.events.kafka import KafkaBroker
 from interlock.events.listeners import EventListeners
-from interlock.report import MemoryReporter
 from interlock.stack.kinds import kafka
 from interlock.stack.ports import free_port
 

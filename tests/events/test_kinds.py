@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.events.base import EventBuffer
 from interlock.events.config import BrokerConfig
 from interlock.stack.base import KindContext, ProcessPlan

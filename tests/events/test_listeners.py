@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from interlock.errors import Failure, InterlockError
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.events.base import Broker
 from interlock.events.config import EventsConfig
 from interlock.events.listeners import EventListeners
 from interlock.events.nats import NatsBroker, NatsConfig
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 
 from .brokers import CASES, connected
 from .servers import Server

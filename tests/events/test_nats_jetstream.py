@@ -10,7 +10,7 @@ import nats
 import pytest
 from nats.js.api import ConsumerConfig
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.events.base import EventBuffer
 from interlock.events.nats import NatsBroker, NatsConfig
 

@@ -9,7 +9,7 @@ import requests
 from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.events.base import EventBuffer
 from interlock.events.webhook import WebhookBroker, WebhookConfig
 

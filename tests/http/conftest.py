@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from interlock.errors import InterlockError, did_you_mean
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.http import HttpSession
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 from tests.http.app import Account, Keys, LocalApp
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from interlock.errors import Failure, InterlockError
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.http import HttpSession, responses
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 from tests.http.app import LocalApp, free_port
 
 CONFIGURED = "canary-configured-0001"  # a suite secret, e.g. {env.API_KEY}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from interlock.errors import Failure
+from interlock._core.errors import Failure
 from interlock.http import Exchange, HttpSession, responses
 
 
@@ -167,8 +167,8 @@ def test_remember_values(created: Exchange) -> None:
 
 
 def test_a_header_may_be_checked_with_a_marker(app: Any) -> None:
-    from interlock.report import MemoryReporter
-    from interlock.secrets import Secrets
+    from interlock._core.report import MemoryReporter
+    from interlock._core.secrets import Secrets
 
     session = HttpSession(base_url_of={"app": app.url}.__getitem__, secrets=Secrets(),
                           reporter=MemoryReporter())

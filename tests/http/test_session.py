@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.http import Connections, Exchange, HttpSession
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 from tests.http.app import LocalApp, free_port
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from interlock._core.errors import Failure
+from interlock._core.report import MemoryReporter
 from interlock.db import Databases
 from interlock.db.config import DatabaseConfig
-from interlock.errors import Failure
-from interlock.report import MemoryReporter
 
 
 @pytest.fixture

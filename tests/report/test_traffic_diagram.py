@@ -9,14 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from interlock._core.diagram import sequence_svg
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.db import Databases
 from interlock.db.config import DatabaseConfig
-from interlock.diagram import sequence_svg
 from interlock.events.listeners import EventListeners
 from interlock.events.memory import MemoryBroker
 from interlock.http import HttpSession
-from interlock.report import MemoryReporter
-from interlock.secrets import Secrets
 from tests.http.app import Account, LocalApp
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker import ContainerSpec, DockerEngine
 
 BASE_IMAGE = os.environ.get("INTERLOCK_BASE_IMAGE", "interlock/python-base:bookworm")

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from interlock.config import load_config
-from interlock.errors import InterlockError
+from interlock._core.config import load_config
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker import DockerEngine
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.compose import load_compose, stack_services

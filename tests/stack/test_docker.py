@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker import (
     LABEL_OWNER,
     LABEL_RUN,

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 import requests
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker import ContainerSpec, DockerEngine
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.registry import RunRegistry

@@ -12,8 +12,8 @@ import psutil
 import pytest
 import requests
 
-from interlock.errors import InterlockError
-from interlock.secrets import Secrets
+from interlock._core.errors import InterlockError
+from interlock._core.secrets import Secrets
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.memory import MemoryService
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack

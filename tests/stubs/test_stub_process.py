@@ -11,8 +11,8 @@ import psutil
 import pytest
 import requests
 
-from interlock.errors import Failure, InterlockError
-from interlock.secrets import Secrets
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.secrets import Secrets
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
 from interlock.stubs import Stub

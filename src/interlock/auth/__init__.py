@@ -8,6 +8,7 @@ Example:
 
 from typing import TYPE_CHECKING
 
+from interlock._core.plugins import lazy_names
 from interlock.auth.config import (
     AuthConfig,
     BasicFlow,
@@ -17,7 +18,6 @@ from interlock.auth.config import (
     SigningConfig,
     UserConfig,
 )
-from interlock.plugins import lazy_names
 
 # The configuration is light; logins and tokens load PyJWT and cryptography on first use.
 __getattr__, __dir__ = lazy_names(__name__, {

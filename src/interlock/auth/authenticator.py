@@ -2,8 +2,8 @@
 to be wrong (expired, signed with the wrong key, other claims).
 
 Example:
-    >>> from interlock.values import Scope
-    >>> from interlock.secrets import Secrets
+    >>> from interlock._core.values import Scope
+    >>> from interlock._core.secrets import Secrets
     >>> from interlock.auth.config import AuthConfig
     >>> config = AuthConfig.from_dict({
     ...     "signing": {"algorithm": "HS256", "secret": "a-signing-secret-of-32-bytes-or-more"},
@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from interlock._core.errors import Failure, InterlockError, did_you_mean
+from interlock._core.match import select_one
+from interlock._core.secrets import Secrets
+from interlock._core.values import Scope, render
 from interlock.auth.config import (
     HMAC_ALGORITHMS,
     AuthConfig,
@@ -44,10 +48,6 @@ from interlock.auth.tokens import (
     random_key,
     sign,
 )
-from interlock.errors import Failure, InterlockError, did_you_mean
-from interlock.match import select_one
-from interlock.secrets import Secrets
-from interlock.values import Scope, render
 
 # A cached token this close to its expiry is fetched again, so a long run does not start
 # failing half-way with 401s that have nothing to do with the system under test.

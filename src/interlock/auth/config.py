@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from interlock.config import field_where
-from interlock.errors import InterlockError, did_you_mean
-from interlock.stackfile import block
+from interlock._core.config import field_where
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import block
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 KEY_ALGORITHMS = (

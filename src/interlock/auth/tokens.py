@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ from allure_behave.listener import AllureListener, GroupContext
 from allure_commons.model2 import Link, Status, StatusDetails
 from allure_commons.reporter import AllureReporter
 
+from interlock._core.errors import Failure, InterlockError
 from interlock.behave.binding import SuiteMistake
 from interlock.behave.links import repository_url, source_link
 from interlock.behave.setup_errors import SetupFailed
-from interlock.errors import Failure, InterlockError
 
 GLOSSARY = "GLOSSARY.md"  # beside features/, written by `interlock glossary` and `docs`
 

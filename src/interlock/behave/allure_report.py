@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interlock._core.errors import InterlockError
 from interlock.behave.allure_files import CATEGORIES
-from interlock.errors import InterlockError
 
 INSTALL_HINT = (
     "Install the Allure 3 command line (Node.js, no Java): `npm install -g allure` (or "

@@ -24,9 +24,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, Literal
 
-from interlock.errors import Failure, InterlockError
-from interlock.values import parse_duration
-from interlock.waiting import eventually
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.values import parse_duration
+from interlock._core.waiting import eventually
 
 WITHIN = r"(?:within (?P<within>[^,\"]+?),\s*)?"
 """The ``within <duration>,`` prefix; any unit is taken here so that a wrong one ("5 hours")

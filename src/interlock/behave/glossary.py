@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interlock._core.errors import InterlockError
 from interlock.behave.catalogue import LIBRARIES, readable
-from interlock.errors import InterlockError
 
 LIBRARY_PACKAGE = "interlock.behave.steps"
 FILE_NAME = "GLOSSARY.md"

@@ -26,6 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from interlock._core.config import find_config
+from interlock._core.diagram import sequence_svg
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.report import SVG, TEXT
+from interlock._core.traffic import Traffic, traffic_of
+from interlock._core.values import preview
 from interlock.allure import AllureReporter
 from interlock.behave.allure_files import (
     allure_results_dir,
@@ -45,13 +51,7 @@ from interlock.behave.sharding import (
     timed,
 )
 from interlock.behave.tables import table_csv
-from interlock.config import find_config
-from interlock.diagram import sequence_svg
-from interlock.errors import Failure, InterlockError
-from interlock.report import SVG, TEXT
 from interlock.suite import DEFAULT_STACK, Suite
-from interlock.traffic import Traffic, traffic_of
-from interlock.values import preview
 from interlock.world import World
 
 __all__ = [

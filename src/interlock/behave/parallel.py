@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 SUMMARY = re.compile(r"^(\d+) (features?|scenarios?|steps?) passed(?: \((\d+) flaky\))?, "
                      r"(\d+) failed, (\d+) skipped(?:, (\d+) undefined)?(?:, (\d+) untested)?",
@@ -106,9 +106,9 @@ def plan(paths: list[Path], root: Path, durations: Path) -> list[Planned]:
     file runs record, as CI shards use it) and whether it runs alone or on its own stack."""
     from behave.parser import parse_file
 
+    from interlock._core.shards import Durations
     from interlock.behave.binding import SENTENCES
     from interlock.behave.steps import __name__ as _steps  # noqa: F401  (registers them)
-    from interlock.shards import Durations
 
     serial = [(re.compile(pattern), str(getattr(run, "interlock_serial", "")),
                bool(getattr(run, "interlock_scoped", False)))
@@ -161,10 +161,10 @@ def run(args: argparse.Namespace) -> int:
     """``interlock run``: plan, start the shared stack, run the workers, add up."""
     from behave.configuration import Configuration
 
+    from interlock._core.config import find_config
+    from interlock._core.shards import Durations, shard_features
     from interlock.behave.allure_files import clear_old_results
     from interlock.behave.sharding import configured_shard, durations_file, record_file
-    from interlock.config import find_config
-    from interlock.shards import Durations, shard_features
     from interlock.stack.reuse import KeptStack
     from interlock.suite import DEFAULT_STACK, Suite
 

@@ -46,9 +46,9 @@ from behave.model_core import Status
 from behave.reporter.junit import JUnitReporter
 from behave.reporter.summary import AbstractSummaryReporter
 
+from interlock._core.errors import InterlockError
 from interlock.behave.binding import SuiteMistake
 from interlock.behave.setup_errors import SetupFailed
-from interlock.errors import InterlockError
 
 DEFAULT_TRIES = 2
 FLAKY_TAG = "flaky"

@@ -26,8 +26,8 @@ from pathlib import Path
 import behave
 
 import interlock
-from interlock.errors import InterlockError
-from interlock.secrets import Secrets
+from interlock._core.errors import InterlockError
+from interlock._core.secrets import Secrets
 
 _FRAMEWORK = (str(Path(interlock.__file__).parent), str(Path(behave.__file__).parent))
 

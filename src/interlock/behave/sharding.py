@@ -1,7 +1,7 @@
 """A behave run as one CI shard, and the durations that balance the next split.
 
 ``-D interlock.shard=i/n`` (or ``INTERLOCK_SHARD=i/n``): before the first feature, the run
-keeps only its share of the features behave found (``interlock.shards.split``); the others
+keeps only its share of the features behave found (``interlock._core.shards.split``); the others
 are not run and not reported, so each shard's Allure results and JUnit files hold its own
 features only and copy together into one report (``interlock merge``).
 
@@ -22,8 +22,7 @@ from typing import Any
 
 from behave.model_core import Status
 
-from interlock.behave.allure_files import allure_results_dir
-from interlock.shards import (
+from interlock._core.shards import (
     DURATIONS_FILE,
     SHARD_ENV,
     SHARD_USERDATA,
@@ -31,6 +30,7 @@ from interlock.shards import (
     Shard,
     shard_features,
 )
+from interlock.behave.allure_files import allure_results_dir
 
 DURATIONS_USERDATA = "interlock.durations"
 RECORD_USERDATA = "interlock.record_durations"

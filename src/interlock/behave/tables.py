@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 
 def rows_of(world: Any, *required: str) -> list[dict[str, str]]:

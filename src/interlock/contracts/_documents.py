@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from interlock.errors import InterlockError
-from interlock.match import child_path
-from interlock.secrets import Secrets
+from interlock._core.errors import InterlockError
+from interlock._core.match import child_path
+from interlock._core.secrets import Secrets
 
 
 def load_document(path: Path, what: str) -> Any:

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.secrets import Secrets
 from interlock.contracts._documents import error_order, json_path, key_line, load_document, short
 from interlock.contracts.operations import METHODS, Operation, Operations
-from interlock.errors import Failure, InterlockError
-from interlock.secrets import Secrets
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from interlock._core.errors import InterlockError
 from interlock.contracts._documents import load_document
-from interlock.errors import InterlockError
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

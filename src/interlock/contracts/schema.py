@@ -12,7 +12,7 @@ Example:
     >>> check_schema({"id": "o-1"}, "order.schema.json", [folder])
     >>> check_schema({"id": 7}, "order.schema.json", [folder])
     Traceback (most recent call last):
-    interlock.errors.Failure: response JSON does not match the schema "order.schema.json"
+    interlock._core.errors.Failure: response JSON does not match the schema "order.schema.json"
       $.id: 7 is not of type 'string'
           keyword "type" at #/properties/id/type, value: 7
       where: ...order.schema.json
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.secrets import Secrets
 from interlock.contracts._documents import error_order, json_path, load_document, short
-from interlock.errors import Failure, InterlockError
-from interlock.secrets import Secrets
 
 
 class SchemaLibrary:

@@ -12,8 +12,8 @@ Example:
 
 from typing import TYPE_CHECKING
 
+from interlock._core.plugins import lazy_names
 from interlock.db.config import DatabaseConfig, DatabasesConfig
-from interlock.plugins import lazy_names
 
 # The configuration is light; the rest loads SQLAlchemy, so it is imported on first use.
 __getattr__, __dir__ = lazy_names(__name__, {

@@ -1,7 +1,7 @@
 """Typed cells: what a table cell means for a column, and what a column's value means to a cell.
 
 A step's cells are JSON literals where they parse as one, otherwise text
-(``interlock.values.parse_cell``). Databases answer in their own types, so before comparing,
+(``interlock._core.values.parse_cell``). Databases answer in their own types, so before comparing,
 each actual value is turned into the JSON value the author would have written:
 
 * ``Decimal`` (numeric columns) → a number; ``2.50`` equals ``2.5``;

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self, cast
 
-from interlock.config import field_where
-from interlock.errors import InterlockError, did_you_mean
-from interlock.stackfile import block as definition
+from interlock._core.config import field_where
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import block as definition
 
 Cleanup = Literal["tracked", "truncate", "template"]
 Level = Literal["scenario", "feature"]

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable database should fail a step quickly
 

@@ -24,6 +24,11 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.report import Reporter
+from interlock._core.secrets import Secrets
+from interlock._core.traffic import DATABASE, TEST, note
+from interlock._core.values import parse_cell
 from interlock.db import expectations
 from interlock.db.cells import aligned_table, shown, to_column
 from interlock.db.config import DatabaseConfig
@@ -31,11 +36,6 @@ from interlock.db.connection import create_engine, redact_url, server_message, u
 from interlock.db.results import SqlResult, StatementResult
 from interlock.db.schema import Schema
 from interlock.db.statements import changed_table, split_statements
-from interlock.errors import InterlockError, did_you_mean
-from interlock.report import Reporter
-from interlock.secrets import Secrets
-from interlock.traffic import DATABASE, TEST, note
-from interlock.values import parse_cell
 
 MAX_RESTORED_ROWS = 10_000  # `is empty` keeps the rows it deletes, to put them back after
 SHOWN_ROWS = 50  # rows of a result attached to the report
@@ -380,7 +380,7 @@ class Databases:
         >>> dbs = Databases({"a": DatabaseConfig("a", "sqlite://")})
         >>> dbs.get("b")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: Unknown database "b"
+        interlock._core.errors.InterlockError: Unknown database "b"
     """
 
     def __init__(

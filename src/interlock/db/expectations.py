@@ -22,7 +22,7 @@ Example:
     >>> db.expect_row_matching("t", {"id": "1", "s": "#string"})
     >>> db.expect_row_count("t", 0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    interlock.errors.Failure: Table "t" in "m" has 1 row, expected 0
+    interlock._core.errors.Failure: Table "t" in "m" has 1 row, expected 0
     ...
 """
 
@@ -37,15 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.match import Mismatch, compare, format_mismatches
+from interlock._core.values import parse_cell
 from interlock.db.cells import ColumnKind, aligned_table, column_kind, comparable
 from interlock.db.schema import closest_first
-from interlock.errors import Failure, InterlockError
-from interlock.match import Mismatch, compare, format_mismatches
-from interlock.values import parse_cell
 
 if TYPE_CHECKING:
+    from interlock._core.secrets import Secrets
     from interlock.db.database import Database
-    from interlock.secrets import Secrets
 
 CLOSEST = 10  # actual rows shown in a failure
 

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 import yaml
 
+from interlock._core.errors import InterlockError
 from interlock.db.database import Database
 from interlock.db.schema import closest_first
 from interlock.db.statements import inserted_tables
-from interlock.errors import InterlockError
 
 if TYPE_CHECKING:
     from interlock.db.lifecycle import ScenarioData

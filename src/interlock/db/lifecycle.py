@@ -34,11 +34,11 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from interlock._core.errors import InterlockError
 from interlock.db import fixtures
 from interlock.db.config import Level
 from interlock.db.connection import server_message
 from interlock.db.database import Database, Databases
-from interlock.errors import InterlockError
 
 
 @dataclass

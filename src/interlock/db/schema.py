@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 
 class Schema:

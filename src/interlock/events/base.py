@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from interlock.config import key_where
-from interlock.errors import InterlockError, did_you_mean
-from interlock.secrets import Secrets
-from interlock.values import parse_duration
+from interlock._core.config import key_where
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.secrets import Secrets
+from interlock._core.values import parse_duration
 
 T = TypeVar("T")
 
@@ -100,7 +100,7 @@ class Event:
         Example:
             >>> Event.now("a", b"not json").json()  # doctest: +ELLIPSIS
             Traceback (most recent call last):
-            interlock.errors.InterlockError: event body is not JSON (event on "a")
+            interlock._core.errors.InterlockError: event body is not JSON (event on "a")
             ...
         """
         try:

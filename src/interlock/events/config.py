@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-from interlock.config import key_where
-from interlock.errors import InterlockError
+from interlock._core.config import key_where
+from interlock._core.errors import InterlockError
+from interlock._core.plugins import Plugins
+from interlock._core.secrets import Secrets
+from interlock._core.stackfile import block
 from interlock.events.base import Broker, Settings
-from interlock.plugins import Plugins
-from interlock.secrets import Secrets
-from interlock.stackfile import block
 
 ADAPTERS = Plugins("broker type", {
     "nats": "interlock.events.nats:NatsBroker",

@@ -36,9 +36,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.events.base import Event, Settings
-from interlock.extras import requires
 
 with requires("confluent-kafka", extra="kafka", what="The kafka broker"):
     from confluent_kafka import (

@@ -22,13 +22,13 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from interlock.errors import Failure, InterlockError, did_you_mean
+from interlock._core.errors import Failure, InterlockError, did_you_mean
+from interlock._core.match import MISSING, compare, format_mismatches, select, select_one
+from interlock._core.report import JSON, TEXT, Reporter, pretty_json
+from interlock._core.secrets import Secrets
+from interlock._core.traffic import BROKER, TEST, note
 from interlock.events.base import Broker, Event, EventBuffer, Subscription
 from interlock.events.config import EventsConfig
-from interlock.match import MISSING, compare, format_mismatches, select, select_one
-from interlock.report import JSON, TEXT, Reporter, pretty_json
-from interlock.secrets import Secrets
-from interlock.traffic import BROKER, TEST, note
 
 _SHOWN = 20  # events listed in a failure; more are counted
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.events.base import Event, Settings, no_keys, split_match
-from interlock.extras import requires
 
 with requires("paho-mqtt", extra="mqtt", what="The mqtt broker"):
     import paho.mqtt.client as mqtt

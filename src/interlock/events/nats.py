@@ -26,9 +26,9 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.events.base import Event, Settings, no_keys, split_match
-from interlock.extras import requires
 
 with requires("nats-py", extra="nats", what="The nats broker"):
     import nats

@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.events.base import Event, Settings, no_keys, split_match
-from interlock.extras import requires
 
 with requires("pika", extra="rabbitmq", what="The rabbitmq broker"):
     import pika

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.events.base import Event, Settings, no_keys
-from interlock.extras import requires
 
 with requires("redis", extra="redis", what="The redis broker"):
     import redis

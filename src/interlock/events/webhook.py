@@ -30,9 +30,9 @@ from typing import Any, Self
 
 import requests
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.events.base import Event, Settings, no_keys
-from interlock.extras import requires
 
 with requires("cloudevents", extra="webhook", what="The webhook broker"):
     from cloudevents.core.bindings.http import (

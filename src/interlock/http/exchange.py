@@ -5,7 +5,7 @@ reads. It keeps the bytes that went out and came back, so the report, the curl l
 failure message all show exactly what happened (with secrets hidden).
 
 Example:
-    >>> from interlock.secrets import Secrets
+    >>> from interlock._core.secrets import Secrets
     >>> ex = Exchange("GET", "http://127.0.0.1:1/orders/1", "orders", {"Accept": "*/*"}, b"",
     ...               200, "OK", {"Content-Type": "application/json"}, b'{"id": 1}', 0.003,
     ...               secrets=Secrets())
@@ -26,8 +26,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
-from interlock.errors import InterlockError
-from interlock.secrets import MASK, Secrets
+from interlock._core.errors import InterlockError
+from interlock._core.secrets import MASK, Secrets
 
 # Bodies longer than this are cut in reports: a report is for reading, not for archiving.
 _SHOWN_BYTES = 64 * 1024

@@ -12,7 +12,7 @@ Example:
     ...               b'{"error": "database down"}', 0.004)
     >>> status_is(ex, 200)
     Traceback (most recent call last):
-    interlock.errors.Failure: Response status is 500 Internal Server Error, expected 200
+    interlock._core.errors.Failure: Response status is 500 Internal Server Error, expected 200
       body: {"error": "database down"}
       where: GET http://127.0.0.1:1/orders/1
 """
@@ -23,10 +23,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from interlock.errors import Failure, InterlockError
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.match import compare, expect_match, select_one
+from interlock._core.secrets import MASK
 from interlock.http import Exchange
-from interlock.match import compare, expect_match, select_one
-from interlock.secrets import MASK
 
 __all__ = [
     "body_contains",

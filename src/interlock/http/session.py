@@ -2,8 +2,8 @@
 the last exchange, and a report attachment for every request.
 
 Example:
-    >>> from interlock.report import MemoryReporter
-    >>> from interlock.secrets import Secrets
+    >>> from interlock._core.report import MemoryReporter
+    >>> from interlock._core.secrets import Secrets
     >>> secrets = Secrets()
     >>> urls = {"orders": "http://127.0.0.1:8080"}
     >>> session = HttpSession(base_url_of=urls.__getitem__, secrets=secrets,
@@ -29,11 +29,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.report import TEXT, Reporter
+from interlock._core.secrets import Secrets
+from interlock._core.traffic import SERVICE, TEST, note
 from interlock.http.exchange import Exchange
-from interlock.report import TEXT, Reporter
-from interlock.secrets import Secrets
-from interlock.traffic import SERVICE, TEST, note
 
 
 class _NoBody:
@@ -118,13 +118,13 @@ class HttpSession:
     ``reporter`` as ``METHOD URL`` and each ``on_exchange`` hook is called with it.
 
     Example:
-        >>> from interlock.report import MemoryReporter
+        >>> from interlock._core.report import MemoryReporter
         >>> s = HttpSession(base_url_of={"orders": "http://127.0.0.1:1"}.__getitem__,
         ...                 secrets=Secrets(), reporter=MemoryReporter())
         >>> s.params["limit"] = "10"
         >>> s.send("GET", "/orders")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: Which service? "/orders" is a path ...
+        interlock._core.errors.InterlockError: Which service? "/orders" is a path ...
     """
 
     def __init__(

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interlock.config import load_config
+from interlock._core.config import load_config
+from interlock._core.secrets import Secrets
 from interlock.living_docs.coverage import coverage
 from interlock.living_docs.markdown import render
 from interlock.living_docs.points import relative, system_map
 from interlock.living_docs.results import read_results
-from interlock.secrets import Secrets
 
 DEFAULT_RESULTS = "reports/allure-results"
 DEFAULT_OUT = "INTEGRATION-TEST.md"

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from interlock.config import SuiteConfig
+from interlock._core.config import SuiteConfig
+from interlock._core.errors import InterlockError, did_you_mean
 from interlock.contracts import Documented, Operations
-from interlock.errors import InterlockError, did_you_mean
 from interlock.stack.compose import stack_services
 from interlock.stack.spec import ServiceSpec
 

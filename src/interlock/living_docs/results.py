@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 _HTTP_NAME = re.compile(rf"({'|'.join(HTTP_METHODS)}) (\S+)")

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from interlock.errors import InterlockError
-from interlock.secrets import Secrets
-from interlock.values import Scope
+from interlock._core.errors import InterlockError
+from interlock._core.secrets import Secrets
+from interlock._core.values import Scope
 
 if TYPE_CHECKING:
     from interlock.stack.proxy import Delay

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interlock.config import Located, SuiteConfig, read_yaml
-from interlock.errors import InterlockError, did_you_mean
+from interlock._core.config import Located, SuiteConfig, read_yaml
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import block
 from interlock.stack.spec import DockerForm, ServiceSpec, layered
-from interlock.stackfile import block
 
 TOP_KEYS = ("services", "volumes", "networks", "name", "version")
 SERVICE_KEYS = (

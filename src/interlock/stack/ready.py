@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import requests
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import ReadyCheck
 from interlock.stack.ports import is_listening
 

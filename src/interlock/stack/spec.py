@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interlock.config import field_where, typed
-from interlock.errors import InterlockError, did_you_mean
+from interlock._core.config import field_where, typed
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import block
+from interlock._core.values import parse_duration
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import ReadyCheck
 from interlock.stack.kinds import KINDS
-from interlock.stackfile import block
-from interlock.values import parse_duration
 
 BUILT_IN_KINDS = tuple(KINDS)  # the kinds' registry: a new kind is a module and a line there
 # The backends whose blocks have a field of their own here (the kinds and Compose build them

@@ -33,14 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from interlock.errors import InterlockError, did_you_mean
-from interlock.secrets import Secrets
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.secrets import Secrets
+from interlock._core.values import Scope
 from interlock.stack.backends import BACKENDS, FALLBACK
 from interlock.stack.base import Address, Backend, RunningService, StackPlace
 from interlock.stack.proxy import Delay
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
-from interlock.values import Scope
 
 T = TypeVar("T")
 

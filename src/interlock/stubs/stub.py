@@ -29,9 +29,9 @@ from typing import Any
 
 import requests
 
-from interlock.errors import Failure, InterlockError
-from interlock.match import compare, expect_match
-from interlock.secrets import Secrets
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.match import compare, expect_match
+from interlock._core.secrets import Secrets
 from interlock.stubs.server import ADMIN, StubApp, path_pattern
 
 _UNSET: Any = object()

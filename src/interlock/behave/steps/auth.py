@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from interlock._core.values import render_json
 from interlock.behave.binding import q, sentence
 from interlock.behave.tables import rows_of
-from interlock.values import render_json
 
 
 @sentence(r"I am logged in as " + q("user"))

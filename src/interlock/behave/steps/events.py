@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from interlock._core.values import parse_cell, parse_duration, render_json_text
 from interlock.behave.binding import DURATION, q, sentence
 from interlock.behave.tables import headings_of, rows_of
-from interlock.values import parse_cell, parse_duration, render_json_text
 
 BROKER = r'(?: (?:from|on|via) "(?P<broker>[^"]*)")?'
 WINDOW = DURATION.format("window")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
+from interlock._core.values import render_json
 from interlock.behave.binding import q, sentence
 from interlock.behave.tables import rows_of
 from interlock.http import NO_BODY, responses
-from interlock.values import render_json
 
 METHODS = r"(?P<method>GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)"
 

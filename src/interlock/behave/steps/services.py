@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from interlock._core.errors import Failure
+from interlock._core.values import parse_duration
 from interlock.behave.binding import DURATION, q, sentence
-from interlock.errors import Failure
 from interlock.stack.ready import log_tail
-from interlock.values import parse_duration
 
 FAULT = "it stops or slows a service that features running beside it use"
 

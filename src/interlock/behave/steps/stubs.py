@@ -11,10 +11,10 @@ import mimetypes
 import re
 from typing import Any
 
+from interlock._core.errors import InterlockError
+from interlock._core.values import parse_duration
 from interlock.behave.binding import DURATION, q, sentence
 from interlock.behave.tables import rows_of
-from interlock.errors import InterlockError
-from interlock.values import parse_duration
 
 METHOD = r"(?P<method>GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)"
 STUB = r"the " + q("stub") + r" stub"

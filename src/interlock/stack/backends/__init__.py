@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from interlock.plugins import Plugins
+from interlock._core.plugins import Plugins
 
 BACKENDS = Plugins("backend", {
     "process": "interlock.stack.backends.process:ProcessBackend",

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from interlock.config import field_where
-from interlock.errors import InterlockError, did_you_mean
+from interlock._core.config import field_where
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import block
+from interlock._core.values import render
 from interlock.stack.base import Address, RunningService, StackPlace
-from interlock.stackfile import block
-from interlock.values import render
 
 if TYPE_CHECKING:
     from interlock.stack.spec import ServiceSpec

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.values import render
 from interlock.stack.base import (
     Address,
     KindContext,
@@ -49,7 +50,6 @@ from interlock.stack.proxy import DelayProxy
 from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
-from interlock.values import render
 
 
 class ProcessService(RunningService):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from interlock.plugins import Plugins
+from interlock._core.plugins import Plugins
 
 KINDS = Plugins("kind", {
     "postgres": "interlock.stack.kinds.postgres",

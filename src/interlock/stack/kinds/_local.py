@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import KindContext
 
 # Server programs live in sbin, which a non-root PATH often lacks.

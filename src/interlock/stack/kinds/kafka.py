@@ -25,8 +25,8 @@ import importlib.util
 import os
 from pathlib import Path
 
-from interlock.errors import InterlockError
-from interlock.extras import requires
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 from interlock.stack.kinds._local import no_options
 

@@ -9,8 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from interlock.errors import InterlockError
-from interlock.extras import requires
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 
 

@@ -21,8 +21,8 @@ import time
 import warnings
 from pathlib import Path
 
-from interlock.errors import InterlockError
-from interlock.extras import requires
+from interlock._core.errors import InterlockError
+from interlock._core.extras import requires
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 
 SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention

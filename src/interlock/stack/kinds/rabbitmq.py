@@ -25,7 +25,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 from interlock.stack.kinds._local import no_options
 

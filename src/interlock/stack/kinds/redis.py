@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 from interlock.stack.kinds._local import installed
 

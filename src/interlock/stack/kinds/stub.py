@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
 
 OPTIONS = ("image",)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
+from interlock._core.values import Scope, render
 from interlock.stack.backends.docker.delay import ContainerDelay, direct_alias
 from interlock.stack.backends.docker.engine import DockerEngine
 from interlock.stack.backends.docker.spec import ContainerSpec, addresses_seen_from
@@ -19,7 +20,6 @@ from interlock.stack.base import KindContext, RunningService, StackPlace
 from interlock.stack.kinds import kind_module
 from interlock.stack.ports import free_port
 from interlock.stack.spec import DockerForm, ServiceSpec
-from interlock.values import Scope, render
 
 
 class DockerBackend:

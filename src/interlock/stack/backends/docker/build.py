@@ -27,7 +27,7 @@ from typing import Any
 from docker.errors import APIError, ImageNotFound
 from docker.utils.build import exclude_paths
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker.sweep import LABEL_SERVICE
 
 BUILD_TAIL_LINES = 40

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack import proxy
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.backends.docker.spec import ContainerSpec

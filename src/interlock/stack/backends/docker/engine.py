@@ -35,7 +35,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker.build import BuildCache, build_image
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.backends.docker.spec import ContainerSpec, address_for, addresses_seen_from

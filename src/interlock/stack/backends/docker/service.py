@@ -35,7 +35,7 @@ from typing import Any
 
 from docker.errors import APIError, NotFound
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import Address, ReadyCheck, RunningService
 from interlock.stack.ready import Probe, log_tail
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 from interlock.stack.base import Address, DockerPlan, ReadyCheck, RunningService
 
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from interlock.errors import Failure
+from interlock._core.errors import Failure
 
 T = TypeVar("T")
 
@@ -50,7 +50,7 @@ def eventually(
         >>> def never(): raise Failure("status is 500")
         >>> eventually(never, timeout=0.01, interval=0.005)
         Traceback (most recent call last):
-        interlock.errors.Failure: still failing after 0.01 seconds (... attempts): status is 500
+        interlock._core.errors.Failure: still failing after 0.01 seconds (...): status is 500
     """
     deadline = time.monotonic() + max(timeout, 0.0)
     # A private Event: nothing ever sets it, so wait() is a sleep that cannot busy-loop and

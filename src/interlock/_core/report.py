@@ -5,7 +5,7 @@ a service log) calls ``reporter.attach(name, body, kind)``. Bodies are redacted 
 caller's ``Secrets`` before they get here... and once more here, so nothing slips through.
 
 Example:
-    >>> from interlock.secrets import Secrets
+    >>> from interlock._core.secrets import Secrets
     >>> s = Secrets(); s.add("hunter22")
     >>> r = MemoryReporter(s)
     >>> r.attach("login", "password=hunter22", TEXT)
@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
-from interlock.secrets import Secrets
-from interlock.traffic import Traffic
+from interlock._core.secrets import Secrets
+from interlock._core.traffic import Traffic
 
 TEXT = "text/plain"
 JSON = "application/json"

@@ -11,7 +11,7 @@ Example:
     <contextlib._GeneratorContextManager object at ...>
     >>> requires("no-such-package", extra="nats", what="The nats broker")
     Traceback (most recent call last):
-    interlock.extras.MissingExtra: The nats broker needs the Python package no-such-package, ...
+    interlock._core.extras.MissingExtra: The nats broker needs the Python package ...
       hint:  pip install 'interlock[nats]'  (or everything: pip install 'interlock[all]')
 """
 
@@ -21,7 +21,7 @@ import contextlib
 import importlib.metadata
 from collections.abc import Iterator
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 
 class MissingExtra(InterlockError):

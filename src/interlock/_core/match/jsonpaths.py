@@ -21,9 +21,9 @@ from typing import Any
 import jsonpath_rfc9535 as jsonpath
 from jsonpath_rfc9535.serialize import canonical_string
 
-from interlock.errors import Failure, InterlockError
-from interlock.match._report import Tree, compact, cut, excerpt, type_name
-from interlock.secrets import Secrets
+from interlock._core.errors import Failure, InterlockError
+from interlock._core.match._report import Tree, compact, cut, excerpt, type_name
+from interlock._core.secrets import Secrets
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -101,7 +101,7 @@ def select_one(
         'o-1'
         >>> select_one({"order": {"id": "o-1"}}, "$.order.state")
         Traceback (most recent call last):
-        interlock.errors.Failure: no value at $.order.state in response JSON
+        interlock._core.errors.Failure: no value at $.order.state in response JSON
           $.order has keys: "id"
           document: {"order": {"id": "o-1"}}
     """

@@ -11,10 +11,10 @@ Example:
     'o-1'
 """
 
-from interlock.match._report import MISSING, Mismatch, format_mismatches
-from interlock.match._report import split_path as _path_segments  # noqa: F401  (tests use it)
-from interlock.match.comparison import KNOWN_MARKERS, MODES, compare, expect_match
-from interlock.match.jsonpaths import child_path, select, select_one
+from interlock._core.match._report import MISSING, Mismatch, format_mismatches
+from interlock._core.match._report import split_path as _path_segments  # noqa: F401  (tests use it)
+from interlock._core.match.comparison import KNOWN_MARKERS, MODES, compare, expect_match
+from interlock._core.match.jsonpaths import child_path, select, select_one
 
 __all__ = [
     "KNOWN_MARKERS",

@@ -1,5 +1,5 @@
 """The mismatch report: one line per mismatch, then an excerpt of the actual document that
-shows the branches leading to them. Private to ``interlock.match``; its callers use
+shows the branches leading to them. Private to ``interlock._core.match``; its callers use
 ``format_mismatches`` from there.
 
 Example:
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from interlock.secrets import MASK, Secrets
+from interlock._core.secrets import MASK, Secrets
 
 
 class _Missing:

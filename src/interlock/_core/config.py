@@ -30,8 +30,8 @@ from typing import Any
 
 import yaml
 
-from interlock.errors import InterlockError, did_you_mean
-from interlock.stackfile import block
+from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.stackfile import block
 
 SECTIONS = block("").names  # the definition of every field: interlock/stackfile/fields.py
 
@@ -102,7 +102,7 @@ def read_yaml(path: Path) -> Any:
         >>> _ = twice.write_text("services:\\n  a: 1\\n  a: 2\\n")
         >>> read_yaml(twice)  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: Duplicate key "a" in the configuration
+        interlock._core.errors.InterlockError: Duplicate key "a" in the configuration
     """
     text = _read_text(path)
     loader = _Loader(text)
@@ -172,7 +172,7 @@ def find_config(given: str | None, suite_dir: Path, *, setting: str = "interlock
         True
         >>> find_config("", root)  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: The setting interlock.config is empty
+        interlock._core.errors.InterlockError: The setting interlock.config is empty
     """
     if given is not None and not given.strip():
         raise InterlockError(
@@ -403,7 +403,7 @@ def typed(
         >>> node = Located({"check_contract": "no"}); node.lines["check_contract"] = 9
         >>> typed(node, "check_contract", "x.yaml:8 (services.orders)", bool, False)
         Traceback (most recent call last):
-        interlock.errors.InterlockError: "check_contract" must be true or false, not the text "no"
+        interlock._core.errors.InterlockError: "check_contract" must be true or false, not ...
           where: x.yaml:9 (services.orders.check_contract)
           hint:  Write check_contract: false (without quotes).
         >>> typed(node, "depends_on", "x.yaml:8", list, [], items=str)

@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 
-from interlock.errors import Failure, InterlockError, did_you_mean
-from interlock.match._report import (
+from interlock._core.errors import Failure, InterlockError, did_you_mean
+from interlock._core.match._report import (
     MISSING,
     Mismatch,
     closest_reason,
@@ -35,8 +35,8 @@ from interlock.match._report import (
     is_number,
     type_name,
 )
-from interlock.match.jsonpaths import child_path
-from interlock.secrets import Secrets
+from interlock._core.match.jsonpaths import child_path
+from interlock._core.secrets import Secrets
 
 MODES: Final = ("is", "contains")
 
@@ -380,7 +380,7 @@ def expect_match(
     Example:
         >>> expect_match({"status": "pending", "id": "#uuid"}, {"status": "done", "id": 7})
         Traceback (most recent call last):
-        interlock.errors.Failure: response JSON does not match (2 mismatches)
+        interlock._core.errors.Failure: response JSON does not match (2 mismatches)
           $.status: expected "pending", got "done"
           $.id: expected #uuid, got 7 (not a uuid)
           actual: {"status": "done", "id": 7}

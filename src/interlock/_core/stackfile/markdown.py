@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
-from interlock.stackfile import blocks
-from interlock.stackfile.model import Field
+from interlock._core.stackfile import blocks
+from interlock._core.stackfile.model import Field
 
 HEADER = """\
 # The stack file: reference
 
-<!-- Generated from src/interlock/stackfile/fields.py by
+<!-- Generated from src/interlock/_core/stackfile/fields.py by
      `interlock schema --markdown > docs/STACK-FILE.md`; do not edit by hand. -->
 
 The stack file (`environment/interlock.yaml`, looked for in the suite's folder and the folders

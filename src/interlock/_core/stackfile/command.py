@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 
-from interlock.stackfile import json_schema
-from interlock.stackfile.markdown import reference
+from interlock._core.stackfile import json_schema
+from interlock._core.stackfile.markdown import reference
 
 
 def add_schema_parser(commands: argparse._SubParsersAction) -> None:

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interlock.errors import InterlockError
+from interlock._core.errors import InterlockError
 
 SHARD_USERDATA = "interlock.shard"
 SHARD_ENV = "INTERLOCK_SHARD"
@@ -59,7 +59,7 @@ class Shard:
             >>> Shard.parse("3/2")
             Traceback (most recent call last):
             ...
-            interlock.errors.InterlockError: -D interlock.shard="3/2" is not a shard...
+            interlock._core.errors.InterlockError: -D interlock.shard="3/2" is not a shard...
         """
         found = _SHARD.match(text)
         if found is None or not 1 <= int(found[1]) <= int(found[2]):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from interlock.stackfile.fields import BROKER_TYPES, KINDS, SECTIONS, SUITE_BACKENDS
-from interlock.stackfile.model import AnyOf, Block, Field, ListOf, MapOf, Tagged, Type
+from interlock._core.stackfile.fields import BROKER_TYPES, KINDS, SECTIONS, SUITE_BACKENDS
+from interlock._core.stackfile.model import AnyOf, Block, Field, ListOf, MapOf, Tagged, Type
 
 __all__ = ["BROKER_TYPES", "KINDS", "SECTIONS", "SUITE_BACKENDS", "Block", "Field", "block",
            "blocks", "json_schema"]

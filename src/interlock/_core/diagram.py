@@ -8,7 +8,7 @@ scenario numbers its steps ("3  When the dispatcher assigns…"); its messages a
 with the run's ``Secrets`` (again: a token learned after a message was noted is hidden too).
 
 Example:
-    >>> from interlock.traffic import Traffic, SERVICE
+    >>> from interlock._core.traffic import Traffic, SERVICE
     >>> t = Traffic(); t.begin_step(1, "When I send a request")
     >>> t.note("test", "orders", "GET /orders", target_kind=SERVICE)
     >>> svg = sequence_svg(t)
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from html import escape
 
-from interlock.secrets import Secrets
-from interlock.traffic import BROKER, DATABASE, SERVICE, STUB, TEST, Message, Traffic
+from interlock._core.secrets import Secrets
+from interlock._core.traffic import BROKER, DATABASE, SERVICE, STUB, TEST, Message, Traffic
 
 _COLUMN = 190        # distance between lifelines
 _MARGIN = 24
@@ -39,7 +39,7 @@ def lifelines(traffic: Traffic) -> list[tuple[str, str]]:
     """The participants in drawing order: ``(name, kind)``, the test first.
 
     Example:
-        >>> from interlock.traffic import Traffic, DATABASE
+        >>> from interlock._core.traffic import Traffic, DATABASE
         >>> t = Traffic(); t.note("test", "db", "SELECT 1", target_kind=DATABASE)
         >>> t.note("test", "orders", "GET /")
         >>> lifelines(t)

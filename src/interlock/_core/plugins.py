@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from interlock.errors import InterlockError, did_you_mean
+from interlock._core.errors import InterlockError, did_you_mean
 
 
 class Plugins(Mapping[str, str]):

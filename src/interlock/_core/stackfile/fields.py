@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from interlock.stackfile.model import (
+from interlock._core.stackfile.model import (
     ANY,
     BOOL,
     DURATION,

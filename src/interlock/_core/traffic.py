@@ -2,7 +2,7 @@
 
 Every capability that talks to the system (HTTP, brokers, databases) notes each message on the
 reporter's ``Traffic`` (``note(reporter, ...)``: nothing happens for a reporter without one).
-The hooks number the steps; ``interlock.diagram`` draws the record as an SVG.
+The hooks number the steps; ``interlock._core.diagram`` draws the record as an SVG.
 
 Example:
     >>> traffic = Traffic()

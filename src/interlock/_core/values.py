@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from interlock.errors import InterlockError, did_you_mean
+from interlock._core.errors import InterlockError, did_you_mean
 
 Resolver = Callable[[str], Any]
 """Answers the part after the dot (``url`` for ``{orders.url}``); raises KeyError if unknown."""
@@ -294,7 +294,7 @@ def parse_json(text: str, where: str = "", what: str = "JSON") -> Any:
     Example:
         >>> parse_json('{"a": 1,}', "order.feature:12")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: Invalid JSON at line 1, column 9: ...
+        interlock._core.errors.InterlockError: Invalid JSON at line 1, column 9: ...
     """
     try:
         return json.loads(text)
@@ -378,7 +378,7 @@ def parse_cell(text: str, column: str = "") -> Any:
         ('gold', 'gold', 2, '[draft]')
         >>> parse_cell('{"a": 1', column="payload")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: The cell {"a": 1 (column "payload") is not valid JSON
+        interlock._core.errors.InterlockError: The cell {"a": 1 (column "payload") is not valid JSON
     """
     stripped = text.strip()
     if not stripped:
@@ -417,7 +417,7 @@ def parse_duration(text: str, where: str = "") -> float:
         (0.5, 2.0, 90.0)
         >>> parse_duration("5 hours")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        interlock.errors.InterlockError: Unknown unit "hours" in the duration "5 hours" ...
+        interlock._core.errors.InterlockError: Unknown unit "hours" in the duration "5 hours" ...
     """
     match = _DURATION.match(text)
     units = ", ".join(f'"<n> {unit}"' for unit in DURATION_UNITS)
