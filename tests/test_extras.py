@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from interlock import extras
+from interlock._core import extras
 from interlock._core.extras import MissingExtra
 from interlock.stack.base import KindContext
 from interlock.suite import Suite
