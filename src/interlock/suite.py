@@ -42,12 +42,12 @@ from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack, reuse_path
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
-from interlock.stubs import Stub
 from interlock.suite_check import check_suite
 
 if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy
     from interlock.auth import Authenticator
     from interlock.db import Databases, ScenarioData
+    from interlock.stubs import Stub  # and the stub client, when a suite has stubs
 
 DEFAULT_STACK = "default"
 
@@ -268,6 +268,8 @@ class Suite:
                 "optional).",
             )
         running = self._stack_or_default(stack, name)
+
+        from interlock.stubs import Stub  # the stub server's client, when a suite has stubs
 
         def build() -> Stub:
             stub = Stub(name, running.address(name).url, self.secrets)

@@ -31,12 +31,12 @@ from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.ready import log_tail
 from interlock.stack.stack import Stack
-from interlock.stubs import Received, Stub
 from interlock.suite import Suite
 
 if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database
     from interlock.auth import Authenticator
     from interlock.db import Database, ScenarioData
+    from interlock.stubs import Received, Stub  # a stub's client loads when a suite has one
 
 
 class World:
