@@ -232,6 +232,8 @@ def profile(runner: Runner, size: int) -> None:
     pstats.Stats(str(out)).sort_stats("cumulative").print_stats(40)
     print("== the same, by own time (top 30)")
     pstats.Stats(str(out)).sort_stats("tottime").print_stats(30)
+    print("== who builds tracebacks and stack summaries")
+    pstats.Stats(str(out)).sort_stats("cumulative").print_callers("extract_stack|extract_tb")
 
 
 def main() -> None:

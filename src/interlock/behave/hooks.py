@@ -19,6 +19,7 @@ and may wrap any of them to add its own set-up. What they do:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -208,15 +209,24 @@ def before_scenario(context: Any, scenario: Any) -> None:
         context.interlock_scenario_error = err
 
 
+@dataclasses.dataclass
+class _StepPlace:
+    """The running step and its number in the scenario. One object per scenario, changed in
+    place: behave records where every attribute set on its context comes from (a stack
+    extraction each), which per step costs more than the rest of the hook."""
+
+    step: Any = None
+    number: int = 0
+
+
 def _before_scenario(context: Any, scenario: Any) -> None:
     suite: Suite = context.interlock_suite
-    context.interlock_step = None
-    context.interlock_step_number = 0
+    place = context.interlock_place = _StepPlace()
     if traffic_of(suite.reporter) is not None:
         suite.reporter.traffic = Traffic()  # type: ignore[attr-defined]
 
     def where() -> str:
-        step = getattr(context, "interlock_step", None)
+        step = place.step
         return str(step.location) if step is not None else str(scenario.location)
 
     world = World(suite, context.interlock_stack, where)
@@ -237,15 +247,16 @@ def before_step(context: Any, step: Any) -> None:
         first = (str(error).splitlines() or [type(error).__name__])[0]
         raise SetupFailed(f"Set-up error: {_redacted(context, first)} "
                           "(printed in full at the end of the run)")
-    context.interlock_step = step
+    place = getattr(context, "interlock_place", None) or _StepPlace()
+    place.step = step
     world = getattr(context, "interlock_world", None)
     if world is not None:
         world.step_text = step.text
         world.step_table = step.table
-        context.interlock_step_number = getattr(context, "interlock_step_number", 0) + 1
+        place.number += 1
         traffic = traffic_of(world.suite.reporter)
         if traffic is not None:
-            traffic.begin_step(context.interlock_step_number, f"{step.keyword} {step.name}")
+            traffic.begin_step(place.number, f"{step.keyword} {step.name}")
         if _names_arguments(context):
             _attach_arguments(world, step)
 
@@ -299,7 +310,8 @@ def _evidence_of_the_step(context: Any, world: World, step: Any) -> None:
         events.attach_received()
     traffic = traffic_of(world.suite.reporter)
     if traffic is not None and step.status.has_failed():
-        traffic.fail_step(getattr(context, "interlock_step_number", 0))
+        place = getattr(context, "interlock_place", None)
+        traffic.fail_step(place.number if place is not None else 0)
 
 
 def _attach_diagram(suite: Suite, scenario: Any) -> None:
