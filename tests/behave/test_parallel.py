@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from interlock.behave.parallel import plan
@@ -112,3 +113,45 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
     assert planned["whole_table"].alone.startswith("it counts every row")
     assert planned["fault"].breaks.startswith("it stops or slows") and not planned["fault"].alone
     assert planned["isolated_fault"].breaks == ""  # it has a stack of its own already
+
+
+def test_sigterm_stops_the_workers_and_both_stacks(tmp_path: Path) -> None:
+    """A CI timeout (SIGTERM) mid-run: the workers stop their own stacks, the shared one
+    stops, nothing is left."""
+    import signal
+
+    import psutil
+
+    suite = mini_suite(tmp_path, SERVICES)
+    waits = """
+        Feature: waits {n}
+          Scenario: waits for what never comes
+            When I send GET "/health" to "web"
+            Then within 60 seconds, the response status is 599
+    """
+    suite.write("features/waits_1.feature", waits.format(n=1))
+    suite.write("features/waits_2.feature", "@serial\n" + textwrap.dedent(waits.format(n=2)))
+    before = {p.pid for p in tiny_processes()}
+    command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
+               "-f", "plain"]
+    run = subprocess.Popen(command, cwd=suite.root, env=suite.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # both stacks up: the shared one and the private one
+            started = {p.pid for p in tiny_processes()} - before
+            if len(started) >= 2:
+                break
+            time.sleep(0.1)
+        workers = [p for p in psutil.Process(run.pid).children() if "behave" in " ".join(
+            p.cmdline())]
+        assert len(workers) == 2
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode != 0
+    psutil.wait_procs(workers, timeout=10)
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    assert {p.pid for p in tiny_processes()} - before == set()

@@ -33,6 +33,7 @@ import argparse
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         if outfile not in ("-", "") and Path(outfile).is_dir():
             clear_old_results(Path(outfile))  # once, here: the workers keep each other's
     started = time.perf_counter()
+    signal.signal(signal.SIGTERM, _interrupted)  # a CI timeout stops the workers and the stack
     given = getattr(args, "config", None) or os.environ.get("INTERLOCK_CONFIG") or None
     suite = Suite.load(find_config(given, root, setting="--config"))
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
@@ -219,19 +221,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"interlock: {len(together)} features on {len(balance(together, shared))} "
               f"worker(s) sharing a stack"
               + (f", {len(private)} on a stack of their own" if private else ""), flush=True)
-        if together:
-            try:
+        try:
+            if together:
                 KeptStack.write(root, suite.stack(), suite.secret_values(), path=state)
-            except BaseException:
-                for worker in workers:  # they wait for a stack that will not come
-                    worker.process.terminate()
-                for worker in workers:
-                    worker.process.wait()
-                raise
-        results = _finish_all(workers)
-        if private and args.jobs <= 1:
-            results.append(_finish(_start(len(workers) + 1, private, command, private_env,
-                                          scratch)))
+            results = _finish_all(workers)
+            if private and args.jobs <= 1:
+                workers.append(_start(len(workers) + 1, private, command, private_env,
+                                      scratch))
+                results.append(_finish(workers[-1]))
+        except BaseException:  # the stack did not come up, Ctrl-C, SIGTERM: workers stop first
+            _stop(workers)
+            raise
     finally:
         suite.close()
         for path in scratch.iterdir() if scratch.exists() else []:
@@ -257,6 +257,24 @@ def _start(number: int, share: list[Planned], command: list[str], env: dict[str,
         process = subprocess.Popen([*command, *(f.path for f in share)], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, text=True)
     return Worker(number, share, process, output, time.perf_counter())
+
+
+def _stop(workers: list[Worker], grace: float = 30.0) -> None:
+    """Ask the workers still running to stop (SIGTERM: their hooks stop their own stacks),
+    then kill those that do not within ``grace`` seconds."""
+    running = [w for w in workers if w.process.poll() is None]
+    for worker in running:
+        worker.process.terminate()
+    for worker in running:
+        try:
+            worker.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _finish_all(workers: list[Worker]) -> list[tuple[Worker, int]]:
