@@ -38,14 +38,7 @@ def _config() -> tuple[str, str, str, float, RateLimit]:
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise ConfigError("orders", f"{', '.join(missing)} not set")
-    timeout_text = env("ORDERS_AUTH_TIMEOUT", "1.0") or "1.0"
-    try:
-        timeout = float(timeout_text)
-        if timeout <= 0:
-            raise ValueError
-    except ValueError:
-        raise ConfigError("orders", f"ORDERS_AUTH_TIMEOUT must be a positive number of "
-                                    f"seconds, not {timeout_text!r}") from None
+    timeout = _seconds("ORDERS_AUTH_TIMEOUT", "1.0")
     try:
         limit = RateLimit.parse(env("ORDERS_RATE_LIMIT", "100/60") or "100/60")
     except ValueError as error:
@@ -58,15 +51,20 @@ def _payments() -> Payments | None:
     url = env("PAYMENTS_URL")
     if not url:
         return None  # no provider configured: orders are not charged
-    text = env("ORDERS_PAYMENT_TIMEOUT", "2.0") or "2.0"
+    return Payments(url, _seconds("ORDERS_PAYMENT_TIMEOUT", "2.0"), log)
+
+
+def _seconds(name: str, default: str) -> float:
+    """A positive number of seconds from the environment variable ``name``."""
+    text = env(name, default) or default
     try:
-        timeout = float(text)
-        if timeout <= 0:
-            raise ValueError
+        seconds = float(text)
     except ValueError:
-        raise ConfigError("orders", f"ORDERS_PAYMENT_TIMEOUT must be a positive number of "
-                                    f"seconds, not {text!r}") from None
-    return Payments(url, timeout, log)
+        seconds = 0.0
+    if seconds <= 0:
+        raise ConfigError("orders", f"{name} must be a positive number of seconds, "
+                                    f"not {text!r}")
+    return seconds
 
 
 def _order_id(text: str) -> uuid.UUID:

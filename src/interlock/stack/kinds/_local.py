@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 
-from interlock._core.errors import InterlockError
+from interlock._core.errors import InterlockError, did_you_mean
 from interlock.stack.base import KindContext
 
 # Server programs live in sbin, which a non-root PATH often lacks.
@@ -37,4 +37,15 @@ def no_options(ctx: KindContext, kind: str) -> None:
             f'{kind} service "{ctx.name}" takes no options',
             where=f"services.{ctx.name}.options",
             hint="Remove the options block.",
+        )
+
+
+def known_options(ctx: KindContext, kind: str, known: tuple[str, ...]) -> None:
+    """Refuse an option the kind does not take, naming those it does."""
+    unknown = sorted(set(ctx.options) - set(known))
+    if unknown:
+        raise InterlockError(
+            f'unknown option "{unknown[0]}" for {kind} service "{ctx.name}"',
+            where=f"services.{ctx.name}.options",
+            hint=did_you_mean(unknown[0], list(known)),
         )

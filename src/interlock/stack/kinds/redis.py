@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from interlock._core.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
-from interlock.stack.kinds._local import installed
+from interlock.stack.kinds._local import installed, known_options
 
 OPTIONS = ("password",)
 
@@ -59,13 +58,7 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
 
 
 def _options(ctx: KindContext) -> str:
-    unknown = sorted(set(ctx.options) - set(OPTIONS))
-    if unknown:
-        raise InterlockError(
-            f'unknown option "{unknown[0]}" for redis service "{ctx.name}"',
-            where=f"services.{ctx.name}.options",
-            hint=f"Known options: {', '.join(OPTIONS)}",
-        )
+    known_options(ctx, "redis", OPTIONS)
     password = ctx.options.get("password", "")
     return str(password) if password else ""
 

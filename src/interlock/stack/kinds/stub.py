@@ -24,6 +24,7 @@ from pathlib import Path
 
 from interlock._core.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+from interlock.stack.kinds._local import known_options
 
 OPTIONS = ("image",)
 DEFAULT_IMAGE = "python:3.11-slim"
@@ -97,11 +98,5 @@ def _origin(module: str) -> Path:
 
 
 def _options(ctx: KindContext) -> str:
-    unknown = sorted(set(ctx.options) - set(OPTIONS))
-    if unknown:
-        raise InterlockError(
-            f'unknown option "{unknown[0]}" for stub service "{ctx.name}"',
-            where=f"services.{ctx.name}.options",
-            hint=f"Known options: {', '.join(OPTIONS)}",
-        )
+    known_options(ctx, "stub", OPTIONS)
     return str(ctx.options.get("image") or "")
