@@ -14,6 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from interlock._core.shards import Durations
 from interlock.behave.parallel import plan
 from tests.behave.suite_builder import MiniSuite, mini_suite
 from tests.behave.test_hooks import tiny_processes
@@ -106,7 +107,7 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
         (features / f"{name}.feature").write_text(
             f"{tag}Feature: {name}\n  Scenario: one\n" + textwrap.indent(
                 textwrap.dedent(steps).strip(), "    ") + "\n")
-    planned = {Path(p.path).stem: p for p in plan([features], tmp_path, tmp_path / "durations.json")}
+    planned = {Path(p.path).stem: p for p in plan([features], tmp_path, Durations.load(tmp_path / "durations.json"))}
     assert planned["scoped"].alone == "" and planned["scoped"].breaks == ""
     assert planned["unscoped"].alone.startswith("it counts or refuses events")
     assert "line 3" in planned["unscoped"].alone

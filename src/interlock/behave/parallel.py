@@ -24,7 +24,7 @@ Example:
     >>> plan = [Planned("features/a.feature", 4, 1.0, ""), Planned("features/b.feature", 1,
     ...         3.0, ""), Planned("features/c.feature", 2, 1.5, "")]
     >>> [[p.path for p in share] for share in balance(plan, 2)]
-    [['features/b.feature'], ['features/c.feature', 'features/a.feature']]
+    [['features/b.feature'], ['features/a.feature', 'features/c.feature']]
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock._core.errors import InterlockError
+from interlock._core.shards import Durations, split
 
 SUMMARY = re.compile(r"^(\d+) (features?|scenarios?|steps?) passed(?: \((\d+) flaky\))?, "
                      r"(\d+) failed, (\d+) skipped(?:, (\d+) undefined)?(?:, (\d+) untested)?",
@@ -62,14 +63,11 @@ class Planned:
 
 
 def balance(features: list[Planned], workers: int) -> list[list[Planned]]:
-    """Shares of about the same length: longest first, each to the least loaded worker."""
-    shares: list[list[Planned]] = [[] for _ in range(max(1, workers))]
-    loads = [0.0] * len(shares)
-    for feature in sorted(features, key=lambda f: (-f.seconds, f.path)):
-        least = loads.index(min(loads))
-        shares[least].append(feature)
-        loads[least] += feature.seconds
-    return [share for share in shares if share]
+    """Shares of about the same length (``shards.split``: the longest first, each to the least
+    loaded worker); no empty share."""
+    by_path = {feature.path: feature for feature in features}
+    groups = split({feature.path: feature.seconds for feature in features}, max(1, workers))
+    return [[by_path[path] for path in group] for group in groups if group]
 
 
 # A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
@@ -102,12 +100,11 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: s
     return ""
 
 
-def plan(paths: list[Path], root: Path, durations: Path) -> list[Planned]:
+def plan(paths: list[Path], root: Path, durations: Durations) -> list[Planned]:
     """Every feature under ``paths`` with its expected duration (from the ``durations``
     file runs record, as CI shards use it) and whether it runs alone or on its own stack."""
     from behave.parser import parse_file
 
-    from interlock._core.shards import Durations
     from interlock.behave.binding import SENTENCES
     from interlock.behave.steps import __name__ as _steps  # noqa: F401  (registers them)
 
@@ -122,7 +119,7 @@ def plan(paths: list[Path], root: Path, durations: Path) -> list[Planned]:
         if feature is not None:
             relative = path.relative_to(root) if path.is_relative_to(root) else path
             parsed[relative.as_posix()] = feature
-    weights = Durations.load(durations).weights(
+    weights = durations.weights(
         {name: len(list(feature.walk_scenarios())) for name, feature in parsed.items()})
     found: list[Planned] = []
     for name, feature in parsed.items():
@@ -163,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     from behave.configuration import Configuration
 
     from interlock._core.config import find_config
-    from interlock._core.shards import Durations, shard_features
+    from interlock._core.shards import shard_features
     from interlock.behave.allure_files import clear_old_results
     from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.stack.reuse import KeptStack
@@ -176,10 +173,11 @@ def run(args: argparse.Namespace) -> int:
     behave_args = [a for a in behave_args if a not in paths]  # each worker gets its share
     shard = configured_shard(config.userdata, os.environ)
     durations_path = durations_file(config.userdata, _allure_results(config), root)
-    planned = plan([Path(p) for p in paths], root, durations_path)
+    durations = Durations.load(durations_path)  # read once: the plan and the shard use it
+    planned = plan([Path(p) for p in paths], root, durations)
     if shard is not None:  # a CI shard: its features only, spread over this machine's workers
         keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
-                                  shard, Durations.load(durations_path)))
+                                  shard, durations))
         planned = [f for f in planned if Path(f.path).as_posix() in keep]
         print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
     together = [f for f in planned if not f.alone and not f.breaks]
@@ -214,11 +212,12 @@ def run(args: argparse.Namespace) -> int:
         # own, in one worker beside those that share the default stack (after them with -j 1).
         shared = max(1, args.jobs - 1) if private and args.jobs > 1 else max(1, args.jobs)
         # The workers start at once: they load while the shared stack starts, and wait for it.
+        shares = balance(together, shared)
         workers = [_start(n + 1, share, command, env, scratch)
-                   for n, share in enumerate(balance(together, shared))]
+                   for n, share in enumerate(shares)]
         if private and args.jobs > 1:
             workers.append(_start(len(workers) + 1, private, command, private_env, scratch))
-        print(f"interlock: {len(together)} features on {len(balance(together, shared))} "
+        print(f"interlock: {len(together)} features on {len(shares)} "
               f"worker(s) sharing a stack"
               + (f", {len(private)} on a stack of their own" if private else ""), flush=True)
         try:
