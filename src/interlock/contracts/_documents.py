@@ -78,13 +78,23 @@ def key_line(path: Path, *keys: str) -> int | None:
         ...     key_line(f, "paths", "/orders", "post"), key_line(f, "paths", "/x")
         (4, None)
     """
+    return line_in(composed(path), *keys)
+
+
+def composed(path: Path) -> Any:
+    """The YAML node tree of a JSON or YAML file (it knows each key's line), or ``None`` when
+    it cannot be read: compose once, then ask ``line_in`` for as many keys as needed."""
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".json":  # JSON is YAML, but for its tabs (never in strings)
             text = text.replace("\t", " ")
-        node: Any = yaml.compose(text)
+        return yaml.compose(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
+
+
+def line_in(node: Any, *keys: str) -> int | None:
+    """The line (1-based) of the key at ``keys`` in a ``composed`` tree, or ``None``."""
     line = None
     for key in keys:
         if not isinstance(node, yaml.MappingNode):

@@ -22,7 +22,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from interlock._core.errors import Failure, InterlockError
 from interlock._core.secrets import Secrets
-from interlock.contracts._documents import error_order, json_path, key_line, load_document, short
+from interlock.contracts._documents import (
+    composed,
+    error_order,
+    json_path,
+    line_in,
+    load_document,
+    short,
+)
 from interlock.contracts.operations import METHODS, Operation, Operations
 
 
@@ -88,6 +95,9 @@ def _fingerprint(path: Path, document: Any) -> str:
     return digest.hexdigest()[:32]
 
 
+_UNREAD = object()
+
+
 class OpenApiContract:
     """An OpenAPI 3.0/3.1 document that exchanges are checked against.
 
@@ -105,7 +115,7 @@ class OpenApiContract:
         self.document = document
         self._built = app
         self.index = Operations(document)
-        self._lines: dict[tuple[str, str], int | None] = {}
+        self._tree: Any = _UNREAD  # the document's YAML nodes, for the lines of operations
 
     @property
     def _app(self) -> Any:
@@ -211,10 +221,9 @@ class OpenApiContract:
 
     def line_of(self, operation: Operation) -> int | None:
         """The line of the document where ``operation``'s method key is written, if found."""
-        key = (operation.template, operation.method)
-        if key not in self._lines:
-            self._lines[key] = key_line(self.path, "paths", operation.template, operation.method)
-        return self._lines[key]
+        if self._tree is _UNREAD:  # the document is composed once, on the first link
+            self._tree = composed(self.path)
+        return line_in(self._tree, "paths", operation.template, operation.method)
 
     def check(self, observed: Observed, *, where: str = "", secrets: Secrets | None = None) -> None:
         """Raise a ``Failure`` listing every way the response breaks the contract."""
