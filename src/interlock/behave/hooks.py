@@ -148,8 +148,9 @@ def _before_all(context: Any) -> None:
     context.interlock_suite = suite
     context.interlock_retries.redact = suite.secrets.redact
     context.interlock_retries.progress = suite.progress
-    for line in suite.sweep():
-        suite.progress(f"interlock: swept {line}")
+    if os.environ.get("INTERLOCK_SWEPT") != "1":  # interlock run -j swept for its workers
+        for line in suite.sweep():
+            suite.progress(f"interlock: swept {line}")
 
 
 def before_feature(context: Any, feature: Any) -> None:

@@ -33,6 +33,7 @@ import argparse
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,9 +47,11 @@ from typing import Any
 from interlock._core.errors import InterlockError
 from interlock._core.shards import Durations, split
 
-SUMMARY = re.compile(r"^(\d+) (features?|scenarios?|steps?) passed(?: \((\d+) flaky\))?, "
-                     r"(\d+) failed, (\d+) skipped(?:, (\d+) undefined)?(?:, (\d+) untested)?",
-                     re.MULTILINE)
+# behave's summary lines: "3 scenarios passed, 0 failed, 2 error, 0 skipped" (the statuses
+# after "passed" vary with the run and behave's version; "(1 flaky)" is Interlock's).
+SUMMARY = re.compile(r"^(\d+) (feature|scenario|step)s? passed(?: \((\d+) flaky\))?"
+                     r"((?:, \d+ [a-z_]+)*)[ \t]*$", re.MULTILINE)
+_COUNT = re.compile(r", (\d+) ([a-z_]+)")
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
     from interlock._core.config import find_config
     from interlock._core.shards import shard_features
     from interlock.behave.allure_files import clear_old_results
+    from interlock.behave.hooks import _terminate
     from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.stack.reuse import KeptStack
     from interlock.suite import DEFAULT_STACK, Suite
@@ -185,18 +189,24 @@ def run(args: argparse.Namespace) -> int:
     for feature in private:
         print(f"interlock: {feature.path} runs on a stack of its own, one feature after "
               f"another: {feature.breaks or feature.alone}", flush=True)
-    for outfile in list(getattr(config, "outfiles", []) or []):
-        if outfile not in ("-", "") and Path(outfile).is_dir():
-            clear_old_results(Path(outfile))  # once, here: the workers keep each other's
+    results_folder = _allure_results(config)
+    if results_folder is not None:
+        clear_old_results(results_folder)  # once, here: the workers keep each other's
     started = time.perf_counter()
-    signal.signal(signal.SIGTERM, _interrupted)  # a CI timeout stops the workers and the stack
-    given = getattr(args, "config", None) or os.environ.get("INTERLOCK_CONFIG") or None
-    suite = Suite.load(find_config(given, root, setting="--config"))
+    signal.signal(signal.SIGTERM, _terminate)  # a CI timeout stops the workers and the stack
+    # The stack file as the workers' hooks find it (-D interlock.config, INTERLOCK_CONFIG, the
+    # suite's folder), unless `interlock --config` names one: the workers are told which.
+    given = (getattr(args, "config", None) or config.userdata.get("interlock.config")
+             or os.environ.get("INTERLOCK_CONFIG") or None)
+    stack_file = find_config(given, Path(getattr(config, "base_dir", None) or root),
+                             setting="--config")
+    suite = Suite.load(stack_file)
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
     try:
         for line in suite.sweep():
             suite.progress(f"interlock: swept {line}")
-        env = dict(os.environ)
+        # The workers load this stack file, and skip the sweep this process just did.
+        env = {**os.environ, "INTERLOCK_CONFIG": str(stack_file), "INTERLOCK_SWEPT": "1"}
         state = scratch / "stack.json"
         if together:  # the shared stack: its secrets now, its addresses once started
             KeptStack.announce(state, DEFAULT_STACK, suite.secret_values())
@@ -233,11 +243,9 @@ def run(args: argparse.Namespace) -> int:
             raise
     finally:
         suite.close()
-        for path in scratch.iterdir() if scratch.exists() else []:
-            path.unlink(missing_ok=True)
-        scratch.rmdir() if scratch.exists() else None
+        shutil.rmtree(scratch, ignore_errors=True)
     print(total([worker.text for worker, _ in results]), end="")
-    print(f"Took {time.perf_counter() - started:.1f} s with {args.jobs} workers (wall)")
+    print(f"Took {time.perf_counter() - started:.1f} s with {len(workers)} workers (wall)")
     return max((code for _, code in results), default=0)
 
 
@@ -264,16 +272,13 @@ def _stop(workers: list[Worker], grace: float = 30.0) -> None:
     running = [w for w in workers if w.process.poll() is None]
     for worker in running:
         worker.process.terminate()
+    deadline = time.monotonic() + grace  # one for all: they stop side by side
     for worker in running:
         try:
-            worker.process.wait(timeout=grace)
+            worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             worker.process.kill()
             worker.process.wait()
-
-
-def _interrupted(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _finish_all(workers: list[Worker]) -> list[tuple[Worker, int]]:
@@ -309,25 +314,26 @@ def total(outputs: list[str]) -> str:
         >>> print(total(["1 feature passed, 0 failed, 0 skipped\\n"
         ...              "2 scenarios passed, 1 failed, 0 skipped\\n",
         ...              "2 features passed, 0 failed, 0 skipped\\n"
-        ...              "3 scenarios passed (1 flaky), 0 failed, 0 skipped\\n"]), end="")
+        ...              "3 scenarios passed (1 flaky), 0 failed, 2 error, 0 skipped\\n"]), end="")
         3 features passed, 0 failed, 0 skipped
-        5 scenarios passed (1 flaky), 1 failed, 0 skipped
+        5 scenarios passed (1 flaky), 1 failed, 0 skipped, 2 error
     """
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for text in outputs:
         for match in SUMMARY.finditer(text):
-            kind = match.group(2).rstrip("s")
-            numbers = [int(n or 0) for n in match.group(1, 3, 4, 5, 6, 7)]
-            counts[kind] = [a + b for a, b in zip(counts.get(kind, [0] * 6), numbers,
-                                                   strict=True)]
+            kind = counts.setdefault(match.group(2), {"passed": 0, "flaky": 0})
+            kind["passed"] += int(match.group(1))
+            kind["flaky"] += int(match.group(3) or 0)
+            for number, status in _COUNT.findall(match.group(4)):
+                kind[status] = kind.get(status, 0) + int(number)
     lines = []
-    for kind in ("feature", "scenario", "step"):
-        if kind in counts:
-            passed, flaky, failed, skipped, undefined, untested = counts[kind]
-            extra = (f", {undefined} undefined" if undefined else "") + (
-                f", {untested} untested" if untested else "")
-            lines.append(f"{passed} {kind}s passed{f' ({flaky} flaky)' if flaky else ''}, "
-                         f"{failed} failed, {skipped} skipped{extra}\n")
+    for name in ("feature", "scenario", "step"):
+        if name in counts:
+            kind = counts[name]
+            passed, flaky = kind.pop("passed"), kind.pop("flaky")
+            rest = "".join(f", {number} {status}" for status, number in kind.items())
+            lines.append(f"{passed} {name}{'' if passed == 1 else 's'} passed"
+                         f"{f' ({flaky} flaky)' if flaky else ''}{rest}\n")
     return "".join(lines)
 
 
@@ -336,8 +342,9 @@ def add_run_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run", help="run the suite's features on N workers that share one stack",
         description="Runs behave on N worker processes that share one stack (started and "
-        "stopped once). Features that must run alone (@serial, faults, whole-table or "
-        "event counts) run after the others, and the reason is printed.")
+        "stopped once). Features that must not share a stack (@serial, faults, stub answers, "
+        "whole-table or event counts) run one after another on a stack of their own, in a "
+        "worker beside the others; the reason is printed.")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (2)")
     parser.add_argument("behave_args", nargs=argparse.REMAINDER,
                         help="behave's arguments (feature paths, -D, --tags...), as for behave")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 
 import psutil
 
+from interlock._core.errors import InterlockError
 from interlock.stack.stack import Stack
 
 _ON = ("1", "true", "yes")
@@ -114,17 +114,24 @@ class KeptStack:
         return cls(path, data["name"], int(data["owner_pid"]), data["services"],
                    {str(k): str(v) for k, v in data.get("secrets", {}).items()})
 
-    def started(self, timeout: float, stop: threading.Event | None = None) -> KeptStack | None:
-        """The same stack once its owner has started it (``self`` when it has); None when
-        the owner ended, or did not start it within ``timeout`` seconds."""
+    def started(self, timeout: float) -> KeptStack:
+        """The same stack once its owner has started it (``self`` when it has); an
+        ``InterlockError`` when the owner ended first, or did not start it in ``timeout`` s."""
         kept: KeptStack | None = self
         deadline = time.monotonic() + timeout
-        wake = stop or threading.Event()
         while kept is not None and kept.starting:
             if time.monotonic() > deadline:
-                return None
-            wake.wait(0.05)  # the owner rewrites the file once: look again shortly
+                raise InterlockError(
+                    f"The stack {self.name!r} that pid {self.owner_pid} was starting did not "
+                    f"come up within {timeout:g} s", where=str(self.path),
+                    hint="The owner's output (interlock run, interlock stack up) says why.")
+            time.sleep(0.05)  # the owner replaces the file once, when the stack is up
             kept = KeptStack.read(self.path.parent, self.path)
+        if kept is None:  # read() found the owner gone (and removed its file)
+            raise InterlockError(
+                f"pid {self.owner_pid}, which was starting the stack {self.name!r} for this "
+                "run, ended before it was up", where=str(self.path),
+                hint="The owner's output says why; run again, or unset INTERLOCK_REUSE.")
         return kept
 
     def remove(self) -> None:
