@@ -288,3 +288,17 @@ def test_every_stub_sentence_works_under_the_docker_backend(
     assert result.returncode == 0, output[-4000:]
     assert "2 scenarios passed" in output
     assert "payments ready at http://127.0.0.1:" in output
+
+
+def test_a_received_check_without_its_json_says_so(tmp_path: Path) -> None:
+    suite = stub_suite(tmp_path)
+    suite.write("features/forgot.feature", """
+        Feature: forgot
+          Scenario: the docstring is missing
+            Then the "payments" stub received POST "/charges" with JSON containing:
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "The JSON the request should contain is missing" in output
+    assert "forgot.feature:3" in output and "Traceback" not in output

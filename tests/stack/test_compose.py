@@ -223,6 +223,10 @@ def test_the_stack_file_s_compose_mistakes_name_its_line(
      "    profiles: [extra]\n", 'whose profiles are not enabled', 4, "COMPOSE_PROFILES"),
     ("services:\n  web: [\n", "not valid YAML", 0, ""),
     ("services:\n  Web_App:\n    image: x\n", "is not a plain name", 2, "rename"),
+    ("services:\n  web:\n    image: x\n    enviroment: {A: b}\n",
+     'The compose key "enviroment" is not supported', 4, 'Did you mean "environment"?'),
+    ("services:\n  web:\n    image: x\n    healthcheck: {test: [CMD, x], retries: many}\n",
+     "healthcheck.retries must be a whole number, not 'many'", 4, "retries: 5"),
 ])
 def test_bad_input_names_what_where_and_how(tmp_path: Path, text: str, title: str, line: int,
                                             hint: str) -> None:

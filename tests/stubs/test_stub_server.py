@@ -98,3 +98,22 @@ def test_a_malformed_answer_is_refused_with_a_reason() -> None:
     reply = client.post("/__interlock/answers", data=b"[1, 2]",
                         headers={"Content-Type": "application/json"})
     assert reply.status_code == 400 and "JSON object" in reply.json["error"]
+
+
+def test_a_query_written_in_the_path_narrows_the_answer_and_the_check_decoded() -> None:
+    """`answers GET "/search?q=a b"` as a step writes it: the query is matched, not taken for
+    part of the path; `q=a%20b` and `q=a b` are the same parameter."""
+    import requests
+
+    from interlock.stubs import Stub, serve_in_thread
+
+    server = serve_in_thread()
+    stub = Stub("search", server.url)
+    try:
+        stub.answer("GET", "/search?q=a b", status=200, json={"hits": 1})
+        assert requests.get(server.url + "/search?q=a%20b&page=2", timeout=5).status_code == 200
+        assert requests.get(server.url + "/search?q=other", timeout=5).status_code == 404
+        assert len(stub.requests_to("GET", "/search?q=a%20b")) == 1
+    finally:
+        server.close()
+        stub.close()

@@ -371,10 +371,10 @@ def _check(node: Any, allowed: Sequence[str], at: _At, what: str, hint: str) -> 
     for key in node:
         if str(key).startswith("x-") or key in allowed:
             continue
-        close = did_you_mean(str(key), list(allowed))
+        close = did_you_mean(str(key), list(allowed))  # 'did you mean "x"? Known: ...'
+        guess = "D" + close.split("?")[0][1:] + "? " if close.startswith("did you") else ""
         raise _error(f'The compose {what} "{key}" is not supported', at.key(node, key),
-                     (close + ". " if close.startswith("Did") else "") + hint
-                     + "; remove it or move what it does into interlock.yaml.")
+                     guess + hint + "; remove it or move what it does into interlock.yaml.")
 
 
 def _service(name: str, body: Any, at: _At, project: Path, volumes: set[str],
@@ -569,7 +569,11 @@ def _healthcheck(body: Any, at: _At) -> Mapping[str, Any] | None:
         if key in check:
             result[key] = _duration(check[key], here.key(check, key))
     if "retries" in check:
-        result["retries"] = int(check["retries"])
+        retries = check["retries"]
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise _error(f"healthcheck.retries must be a whole number, not {retries!r}",
+                         here.key(check, "retries"), "retries: 5")
+        result["retries"] = retries
     return result
 
 

@@ -103,7 +103,7 @@ class DelayProxy:
             with self._lock:
                 self._sockets.update((client, upstream))
             waiting = threading.Event()
-            call = _Call(self.watcher, client)
+            call = _Call(self, client)
             threading.Thread(target=self._pump, args=(client, upstream, waiting, False, call),
                              daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, waiting, True, call),
@@ -145,26 +145,28 @@ class DelayProxy:
 
 
 class _Call:
-    """One connection's HTTP request and status lines, told to the watcher (if any)."""
+    """One connection's HTTP request and status lines, told to the proxy's watcher of the
+    moment (a kept-alive connection outlives the scenario it was opened in)."""
 
-    def __init__(self, watcher: Watcher | None, client: socket.socket) -> None:
-        self.watcher = watcher
+    def __init__(self, proxy: DelayProxy, client: socket.socket) -> None:
+        self.proxy = proxy
         self.asked = False
         try:
-            self.port = client.getpeername()[1]
+            self.port: int | None = client.getpeername()[1]
         except OSError:
-            self.watcher = None
+            self.port = None
 
     def saw(self, data: bytes, response: bool) -> None:
-        if self.watcher is None:
+        watcher = self.proxy.watcher
+        if watcher is None or self.port is None:
             return
         first = data.split(b"\n", 1)[0].decode("latin-1").strip()
         if not response and _REQUEST_LINE.match(data):
             self.asked = True
-            self.watcher.requested(self.port, first)
+            watcher.requested(self.port, first)
         elif response and self.asked and data.startswith(b"HTTP/1."):
             self.asked = False
-            self.watcher.answered(self.port, first)
+            watcher.answered(self.port, first)
 
 
 def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:

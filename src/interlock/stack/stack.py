@@ -57,8 +57,23 @@ class _Adopted(RunningService):
 
     def log(self) -> str:
         """What the service wrote so far, read from its owner's log file."""
+        return self.log_since(0)
+
+    def log_mark(self) -> float:
+        """The log file's size: a mark costs no read (every scenario of a worker takes one)."""
         try:
-            return self.log_path.read_text(errors="replace") if self.log_path else ""
+            return float(self.log_path.stat().st_size) if self.log_path else 0.0
+        except OSError:
+            return 0.0
+
+    def log_since(self, mark: float | None) -> str:
+        """What it logged after ``mark`` (a byte offset in the owner's log file)."""
+        if self.log_path is None:
+            return ""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(int(mark or 0))
+                return log.read().decode(errors="replace")
         except OSError:
             return ""
 

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import requests
 
@@ -145,6 +146,8 @@ class Stub:
         request with these ``query`` parameters and a JSON body containing ``json_contains``
         matches, when given. ``keep`` survives ``reset`` (defaults for every scenario).
         Returns the answer's id."""
+        path, _, in_path = path.partition("?")  # "/search?q=a": the query is matched as such
+        query = {**dict(parse_qsl(in_path, keep_blank_values=True)), **dict(query or {})}
         all_headers = dict(headers or {})
         if json is not _UNSET:
             payload = jsonlib.dumps(json).encode()
@@ -271,8 +274,10 @@ class Stub:
 
 
 def _has_query(actual: str, wanted: str) -> bool:
-    pairs = set(actual.split("&"))
-    return all(pair in pairs for pair in wanted.split("&"))
+    """Whether every parameter of ``wanted`` is in ``actual``, once decoded (``a%20b`` is
+    ``a b``)."""
+    pairs = set(parse_qsl(actual, keep_blank_values=True))
+    return all(pair in pairs for pair in parse_qsl(wanted, keep_blank_values=True))
 
 
 @dataclass

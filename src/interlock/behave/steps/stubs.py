@@ -94,7 +94,11 @@ def received(world: Any, stub: str, method: str, path: str, json: str | None = N
     """Then the "payments" stub received POST "/charges" (with JSON containing: a docstring)."""
     expected = None
     if json:
-        expected = world.render_json(world.step_text or "")
+        if world.step_text is None:
+            raise InterlockError(
+                "The JSON the request should contain is missing", where=world.where,
+                hint='Put the JSON in a docstring (""" lines) under "with JSON containing:".')
+        expected = world.render_json(world.step_text)
     _stub(world, stub).received(method, _path(world, path), json_contains=expected,
                                 where=world.where)
 
