@@ -245,7 +245,8 @@ def told_declined(context: Any, reason: str) -> None:
     answer = _expect(world, context.attempt, 402, "The customer was not told of the decline")
     if answer.get("reason") != reason:
         raise Failure(f'The customer was told the payment was declined for '
-                      f'"{answer.get("reason")}", not "{reason}"', details=f"answer: {answer}")
+                      f'"{answer.get("reason")}", not "{reason}"',
+                      details="answer: " + json.dumps(answer))
 
 
 @then("the customer is told the payment could not be taken")

@@ -101,10 +101,8 @@ def sequence_svg(traffic: Traffic, secrets: Secrets | None = None, title: str = 
         "text-anchor:middle;font-size:12px}.kind{fill:#e3f2fd;text-anchor:middle;"
         "font-size:10px}.band{font-size:11px;font-style:italic}.title{font-size:13px;"
         "font-weight:bold}.num{font-size:10px;fill:#607d8b}.failed{fill:#c62828}</style>"
-        '<defs><marker id="a" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
-        'fill="context-stroke"/></marker>'
-        '<marker id="ok" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8"'
+        '<defs><marker id="ok" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8"'
         ' orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#455a64"/></marker>'
         '<marker id="bad" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
         f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '

@@ -446,6 +446,8 @@ def _in_known_units(number: float, unit: str) -> str:
         return f"{number * 60:g} minutes"
     if unit.lower().startswith("sec"):
         return f"{shown} seconds"
+    if unit.lower().startswith("d"):
+        return f"{number * 24 * 60:g} minutes"
     return "5 seconds"
 
 

@@ -69,7 +69,7 @@ def collect(root: Path, features: Path | None = None) -> list[Term]:
     features = features or root / "features"
     if not features.is_dir():
         raise InterlockError(f"No features folder at {features}",
-                             hint="Run it in the suite's folder, or pass --features.")
+                             hint="Run it in the suite's folder, or pass --suite <folder>.")
     before = Path.cwd()
     os.chdir(root)  # behave finds steps/ (and the suite imports its own modules) from here
     sys.path.insert(0, str(root))

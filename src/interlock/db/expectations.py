@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from interlock._core.errors import Failure, InterlockError
-from interlock._core.match import Mismatch, compare, format_mismatches
+from interlock._core.match import Mismatch, compare, format_mismatches, split_path
 from interlock._core.values import parse_cell
 from interlock.db.cells import ColumnKind, aligned_table, column_kind, comparable
 from interlock.db.schema import closest_first
@@ -120,14 +120,11 @@ def rows_matching(db: Database, table: str, n: int | None, row: Mapping[str, Any
             if n is None
             else f"{where} has {_rows(count)} matching, expected {n}"
         )
-        near = _nearest_first(closest)[:1]  # the nearest row says it
-        if near:
-            rows = [e[2] for e in near]
-            lines += ["closest row:", _indent(_actual_table(shown_columns, rows, db.secrets))]
+        if closest:  # the nearest row says it
+            _, _, row, mismatches = _nearest_first(closest)[0]
+            lines += ["closest row:", _indent(_actual_table(shown_columns, [row], db.secrets))]
             lines.append("mismatches:")
-            for index, (_, _, _, mismatches) in enumerate(near, start=1):
-                found = _mismatch_lines(mismatches, db.secrets)
-                lines += [f"  row {index}: {line}" for line in found]
+            lines += [f"  row 1: {line}" for line in _mismatch_lines(mismatches, db.secrets)]
             others = total - count - 1
             if others > 0:
                 lines.append(f"(and {others} other {'row' if others == 1 else 'rows'}: the "
@@ -185,8 +182,8 @@ def _scan(
         if not mismatches:
             scan.matched.append(values)
             continue
-        wrong = [c for c in names if compare({c: expected[c]}, {c: actual[c]})]
-        distance = (sum(1 for c in wrong if c in keys), len(wrong))
+        wrong = {(split_path(m.path) or [""])[0] for m in mismatches}  # the columns at fault
+        distance = (len(wrong & keys), len(wrong))
         entry = ((-distance[0], -distance[1]), -scan.total, values, mismatches)
         if len(scan.closest) < CLOSEST:
             heapq.heappush(scan.closest, entry)

@@ -190,8 +190,7 @@ class ServiceSpec:
                 where=field_where(where, data, "kind"),
                 hint=did_you_mean(kind, BUILT_IN_KINDS),
             )
-        if not defined and not kind and not any(
-                k in data for k in ("process", "docker", "external")):
+        if not defined and not kind and not any(k in data for k in BACKENDS):
             raise InterlockError(
                 f'Service "{name}" has no way to run', where=where,
                 hint="Give it a process: command, a docker: image, an external: url, "
@@ -259,7 +258,7 @@ def layered(base: ServiceSpec, data: Any, where: str) -> ServiceSpec:
     """
     mine = _mapping(data, where, f'service "{base.name}"')
     kept = copy.copy(mine)  # a Located copy keeps the lines of the keys
-    for key in ("kind", "process", "docker", "external", "options"):
+    for key in ("kind", *BACKENDS, "options"):  # how it runs is the compose file's
         if isinstance(kept, dict):
             kept.pop(key, None)
     over = ServiceSpec.from_dict(base.name, kept, where, defined=True)

@@ -11,7 +11,7 @@ Example:
     'o-1'
 """
 
-from interlock._core.match._report import MISSING, Mismatch, format_mismatches
+from interlock._core.match._report import MISSING, Mismatch, format_mismatches, split_path
 from interlock._core.match._report import split_path as _path_segments  # noqa: F401  (tests use it)
 from interlock._core.match.comparison import KNOWN_MARKERS, MODES, compare, expect_match
 from interlock._core.match.jsonpaths import child_path, select, select_one
@@ -27,4 +27,5 @@ __all__ = [
     "format_mismatches",
     "select",
     "select_one",
+    "split_path",
 ]
