@@ -468,7 +468,7 @@ class Suite:
         # uses it, or a killed run did (it noted so); no other backend is even imported.
         for name in BACKENDS:
             if name == self.backend or name in self.registry.dead_backends:
-                removed.extend(BACKENDS.load(name).sweep(True))
+                removed.extend(BACKENDS.load(name).sweep())
         return removed
 
     def on_close(self, closer: Callable[[], None]) -> None:

@@ -19,6 +19,7 @@ Example (a kind, the way ``stack/kinds/redis.py`` writes one):
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,16 @@ if TYPE_CHECKING:
 
 ReadyKind = Literal["http", "tcp", "log", "command"]
 
+
+
+PYTHON_IMAGE = "python:3.11-slim"
+
+
+def python_image() -> str:
+    """The image Interlock's own small containers run Python on (the delay proxy, a stub):
+    ``INTERLOCK_BASE_IMAGE`` when set (a local base image, no registry), else python:3.11-slim.
+    """
+    return os.environ.get("INTERLOCK_BASE_IMAGE") or PYTHON_IMAGE
 
 @dataclass(frozen=True)
 class ReadyCheck:
@@ -271,7 +282,10 @@ class StackPlace:
 
 
 class Backend(Protocol):
-    """A way to run services: one per stack, made from its ``StackPlace``.
+    """A way to run services: one per stack, made from its ``StackPlace``. A backend with a
+    block of its own in a service (``external:``) also has ``read_form(data, where)``, which
+    checks it and returns what ``ServiceSpec.forms`` keeps (``process:`` and ``docker:`` are
+    fields of the spec, which kinds and Compose build too).
 
     Example (the whole of the external backend, less its docstrings)::
 
@@ -302,10 +316,6 @@ class Backend(Protocol):
 
     def __init__(self, place: StackPlace) -> None: ...
 
-    @classmethod
-    def read_form(cls, data: Any, where: str) -> Any:
-        """Its block of a service in the stack file (the block named after the backend),
-        checked; kept in ``ServiceSpec.forms``. Backends with no block of their own raise."""
 
     @classmethod
     def can_run(cls, spec: ServiceSpec) -> bool:
@@ -319,6 +329,6 @@ class Backend(Protocol):
         """The stack stopped: release what the backend holds for it; the problems."""
 
     @classmethod
-    def sweep(cls, wanted: bool) -> list[str]:
+    def sweep(cls) -> list[str]:
         """Remove what killed runs left outside the run registry (containers); say what.
-        ``wanted``: this backend is the one the suite uses."""
+        Asked when the suite uses this backend, or a killed run of it did."""

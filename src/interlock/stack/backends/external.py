@@ -98,6 +98,6 @@ class ExternalBackend:
         return []
 
     @classmethod
-    def sweep(cls, wanted: bool) -> list[str]:
+    def sweep(cls) -> list[str]:
         """Nothing is ever left."""
         return []

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from interlock._core.errors import InterlockError
 from interlock.stack.base import Address, RunningService, StackPlace
@@ -106,11 +106,6 @@ class MemoryBackend:
 
     name: ClassVar[str] = "memory"
 
-    @classmethod
-    def read_form(cls, data: Any, where: str) -> Any:
-        """Never asked: its block is a field of the service spec (or it has none)."""
-        raise InterlockError(f"the {cls.name} backend reads no block of its own", where=where)
-
     def __init__(self, place: StackPlace) -> None:
         self.place = place
         self.closed = False
@@ -142,7 +137,7 @@ class MemoryBackend:
         return []
 
     @classmethod
-    def sweep(cls, wanted: bool) -> list[str]:
+    def sweep(cls) -> list[str]:
         """Nothing is ever left."""
         return []
 

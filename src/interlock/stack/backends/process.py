@@ -31,7 +31,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from interlock._core.errors import InterlockError
@@ -256,11 +256,6 @@ class ProcessBackend:
 
     name: ClassVar[str] = "process"
 
-    @classmethod
-    def read_form(cls, data: Any, where: str) -> Any:
-        """Never asked: its block is a field of the service spec (or it has none)."""
-        raise InterlockError(f"the {cls.name} backend reads no block of its own", where=where)
-
     def __init__(self, place: StackPlace) -> None:
         self.place = place
 
@@ -352,6 +347,6 @@ class ProcessBackend:
         return []
 
     @classmethod
-    def sweep(cls, wanted: bool) -> list[str]:
+    def sweep(cls) -> list[str]:
         """Processes are swept through the run registry."""
         return []

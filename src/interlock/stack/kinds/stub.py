@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 from interlock._core.errors import InterlockError
-from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck
+from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck, python_image
 from interlock.stack.kinds._local import known_options
 
 OPTIONS = ("image",)
-DEFAULT_IMAGE = "python:3.11-slim"
 CONTAINER_PORT = 8080
 _HOME = "/opt/interlock-stub"
 _READY = ReadyCheck("http", path="/__interlock/health", status=200, timeout=30)
@@ -48,7 +46,7 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
     """The same server in a Python container, its code and werkzeug mounted read-only."""
-    image = _options(ctx) or os.environ.get("INTERLOCK_BASE_IMAGE") or DEFAULT_IMAGE
+    image = _options(ctx) or python_image()
     return DockerPlan(
         image=image,
         container_port=CONTAINER_PORT,

@@ -27,11 +27,6 @@ class DockerBackend:
 
     name: ClassVar[str] = "docker"
 
-    @classmethod
-    def read_form(cls, data: Any, where: str) -> Any:
-        """Never asked: its block is a field of the service spec (or it has none)."""
-        raise InterlockError(f"the {cls.name} backend reads no block of its own", where=where)
-
     def __init__(self, place: StackPlace) -> None:
         self.place = place
         self._engine: DockerEngine | None = None
@@ -136,11 +131,9 @@ class DockerBackend:
         return problems
 
     @classmethod
-    def sweep(cls, wanted: bool) -> list[str]:
+    def sweep(cls) -> list[str]:
         """Containers, networks and volumes of runs whose owner is gone, when an engine
-        answers (``wanted``: the suite uses Docker, or a killed run of it did)."""
-        if not wanted:
-            return []
+        answers (asked when the suite uses Docker, or a killed run of it did)."""
         try:
             engine = DockerEngine.connect(timeout=10)
         except InterlockError:

@@ -26,7 +26,6 @@ Example (needs an engine, so not run as a doctest; ``Stack`` does this for
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -37,20 +36,14 @@ from interlock._core.errors import InterlockError
 from interlock.stack import proxy
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.backends.docker.spec import ContainerSpec
-from interlock.stack.base import ReadyCheck
+from interlock.stack.base import ReadyCheck, python_image
 
-DEFAULT_IMAGE = "python:3.11-slim"
 CONTROL_PORT = 7070  # inside the proxy container only; published on a free host port
 
 
 def direct_alias(service: str) -> str:
     """The network name of a delayed service's real container: ``auth-direct``."""
     return f"{service}-direct"
-
-
-def proxy_image() -> str:
-    """The Python image the proxy runs on (``INTERLOCK_BASE_IMAGE`` or python:3.11-slim)."""
-    return os.environ.get("INTERLOCK_BASE_IMAGE") or DEFAULT_IMAGE
 
 
 class ContainerDelay:
@@ -83,7 +76,7 @@ class ContainerDelay:
             )
         source = Path(proxy.__file__).read_text(encoding="utf-8")
         spec = ContainerSpec(
-            f"{service.name}-delay", image=proxy_image(), port=port,
+            f"{service.name}-delay", image=python_image(), port=port,
             more_ports=(CONTROL_PORT,), aliases=(service.name,), entrypoint=("python3",),
             command=("-c", source, "--listen", str(port),
                      "--upstream", f"{direct_alias(service.name)}:{port}",
