@@ -32,10 +32,11 @@ from allure_commons.reporter import AllureReporter
 
 from interlock._core.errors import Failure, InterlockError
 from interlock.behave.binding import SuiteMistake
+from interlock.behave.glossary import FILE_NAME
 from interlock.behave.links import repository_url, source_link
 from interlock.behave.setup_errors import SetupFailed
 
-GLOSSARY = "GLOSSARY.md"  # beside features/, written by `interlock glossary` and `docs`
+GLOSSARY = FILE_NAME  # beside features/, written by `interlock glossary` and `docs`
 
 # What changes from run to run inside a message's first line, and what it becomes.
 _VARYING = [
@@ -175,18 +176,21 @@ class InterlockListener(AllureListener):
         self.logger = _Results()
         self.group_context = GroupContext(self.logger)
         self.group_context.enter()
+        # Known once for the run: where sources are browsed, and whether a glossary is there.
+        self.base = repository_url(behave_config.userdata, os.environ)
+        self.glossary = Path(GLOSSARY).is_file()
 
     def start_scenario(self, scenario: Any) -> None:
         super().start_scenario(scenario)
         test = self.logger.get_test(self.current_scenario_uuid)
         test.name = scenario_title(scenario)
         test.description = description_of(scenario) or None
-        base = repository_url(self.behave_config.userdata, os.environ)
+        base = self.base
         if base and scenario.filename and scenario.filename != "<string>":
             test.links.append(Link(
                 type="link", name=f"{scenario.filename}:{scenario.line}",
                 url=source_link(base, scenario.filename, scenario.line, os.environ)))
-            if Path(GLOSSARY).is_file():  # the sentences it uses, explained (interlock docs)
+            if self.glossary:  # the sentences it uses, explained (interlock docs)
                 test.links.append(Link(type="link", name="glossary",
                                        url=source_link(base, GLOSSARY, None, os.environ)))
 
