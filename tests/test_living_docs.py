@@ -559,3 +559,14 @@ def test_a_steps_docstring_attachment_is_not_taken_for_an_event() -> None:
     name = argument_name("when", 'I publish to "orders.created":', False)
     assert touch_of(name, "{}") is None
     assert touch_of(argument_name("then", 'an event on "x" matches:', False), "{}") is None
+
+
+def test_a_request_a_stub_received_is_counted_for_that_stub() -> None:
+    """The stub's name is in its attachment's name: coverage can give the call to the stub
+    even when its address is one no configured service has (an @isolated stack's)."""
+    from interlock.living_docs.results import touch_of
+
+    touch = touch_of('stub "payments" received POST http://127.0.0.1:5/charges?x=1 -> 201', "")
+    assert touch is not None
+    assert (touch.service, touch.target, touch.status) == (
+        "payments", "POST http://127.0.0.1:5/charges", 201)

@@ -51,7 +51,7 @@ from interlock._core.errors import InterlockError
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 _HTTP_NAME = re.compile(rf"({'|'.join(HTTP_METHODS)}) (\S+)")
 _EXCHANGE_NAME = re.compile(rf"({'|'.join(HTTP_METHODS)}) (\S+) → (\S+): (\d{{3}})\b.*")
-_STUB_NAME = re.compile('stub "[^"]+" received (' + "|".join(HTTP_METHODS)
+_STUB_NAME = re.compile('stub "([^"]+)" received (' + "|".join(HTTP_METHODS)
                         + r") (\S+) -> (\d{3})")
 _STATUS_LINE = re.compile(r"^HTTP(?:/[\d.]+)? (\d{3})\b", re.MULTILINE)
 _RECEIVED = ("event ", "received ")
@@ -121,9 +121,9 @@ def touch_of(name: str, body: str) -> Touch | None:
         return Touch("http", f"{method} {bare}", status=int(status.group(1)) if status else None)
     stub = _STUB_NAME.fullmatch(name.strip())
     if stub:
-        method, url, status_text = stub.groups()
+        stub_name, method, url, status_text = stub.groups()
         bare = urlsplit(url)._replace(query="", fragment="").geturl()
-        return Touch("http", f"{method} {bare}", "stub", int(status_text))
+        return Touch("http", f"{method} {bare}", "stub", int(status_text), service=stub_name)
     if name.startswith("SQL "):
         return Touch("sql", name[4:].strip())
     for prefixes, direction in ((_PUBLISHED, "published"), (_RECEIVED, "received")):
