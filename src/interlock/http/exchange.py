@@ -117,11 +117,9 @@ class Exchange:
             ...          201, "Created", {}, b"", 0.01).title()
             'POST /orders?x=1 → orders: 201 Created'
         """
-        parts = urlsplit(self.url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         answer = f"{self.status} {self.reason}".strip()
-        party = self.service or parts.netloc
-        return self.secrets.redact(f"{self.method} {path} → {party}: {answer}")
+        party = party_of(self.url, self.service)
+        return self.secrets.redact(f"{self.method} {path_of(self.url)} → {party}: {answer}")
 
     def excerpt(self, limit: int = _EXCERPT_CHARS) -> str:
         """The start of the response body, redacted, on one line: enough to explain a failure."""
@@ -326,3 +324,24 @@ def _body_for_curl(body: bytes, headers: Mapping[str, str], secrets: Secrets) ->
     if not _is_text(headers.get("Content-Type", ""), body):
         return f"<{len(body)} bytes: use --data-binary @file>"
     return secrets.redact(_decode(body, headers.get("Content-Type", "")))
+
+
+def path_of(url: str) -> str:
+    """The path and query of ``url``: what a diagram's arrow and a stable message show.
+
+    Example:
+        >>> path_of("http://127.0.0.1:8080/orders/1?full=true")
+        '/orders/1?full=true'
+    """
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def party_of(url: str, service: str | None) -> str:
+    """Who an exchange went to: the service's name, else the address it was sent to.
+
+    Example:
+        >>> party_of("http://127.0.0.1:8080/x", None), party_of("http://h:1/x", "orders")
+        ('127.0.0.1:8080', 'orders')
+    """
+    return service or urlsplit(url).netloc

@@ -33,7 +33,7 @@ from interlock._core.errors import InterlockError
 from interlock._core.report import TEXT, Reporter
 from interlock._core.secrets import Secrets
 from interlock._core.traffic import SERVICE, TEST, note
-from interlock.http.exchange import Exchange
+from interlock.http.exchange import Exchange, party_of, path_of
 
 
 class _NoBody:
@@ -228,7 +228,7 @@ class HttpSession:
         if before_report is not None:
             before_report(exchange)
         self.reporter.attach(exchange.title(), exchange.report(), TEXT)
-        party = exchange.service or urlsplit(exchange.url).netloc
+        party = party_of(exchange.url, exchange.service)
         failed = exchange.status >= 500
         note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),
              reply=True, failed=failed, detail=exchange.excerpt(200), source_kind=SERVICE,
@@ -249,8 +249,8 @@ class HttpSession:
             headers["Authorization"] = self.credentials.authorization
         _learn_from_request(request, headers, self.secrets)
         # Noted as it is sent: what the service does meanwhile (an event) comes after it.
-        note(self.reporter, TEST, service or urlsplit(url).netloc,
-             f"{request.method} {_path_of(url)}", source_kind=TEST, target_kind=SERVICE,
+        note(self.reporter, TEST, party_of(url, service),
+             f"{request.method} {path_of(url)}", source_kind=TEST, target_kind=SERVICE,
              detail=self.secrets.redact(f"{request.method} {url}"))
         started = time.perf_counter()
         try:
@@ -325,7 +325,7 @@ class HttpSession:
         self, request: _Request, url: str, service: str | None, reason: str
     ) -> Exception:
         error = self._cannot_reach(request, url, service, reason)
-        note(self.reporter, service or urlsplit(url).netloc, TEST, f"no answer: {reason}",
+        note(self.reporter, party_of(url, service), TEST, f"no answer: {reason}",
              reply=True, failed=True, target_kind=TEST,
              detail=self.secrets.redact(f"{request.method} {url}: {reason}"))
         if service and self.explain_unreachable is not None:
@@ -338,7 +338,7 @@ class HttpSession:
         who = f'the "{service}" service' if service else "the server"
         # The address (a port picked per run) goes below the first line, which stays the same
         # from run to run so that reports group the failure by its cause.
-        shown = _path_of(url) if service else url
+        shown = path_of(url) if service else url
         return InterlockError(
             self.secrets.redact(f"Cannot reach {who}: {request.method} {shown}"),
             details=self.secrets.redact(f"{request.method} {url}: {reason}"),
@@ -437,13 +437,3 @@ def _reason(err: requests.ConnectionError) -> str:
             return said
     return text
 
-
-def _path_of(url: str) -> str:
-    """The path and query of ``url``: what a diagram's arrow and a stable message show.
-
-    Example:
-        >>> _path_of("http://127.0.0.1:8080/orders/1?full=true")
-        '/orders/1?full=true'
-    """
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
