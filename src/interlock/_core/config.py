@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -360,6 +360,24 @@ def field_where(where: str, data: Any, key: str) -> str:
     line = getattr(data, "lines", {}).get(key) or match.group("line")
     path = f"{match.group('path')}.{key}" if match.group("path") else key
     return f"{match.group('file')}{':' + str(line) if line else ''} ({path})"
+
+
+def check_keys(data: Mapping[str, Any], allowed: Sequence[str], where: str, what: str) -> None:
+    """Refuse a key of ``data`` that is not ``allowed``, at its own line, with the close ones.
+
+    Example:
+        >>> check_keys({"url": 1, "timout": 2}, ("url", "timeout"), "x.yaml:3 (db)", "db")
+        Traceback (most recent call last):
+        interlock._core.errors.InterlockError: Unknown field "timout" in db
+          where: x.yaml:3 (db.timout)
+          hint:  did you mean "timeout"? Known: "timeout", "url"
+    """
+    for key in data:
+        if key not in allowed:
+            raise InterlockError(
+                f'Unknown field "{key}" in {what}', where=field_where(where, data, str(key)),
+                hint=did_you_mean(str(key), allowed),
+            )
 
 
 def key_where(where: str, data: Any, key: str) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interlock._core.config import Located, SuiteConfig, read_yaml
+from interlock._core.config import Located, SuiteConfig, check_keys, read_yaml
 from interlock._core.errors import InterlockError, did_you_mean
 from interlock._core.stackfile import block
 from interlock.stack.spec import DockerForm, ServiceSpec, layered
@@ -649,10 +649,7 @@ def _compose_setting(config: SuiteConfig) -> tuple[list[Path], list[str]]:
     where = config.where("compose")
     profiles: list[str] = []
     if isinstance(value, dict):
-        for key in value:
-            if key not in COMPOSE_FIELDS:
-                raise InterlockError(f'Unknown field "{key}" in compose', where=where,
-                                     hint=did_you_mean(str(key), COMPOSE_FIELDS))
+        check_keys(value, COMPOSE_FIELDS, where, "compose")
         profiles = [str(p) for p in _texts(value.get("profiles"), where, "compose.profiles")]
         value = value.get("files")
     files = _texts(value, where, "compose")

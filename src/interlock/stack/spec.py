@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interlock._core.config import field_where, typed
+from interlock._core.config import check_keys, field_where, typed
 from interlock._core.errors import InterlockError, did_you_mean
 from interlock._core.stackfile import block
 from interlock._core.values import parse_duration
@@ -30,15 +30,6 @@ BUILT_IN_KINDS = tuple(KINDS)  # the kinds' registry: a new kind is a module and
 # too); any other backend's block is read by the backend (Backend.read_form) into ``forms``.
 _OWN_FIELDS = ("process", "docker")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-
-
-def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
-    for key in data:
-        if key not in allowed:
-            raise InterlockError(
-                f'Unknown field "{key}" in {what}', where=field_where(where, data, key),
-                hint=did_you_mean(key, allowed),
-            )
 
 
 def _mapping(value: Any, where: str, what: str) -> Mapping[str, Any]:
@@ -66,7 +57,7 @@ class ProcessForm:
         if isinstance(data, str | list):
             data = {"command": data}
         data = _mapping(data, where, "process")
-        _check_keys(data, block("services.<service>.process").names, where, "process")
+        check_keys(data, block("services.<service>.process").names, where, "process")
         command = data.get("command")
         if not command:
             raise InterlockError(
@@ -100,7 +91,7 @@ class DockerForm:
     @classmethod
     def from_dict(cls, data: Any, where: str) -> DockerForm:
         data = _mapping(data, where, "docker")
-        _check_keys(data, block("services.<service>.docker").names, where, "docker")
+        check_keys(data, block("services.<service>.docker").names, where, "docker")
         if not data.get("image") and not data.get("build"):
             raise InterlockError(
                 "docker needs an image or a build context", where=where,
@@ -127,7 +118,7 @@ class DockerForm:
 def ready_from_dict(data: Any, where: str) -> ReadyCheck:
     """``ready: {http: /health}`` / ``{tcp: true}`` / ``{log: regex}`` / ``{command: [...]}``."""
     data = _mapping(data, where, "ready")
-    _check_keys(data, block("services.<service>.ready").names, where, "ready")
+    check_keys(data, block("services.<service>.ready").names, where, "ready")
     default = block("services.<service>.ready").field("timeout").default
     timeout = parse_duration(str(data.get("timeout", default)),
                              field_where(where, data, "timeout"))
@@ -182,7 +173,7 @@ class ServiceSpec:
                 hint="Use lower-case letters, digits, - and _ (it becomes {name.url}).",
             )
         data = _mapping(data, where, f'service "{name}"')
-        _check_keys(data, cls.FIELDS, where, f'service "{name}"')
+        check_keys(data, cls.FIELDS, where, f'service "{name}"')
         kind = typed(data, "kind", where, str, "")
         if kind and kind not in BUILT_IN_KINDS:
             raise InterlockError(

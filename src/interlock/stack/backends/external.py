@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from interlock._core.config import field_where
-from interlock._core.errors import InterlockError, did_you_mean
+from interlock._core.config import check_keys
+from interlock._core.errors import InterlockError
 from interlock._core.stackfile import block
 from interlock._core.values import render
 from interlock.stack.base import Address, RunningService, StackPlace
@@ -69,12 +69,7 @@ class ExternalBackend:
         if not isinstance(data, dict):
             raise InterlockError("external must be a URL or a mapping with url:", where=where,
                                  hint='external: "https://staging.example.com"')
-        known = block("services.<service>.external").names
-        for key in data:
-            if key not in known:
-                raise InterlockError(f'Unknown field "{key}" in external',
-                                     where=field_where(where, data, key),
-                                     hint=did_you_mean(str(key), known))
+        check_keys(data, block("services.<service>.external").names, where, "external")
         if not data.get("url"):
             raise InterlockError("external needs a url", where=where,
                                  hint='external: {url: "https://staging.example.com"}')
