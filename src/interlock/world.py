@@ -218,10 +218,14 @@ class World:
         )
 
     def _reset_stubs(self) -> None:
+        running = self.stack.running if self.stack is not None else {}
         for name in self._stubs_here():
-            self.stub(name).reset(self.where)
-        for name in set(self.broken) & set(self.suite.stub_names):
-            self.stub(name).stale = True  # restarted empty by the heal: restored next time
+            stub = self.stub(name)
+            service = running.get(name)
+            if name in self.broken or (service is not None and not service.is_running()):
+                stub.stale = True  # stopped, or died: the heal restarts it empty; restored next
+            else:
+                stub.reset(self.where)
 
     def _restore_stubs(self) -> None:
         for name in self._stubs_here():

@@ -302,3 +302,26 @@ def test_a_received_check_without_its_json_says_so(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "The JSON the request should contain is missing" in output
     assert "forgot.feature:3" in output and "Traceback" not in output
+
+
+def test_a_stub_restarted_by_a_step_gets_its_documents_answers_back(tmp_path: Path) -> None:
+    """A restart by a step leaves the stub running but empty: the scenario's reset finds its
+    kept defaults gone and sets them again, so the next scenario still gets the examples."""
+    suite = stub_suite(tmp_path, openapi=True)
+    suite.write("features/restart.feature", """
+        Feature: restart
+          Scenario: the provider restarts
+            When the "payments" service is restarted
+
+          Scenario: the examples still answer
+            When I send POST "/charges" to "payments" with JSON:
+              \"\"\"
+              {"amount": 120, "currency": "EUR"}
+              \"\"\"
+            Then the response status is 201
+            And the response JSON at "$.id" is "ch-example"
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "2 scenarios passed, 0 failed" in output

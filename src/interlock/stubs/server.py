@@ -174,7 +174,8 @@ class StubApp:
                 for answer in self._answers:
                     answer.used = 0
                 self._journal = []
-            return _json({"ok": True})
+                kept = len(self._answers)
+            return _json({"ok": True, "kept": kept})  # a restarted server has lost its own
         if what == "requests" and request.method == "GET":
             since = int(request.args.get("since", "0") or 0)
             with self._lock:

@@ -180,9 +180,13 @@ class Stub:
         self.stale = False
 
     def reset(self, where: str = "") -> None:
-        """Forget the answers set (not the kept defaults) and every request received."""
-        self._admin("POST", "reset", where)
+        """Forget the answers set (not the kept defaults) and every request received. A
+        server that no longer has the kept defaults was restarted (a step restarted it): they
+        are set again."""
+        reply = self._admin("POST", "reset", where)
         self.seen = 0
+        if int(reply.get("kept", len(self._kept))) < len(self._kept):
+            self.restore(where)
 
     def answers(self, where: str = "") -> list[str]:
         """The answers set, in the words of a failure: ``POST /charges -> 201``."""
