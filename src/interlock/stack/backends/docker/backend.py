@@ -61,7 +61,8 @@ class DockerBackend:
             try:
                 proxy.append(ContainerDelay.start(
                     engine, container, run_id=place.run_id, stack=place.name,
-                    log_dir=place.run_dir, progress=place.progress))
+                    log_dir=place.run_dir, progress=place.progress,
+                    names=spec.docker.aliases if spec.docker is not None else ()))
             except BaseException as err:  # raised once the service's container runs
                 proxy_failed.append(err)
 
@@ -99,7 +100,7 @@ class DockerBackend:
         if form is not None and form.aliases:
             overrides["aliases"] = (spec.name, *form.aliases)
         if spec.delay_proxy:
-            # Its name on the network goes to its proxy (see delay.py).
+            # Its names on the network (its own, Compose's aliases) go to its proxy (delay.py).
             overrides["aliases"] = (direct_alias(spec.name),)
         overrides["job"] = spec.job
         if spec.kind:

@@ -60,8 +60,11 @@ class ContainerDelay:
     def start(
         cls, engine: Any, service: ContainerSpec, *, run_id: str, stack: str,
         log_dir: Path | None = None, progress: Callable[[str], None] = lambda line: None,
+        names: tuple[str, ...] = (),
     ) -> ContainerDelay:
-        """Start the proxy of ``service`` (whose container answers as ``direct_alias``).
+        """Start the proxy of ``service`` (whose container answers as ``direct_alias``); it
+        takes the service's name on the network and its other ``names`` (Compose aliases),
+        so that no caller reaches the service around it.
 
         It needs nothing from the service's container (it looks its address up for every
         connection), so both may start at the same time.
@@ -77,7 +80,8 @@ class ContainerDelay:
         source = Path(proxy.__file__).read_text(encoding="utf-8")
         spec = ContainerSpec(
             f"{service.name}-delay", image=python_image(), port=port,
-            more_ports=(CONTROL_PORT,), aliases=(service.name,), entrypoint=("python3",),
+            more_ports=(CONTROL_PORT,), aliases=tuple(dict.fromkeys((service.name, *names))),
+            entrypoint=("python3",),
             command=("-c", source, "--listen", str(port),
                      "--upstream", f"{direct_alias(service.name)}:{port}",
                      "--control", str(CONTROL_PORT)),
