@@ -29,7 +29,9 @@ from interlock._core.values import Scope, render, render_json, render_jsonpath
 from interlock.contracts import Observed, OpenApiContract, Operation
 from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
+from interlock.stack.proxy import DelayProxy
 from interlock.stack.ready import log_tail
+from interlock.stack.sockets import owner_of
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 
@@ -345,8 +347,9 @@ class World:
         if self.stack is None:
             return
         for name, proxy in self.stack.proxies.items():
-            if hasattr(proxy, "watcher"):  # the in-process proxy (a container's is not seen)
-                proxy.watcher = CallWatcher(name, proxy.port, self.stack, self.suite)
+            if isinstance(proxy, DelayProxy):  # in this process (a container's is not seen)
+                proxy.watcher = CallWatcher(name, proxy.port, self.stack, self.suite,
+                                            proxy.known)
                 self.on_close(functools.partial(setattr, proxy, "watcher", None))
 
     # -- cleanup ----------------------------------------------------------------------------
@@ -380,14 +383,16 @@ class CallWatcher:
     from the connection's local port (which process holds it: a service of the stack, or the
     test itself, whose own requests its HTTP client notes already).
 
-    The caller is looked up once per connection, at its first request (about 15 ms, while
-    the scenario is watched only); request and answer are noted before the proxy passes
-    them on, so they are in the order they happened.
+    The caller is looked up once per connection, at its first request (a millisecond or
+    two, see ``stack/sockets.py``; while the scenario is watched only); request and answer
+    are noted before the proxy passes them on, so they are in the order they happened.
     """
 
-    def __init__(self, service: str, port: int, stack: Stack, suite: Suite) -> None:
+    def __init__(self, service: str, port: int, stack: Stack, suite: Suite,
+                 known: dict[int, object] | None = None) -> None:
         self.service, self.port, self.stack, self.suite = service, port, stack, suite
-        self._callers: dict[int, str | None] = {}
+        # The caller of each open connection, kept by the proxy while it lives.
+        self._callers: dict[int, object] = {} if known is None else known
 
     def requested(self, client_port: int, request: str) -> None:
         if client_port not in self._callers:
@@ -395,6 +400,7 @@ class CallWatcher:
         caller = self._callers[client_port]
         if caller == "":  # the test itself: its HTTP client notes the call
             return
+        assert caller is None or isinstance(caller, str)
         method, _, rest = request.partition(" ")
         path = rest.rsplit(" ", 1)[0]
         secrets = self.suite.secrets
@@ -406,6 +412,7 @@ class CallWatcher:
         caller = self._callers.get(client_port)
         if caller == "":
             return
+        assert caller is None or isinstance(caller, str)
         code = status.split(" ", 1)[1] if " " in status else status
         note(self.suite.reporter, self.service, caller or "a caller", code, reply=True,
              failed=code[:1] == "5", source_kind=SERVICE, target_kind=SERVICE)
@@ -413,23 +420,22 @@ class CallWatcher:
     def _caller(self, client_port: int) -> str | None:
         """The stack's service (or "" for this process) holding 127.0.0.1:``client_port``
         connected to the proxy; None when no process could be told."""
-        import psutil
-
-        try:
-            connections = psutil.net_connections(kind="tcp")
-        except (psutil.Error, OSError):
-            return None
-        pid = next((c.pid for c in connections if c.laddr and c.laddr.port == client_port
-                    and c.raddr and c.raddr.port == self.port), None)
+        running = list(self.stack.running.items())
+        pids = [os.getpid(), *(r.pid for _, r in running if r.pid is not None)]
+        pid = owner_of(client_port, self.port, pids)
         if pid is None:
             return None
         if pid == os.getpid():
             return ""
-        try:
-            lineage = {pid, *(p.pid for p in psutil.Process(pid).parents())}
-        except psutil.Error:
-            lineage = {pid}
-        for name, running in list(self.stack.running.items()):
-            if running.pid is not None and running.pid in lineage:
+        lineage = {pid}
+        if pid not in pids:  # a service's child: which service is its ancestor
+            import psutil
+
+            try:
+                lineage.update(p.pid for p in psutil.Process(pid).parents())
+            except psutil.Error:
+                pass
+        for name, service in running:
+            if service.pid is not None and service.pid in lineage:
                 return name
         return None

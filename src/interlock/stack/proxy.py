@@ -74,6 +74,9 @@ class DelayProxy:
         self.upstream = (host, port)
         self.delay = 0.0
         self.watcher: Watcher | None = None
+        # What a watcher learned of a connection (its caller), by the caller's port: kept
+        # while the connection lives (it outlives the scenario that first saw it).
+        self.known: dict[int, object] = {}
         self._server = socket.create_server(listen)
         self.port: int = self._server.getsockname()[1]
         self._stopped = threading.Event()
@@ -128,6 +131,8 @@ class DelayProxy:
         except OSError:
             pass
         finally:
+            if not response and call.port is not None:
+                self.known.pop(call.port, None)
             for sock in (source, target):
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
