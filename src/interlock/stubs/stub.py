@@ -106,8 +106,13 @@ class Stub:
         self.name = name
         self.url = url.rstrip("/")
         self.secrets = secrets or Secrets()
-        self._http = http or requests.Session()
         self._own_http = http is None
+        if http is None:
+            http = requests.Session()
+            # The admin paths are the stub's own, reached directly: no proxy settings (nor
+            # reading them from the environment again for every call).
+            http.trust_env = False
+        self._http = http
         self.seen = 0  # journal entries already handed out by ``new_requests``
         # Called with (method, path, status, headers, body, where) before an answer is set:
         # a stub with an OpenAPI document refuses an answer the document does not allow.
