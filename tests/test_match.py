@@ -492,3 +492,41 @@ def test_contains_agrees_with_trying_every_assignment(expected, actual):
     )
     assert (compare(expected, actual, "contains") == []) == possible
     assert (compare({"x": [expected]}, {"x": [actual, 0]}, "contains") == []) == possible
+
+
+# -- simple paths are walked without the JSONPath library: the same answers ----------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text("ab", max_size=2),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["a", "b", "0", "_x"]), inner, max_size=3),
+    max_leaves=12,
+)
+_SEGMENTS = st.lists(st.sampled_from([".a", ".b", "._x", "[0]", "[1]", "[2]", "[10]"]),
+                     max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_JSON, segments=_SEGMENTS)
+def test_a_simple_path_selects_what_the_library_selects(document, segments):
+    import jsonpath_rfc9535
+
+    from interlock._core.match.jsonpaths import _simple_segments
+
+    path = "$" + "".join(segments)
+    assert _simple_segments(path) is not None  # the walk answers, not the library
+    expected = [node.value for node in jsonpath_rfc9535.compile(path).find(document)]
+    assert select(document, path) == expected
+
+
+@pytest.mark.parametrize("path", ["$.items[*]", "$..id", "$['a b']", "$.a[-1]", "$.a[01]",
+                                  "$.a[0:2]", "$[?@.id]", "$.é"])
+def test_any_other_path_goes_to_the_library(path):
+    from interlock._core.match.jsonpaths import _simple_segments
+
+    assert _simple_segments(path) is None
+
+
+def test_a_leading_zero_index_is_refused_as_the_library_refuses_it():
+    with pytest.raises(InterlockError, match=r'Invalid JSONPath "\$\.a\[01\]"'):
+        select({"a": [1, 2]}, "$.a[01]")

@@ -33,6 +33,8 @@ _TYPES = {
 class AllureReporter:
     """Attaches redacted text to the current Allure step (or test, between steps)."""
 
+    listening = True
+
     def __init__(self, secrets: Secrets,
                  address: Callable[[Path, int | None], str | None] | None = None) -> None:
         self.secrets = secrets

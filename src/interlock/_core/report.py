@@ -28,7 +28,10 @@ SVG = "image/svg+xml"
 
 
 class Reporter(Protocol):
-    """Receives attachments for the step that is running."""
+    """Receives attachments for the step that is running. ``listening`` is False when they
+    go nowhere (no report is written): a caller may then skip formatting them."""
+
+    listening: bool
 
     def attach(self, name: str, body: str, kind: str = TEXT) -> None:
         """Attach ``body`` (already text) under ``name``; ``kind`` is a MIME type."""
@@ -37,8 +40,30 @@ class Reporter(Protocol):
         """Link the running test to ``path`` (a file of the suite) at ``line``."""
 
 
+class NullReporter:
+    """Drops every attachment: the reporter of a run that writes no report (no Allure
+    formatter), so evidence nobody reads is not formatted, kept or drawn.
+
+    Example:
+        >>> r = NullReporter()
+        >>> r.attach("login", "password=hunter22"); r.listening, r.traffic
+        (False, None)
+    """
+
+    listening = False
+    traffic = None
+
+    def attach(self, name: str, body: str, kind: str = TEXT) -> None:
+        """Nothing."""
+
+    def link(self, name: str, path: Path, line: int | None = None) -> None:
+        """Nothing."""
+
+
 class MemoryReporter:
     """Keeps attachments in a list: the fake for tests, and what a pytest user can inspect."""
+
+    listening = True
 
     def __init__(self, secrets: Secrets | None = None) -> None:
         self.secrets = secrets or Secrets()

@@ -34,6 +34,7 @@ from interlock._core.errors import Failure, InterlockError
 from interlock.behave.binding import SuiteMistake
 from interlock.behave.glossary import FILE_NAME
 from interlock.behave.links import repository_url, source_link
+from interlock.behave.retries import Retries
 from interlock.behave.setup_errors import SetupFailed
 
 GLOSSARY = FILE_NAME  # beside features/, written by `interlock glossary` and `docs`
@@ -263,3 +264,31 @@ def argument_name(step_type: str, sentence: str, is_table: bool) -> str:
     if "response" in words or "body" in words:
         return "expected response body" if expected else "body"
     return "expected text" if expected else "text"
+
+
+class FlakyMark:
+    """An Allure plug-in: the result of a try after the first that passed is marked flaky
+    (``statusDetails.flaky``) before Allure's file writer writes it."""
+
+    def __init__(self, retries: Retries) -> None:
+        self.retries = retries
+
+    @allure_commons.hookimpl(tryfirst=True)
+    def report_result(self, result: Any) -> None:
+        """Mark ``result`` when it is a passed retry."""
+        if self.retries.trying > 1 and result.status == "passed":
+            details = result.statusDetails or StatusDetails()
+            details.flaky = True
+            details.message = details.message or (
+                f"Passed on try {self.retries.trying} of {self.retries.tries}; the earlier "
+                "tries failed (see Retries)")
+            result.statusDetails = details
+
+    def register(self) -> None:
+        """Listen to Allure for this run."""
+        allure_commons.plugin_manager.register(self)
+
+    def unregister(self) -> None:
+        """Stop listening (the plug-in manager is the process's; another run may follow)."""
+        if allure_commons.plugin_manager.is_registered(self):
+            allure_commons.plugin_manager.unregister(self)

@@ -28,21 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from interlock._core.config import find_config
-from interlock._core.diagram import sequence_svg
 from interlock._core.errors import Failure, InterlockError
-from interlock._core.report import SVG, TEXT
+from interlock._core.report import SVG, TEXT, NullReporter
 from interlock._core.traffic import Traffic, traffic_of
 from interlock._core.values import preview
-from interlock.allure import AllureReporter
 from interlock.behave.allure_files import (
     allure_results_dir,
     clear_old_results,
     write_allure_files,
 )
-from interlock.behave.allure_formatter import AllureFormatter, argument_name
 from interlock.behave.binding import SuiteMistake, ensure_registered
 from interlock.behave.links import repository_url, source_link
-from interlock.behave.retries import FlakyMark, Retries
+from interlock.behave.retries import Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
 from interlock.behave.sharding import (
     FeatureTimes,
@@ -114,10 +111,26 @@ def _retries(context: Any) -> None:
     ``INTERLOCK_TRIES``), and the reporters that say which passed on a retry."""
     retries = Retries.configured(context.config.userdata, os.environ)
     retries.install(context.config)
-    mark = FlakyMark(retries)
-    mark.register()
     context.interlock_retries = retries
-    context.interlock_flaky_mark = mark
+    if _writes_allure(context):
+        from interlock.behave.allure_formatter import FlakyMark
+
+        mark = FlakyMark(retries)
+        mark.register()
+        context.interlock_flaky_mark = mark
+
+
+def _formatter_modules(context: Any) -> set[str]:
+    """The modules of this run's formatters' classes (and their bases): which reports it
+    writes, read without importing any reporter's library."""
+    formatters = getattr(getattr(context, "_runner", None), "formatters", None) or []
+    return {base.__module__ for formatter in formatters for base in type(formatter).__mro__}
+
+
+def _writes_allure(context: Any) -> bool:
+    """Whether an Allure formatter writes this run's results (Interlock's, or allure-behave's
+    own): evidence is then formatted and attached; otherwise it is not even formatted."""
+    return any(module.startswith("allure_behave") for module in _formatter_modules(context))
 
 
 def _shard(context: Any) -> None:
@@ -141,10 +154,17 @@ def _before_all(context: Any) -> None:
     if runner_registry is not None:
         ensure_registered(runner_registry)
     suite = Suite.load(path)
-    base = repository_url(context.config.userdata, os.environ)
-    suite.reporter = AllureReporter(
-        suite.secrets,
-        None if base is None else lambda file, line: source_link(base, str(file), line, os.environ))
+    if _writes_allure(context):
+        from interlock.allure import AllureReporter
+
+        base = repository_url(context.config.userdata, os.environ)
+        suite.reporter = AllureReporter(
+            suite.secrets, None if base is None
+            else lambda file, line: source_link(base, str(file), line, os.environ))
+    else:
+        suite.reporter = NullReporter()
+    context.interlock_names_arguments = (
+        "interlock.behave.allure_formatter" in _formatter_modules(context))
     context.interlock_suite = suite
     context.interlock_retries.redact = suite.secrets.redact
     context.interlock_retries.progress = suite.progress
@@ -258,18 +278,15 @@ def before_step(context: Any, step: Any) -> None:
         traffic = traffic_of(world.suite.reporter)
         if traffic is not None:
             traffic.begin_step(place.number, f"{step.keyword} {step.name}")
-        if _names_arguments(context):
+        if getattr(context, "interlock_names_arguments", False):
             _attach_arguments(world, step)
 
 
-def _names_arguments(context: Any) -> bool:
-    """Whether this run's Allure formatter leaves a step's docstring and table to us."""
-    formatters = getattr(getattr(context, "_runner", None), "formatters", [])
-    return any(isinstance(formatter, AllureFormatter) for formatter in formatters)
-
-
 def _attach_arguments(world: World, step: Any) -> None:
-    """The step's docstring and table, named for what they are, variables filled in."""
+    """The step's docstring and table, named for what they are, variables filled in (when
+    this run's Allure formatter, Interlock's, leaves them to us)."""
+    from interlock.behave.allure_formatter import argument_name
+
     step_type = str(getattr(step, "step_type", "") or "").lower()
     if step.text:
         world.suite.reporter.attach(argument_name(step_type, step.name, False),
@@ -320,6 +337,8 @@ def _attach_diagram(suite: Suite, scenario: Any) -> None:
     traffic = traffic_of(suite.reporter)
     if traffic is None:
         return
+    from interlock._core.diagram import sequence_svg
+
     suite.reporter.attach("traffic diagram",
                           sequence_svg(traffic, suite.secrets, title=scenario.name), SVG)
 
@@ -393,7 +412,7 @@ def after_feature(context: Any, feature: Any) -> None:
 def after_all(context: Any) -> None:
     """Print each set-up error once, with the scenarios it stopped; stop every stack and
     close every connection."""
-    mark: FlakyMark | None = getattr(context, "interlock_flaky_mark", None)
+    mark = getattr(context, "interlock_flaky_mark", None)
     if mark is not None:
         mark.unregister()
     suite: Suite | None = getattr(context, "interlock_suite", None)

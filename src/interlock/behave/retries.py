@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
-import allure_commons
-from allure_commons.model2 import StatusDetails
 from behave.model_core import Status
 from behave.reporter.junit import JUnitReporter
 from behave.reporter.summary import AbstractSummaryReporter
@@ -187,34 +185,6 @@ def _not_worth_retrying(scenario: Any, runner: Any) -> str:
         if step.hook_failed:  # behave counts it against the run, whatever a retry does
             return f"a hook failed at {step.location} (a service that died is reported there)"
     return ""
-
-
-class FlakyMark:
-    """An Allure plug-in: the result of a try after the first that passed is marked flaky
-    (``statusDetails.flaky``) before Allure's file writer writes it."""
-
-    def __init__(self, retries: Retries) -> None:
-        self.retries = retries
-
-    @allure_commons.hookimpl(tryfirst=True)
-    def report_result(self, result: Any) -> None:
-        """Mark ``result`` when it is a passed retry."""
-        if self.retries.trying > 1 and result.status == "passed":
-            details = result.statusDetails or StatusDetails()
-            details.flaky = True
-            details.message = details.message or (
-                f"Passed on try {self.retries.trying} of {self.retries.tries}; the earlier "
-                "tries failed (see Retries)")
-            result.statusDetails = details
-
-    def register(self) -> None:
-        """Listen to Allure for this run."""
-        allure_commons.plugin_manager.register(self)
-
-    def unregister(self) -> None:
-        """Stop listening (the plug-in manager is the process's; another run may follow)."""
-        if allure_commons.plugin_manager.is_registered(self):
-            allure_commons.plugin_manager.unregister(self)
 
 
 class FlakyJUnitReporter(JUnitReporter):

@@ -227,7 +227,8 @@ class HttpSession:
         _learn_from_response(exchange, self.secrets)
         if before_report is not None:
             before_report(exchange)
-        self.reporter.attach(exchange.title(), exchange.report(), TEXT)
+        if self.reporter.listening:  # formatted only when a report is written
+            self.reporter.attach(exchange.title(), exchange.report(), TEXT)
         party = party_of(exchange.url, exchange.service)
         failed = exchange.status >= 500
         note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),

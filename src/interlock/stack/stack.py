@@ -266,8 +266,10 @@ class Stack:
     def backend_for(self, spec: ServiceSpec) -> Backend:
         """The backend that runs ``spec`` in this stack: the stack's own when the spec says
         how to run it that way, else the first that can (an external service in a process
-        stack). One per stack, made on first use."""
-        for name in dict.fromkeys((self.backend, *FALLBACK)):
+        stack). One per stack, made on first use. A backend whose block the spec has is
+        asked before the others (an external service does not load the Docker SDK)."""
+        named = [name for name in FALLBACK if name in spec.forms]
+        for name in dict.fromkeys((self.backend, *named, *FALLBACK)):
             kind = BACKENDS.load(name)
             if kind.can_run(spec):
                 with self._lock:
