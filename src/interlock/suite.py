@@ -55,6 +55,9 @@ DEFAULT_STACK = "default"
 REUSE_WAIT = 600.0  # seconds a reusing run waits for a stack its owner is still starting
 
 
+OWN = "@own"  # the key of a stack of its own in ``Suite.stacks`` (after the stack's name)
+
+
 class Suite:
     """Everything that lives for one run."""
 
@@ -96,6 +99,7 @@ class Suite:
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.cache_dir = self.root / ".interlock" / "cache"  # what is slow to check, checked
         self.stacks: dict[str, Stack] = {}
+        self._own_started: dict[str, float | None] = {}  # own stacks stopped early
         for name in self.services:  # the plain API's default: the shared default stack
             self.scope.namespaces[name] = self._address_in_default_stack(name)
         contracts = settings.get("contracts", [])
@@ -430,6 +434,48 @@ class Suite:
                     self._failed_stacks[name] = err
                     raise
             return self.stacks[name]
+
+    def own_stack(self, name: str = DEFAULT_STACK) -> Stack:
+        """The stack of that name started by this process even where ``INTERLOCK_REUSE``
+        shares one (``interlock run -j`` gives the features that must not share a stack one
+        of their own, in the worker that runs them), started on first use, kept for the
+        next such feature, stopped with the others."""
+        key = f"{name}{OWN}"
+        with self._lock:
+            if key in self._failed_stacks:
+                raise self._failed_stacks[key]
+            if key not in self.stacks:
+                stack = self.new_stack(name, label=f"{name}-own")
+                self.stacks[key] = stack  # registered before start: a half-started stack stops
+                try:
+                    stack.start()
+                    self.prepare_stubs(stack)
+                except InterlockError as err:
+                    self._failed_stacks[key] = err
+                    raise
+            return self.stacks[key]
+
+    def stop_own_stacks(self) -> list[str]:
+        """Stop the stacks ``own_stack`` started (their features are done); the problems.
+        Their start times stay known."""
+        problems: list[str] = []
+        with self._lock:
+            for key in [k for k in self.stacks if k.endswith(OWN)]:
+                stack = self.stacks.pop(key)
+                self._own_started[key] = stack.started_in
+                try:
+                    stack.stop()
+                except Exception as err:  # stop the others anyway
+                    problems.append(str(err))
+        return problems
+
+    def start_times(self) -> dict[str, float]:
+        """How long each stack this process started took, by stack name (for the durations
+        file: what a stack of its own costs a parallel run)."""
+        started = {**self._own_started,
+                   **{key: stack.started_in for key, stack in self.stacks.items()}}
+        return {key.removesuffix(OWN): seconds for key, seconds in started.items()
+                if seconds is not None}
 
     def prepare_stubs(self, stack: Stack) -> None:
         """Give ``stack``'s stubs their OpenAPI documents' examples as default answers, once

@@ -71,6 +71,15 @@ def test_features_share_one_stack_and_its_secrets_and_results_merge(tmp_path: Pa
     assert "6 scenarios passed, 0 failed, 0 skipped" in output
     web_lines = [line for line in output.splitlines() if "web ready at" in line]
     assert len(web_lines) == 2, output[-4000:]  # the shared stack once, the private one once
+    # The two on a stack of their own run first in the last worker, which stops that stack
+    # after them and takes a share of the others (balanced: 2 + 1 against 3).
+    assert "4 features on 2 worker(s) sharing a stack; 2 first on a stack of their own, " \
+        "in worker 2" in output
+    assert "--- worker 2: 3 features, passed" in output, output[-4000:]
+    assert "--- worker 1: 3 features, passed" in output
+    assert "needed a stack of their own are done: stopping it" in output
+    durations = json.loads((suite.root / "reports" / "durations.json").read_text())
+    assert durations["stacks"]["default"]["start_seconds"] > 0  # the next plan counts it
     assert {p.pid for p in tiny_processes()} - before == set()  # every service stopped
     results = [json.loads(p.read_text()) for p in suite.results.glob("*-result.json")]
     assert sorted(r["status"] for r in results) == ["passed"] * 6

@@ -30,10 +30,11 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from interlock._core.errors import InterlockError
 
@@ -75,18 +76,22 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
-def split(weights: Mapping[str, float], count: int) -> list[list[str]]:
+def split(weights: Mapping[str, float], count: int,
+          loaded: Sequence[float] = ()) -> list[list[str]]:
     """The names of ``weights`` in ``count`` groups of nearly equal total weight, each group
-    sorted; the same answer for the same input, whatever its order.
+    sorted; the same answer for the same input, whatever its order. ``loaded``: what some
+    groups carry already (their weight at the start, in order).
 
     Example:
         >>> split({"x": 1.0, "y": 1.0, "z": 1.0}, 2)
         [['x', 'z'], ['y']]
         >>> split({"x": 1.0}, 3)
         [['x'], [], []]
+        >>> split({"x": 1.0, "y": 1.0, "z": 1.0}, 2, loaded=[0.0, 1.5])
+        [['x', 'y'], ['z']]
     """
     groups: list[list[str]] = [[] for _ in range(count)]
-    totals = [0.0] * count
+    totals = [float(w) for w in loaded[:count]] + [0.0] * (count - len(loaded[:count]))
     for name in sorted(weights, key=lambda n: (-weights[n], n)):
         lightest = min(range(count), key=lambda i: (totals[i], i))
         groups[lightest].append(name)
@@ -103,6 +108,9 @@ class Durations:
     path: Path
     seconds: dict[str, float] = field(default_factory=dict)
     recorded: dict[str, float] = field(default_factory=dict)
+    # Seconds the last run took to start each shared stack (by its name): the cost of a
+    # stack of its own, for ``interlock run -j`` to plan with.
+    stack_start: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Durations:
@@ -114,6 +122,11 @@ class Durations:
             return cls(path)
         features = document.get("features") if isinstance(document, dict) else None
         found = cls(path)
+        stacks = document.get("stacks") if isinstance(document, dict) else None
+        for name, entry in (stacks.items() if isinstance(stacks, dict) else ()):
+            seconds = entry.get("start_seconds") if isinstance(entry, dict) else None
+            if isinstance(seconds, int | float) and seconds >= 0:
+                found.stack_start[str(name)] = float(seconds)
         for name, entry in (features.items() if isinstance(features, dict) else ()):
             seconds = entry.get("seconds") if isinstance(entry, dict) else entry
             recorded = entry.get("recorded", 0) if isinstance(entry, dict) else 0
@@ -154,6 +167,7 @@ class Durations:
             >>> mine.seconds
             {'x': 2.0, 'y': 1.0}
         """
+        self.stack_start.update(other.stack_start)
         for path, value in other.seconds.items():
             if path not in self.seconds or other.recorded.get(path, 0.0) > self.recorded.get(
                     path, 0.0):
@@ -170,10 +184,14 @@ class Durations:
             now = Durations.load(self.path)
             now.join(self)
             self.seconds, self.recorded = now.seconds, now.recorded
-            document = {"features": {
+            self.stack_start = now.stack_start
+            document: dict[str, Any] = {"features": {
                 path: {"seconds": self.seconds[path],
                        "recorded": round(self.recorded.get(path, 0))}
                 for path in sorted(self.seconds)}}
+            if self.stack_start:
+                document["stacks"] = {name: {"start_seconds": round(seconds, 3)}
+                                      for name, seconds in sorted(self.stack_start.items())}
             scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             scratch.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
             os.replace(scratch, self.path)

@@ -52,6 +52,8 @@ from interlock.behave.tables import table_csv
 from interlock.suite import DEFAULT_STACK, Suite
 from interlock.world import World
 
+OWN_STACK_ENV = "INTERLOCK_OWN_STACK"
+
 __all__ = [
     "after_all", "after_feature", "after_scenario", "after_step", "before_all",
     "before_feature", "before_scenario", "before_step",
@@ -81,6 +83,7 @@ def before_all(context: Any) -> None:
     context.interlock_stopped = SetupErrors()
     context.interlock_retries = None
     context.interlock_times = None
+    context.interlock_own_done = set()
     try:
         _clear_old_results(context)
         _retries(context)
@@ -196,15 +199,25 @@ def _before_feature(context: Any, feature: Any) -> None:
     stack_name = named[0] if named else DEFAULT_STACK
     if not suite.services:
         return
-    if "isolated" in feature.tags:
+    isolated = "isolated" in feature.tags
+    if isolated:
         stack = suite.new_stack(stack_name, label=f"{stack_name}-{Path(feature.filename).stem}")
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
         suite.progress(f"interlock: starting an isolated stack for {feature.filename}")
         stack.start()
         suite.prepare_stubs(stack)
         context.interlock_stack = stack
+    elif _on_own_stack(feature):
+        done: set[str] = context.interlock_own_done  # a run-long set, made in before_all
+        done.add(os.path.abspath(feature.filename))
+        if done == _own_stack_features():
+            # The last of them: its stack stops after it (the worker goes on with features
+            # on the shared stack), after the feature's other cleanups (registered later).
+            context.add_cleanup(_stop_own_stacks, suite)
+        context.interlock_stack, seconds = timed(lambda: suite.own_stack(stack_name))
     else:
         context.interlock_stack, seconds = timed(lambda: suite.stack(stack_name))
+    if not isolated:  # a stack's start is not the feature's time (an isolated one's is)
         times: FeatureTimes | None = context.interlock_times
         if times is not None:
             times.starting_shared(feature, seconds)
@@ -216,6 +229,26 @@ def _before_feature(context: Any, feature: Any) -> None:
         context.add_cleanup(data.close)
         for name in fixtures:
             data.load_fixture(name)
+
+
+def _own_stack_features() -> set[str]:
+    """The features ``interlock run -j`` gave a stack of their own in this worker
+    (``INTERLOCK_OWN_STACK``: feature files, separated by the path separator)."""
+    listed = os.environ.get(OWN_STACK_ENV, "")
+    return {os.path.abspath(path) for path in listed.split(os.pathsep) if path}
+
+
+def _on_own_stack(feature: Any) -> bool:
+    return os.path.abspath(feature.filename) in _own_stack_features()
+
+
+def _stop_own_stacks(suite: Suite) -> None:
+    suite.progress("interlock: the features that needed a stack of their own are done: "
+                   "stopping it")
+    problems = suite.stop_own_stacks()
+    if problems:
+        raise InterlockError("Stopping the stack of its own failed",
+                             details="\n".join(problems))
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
@@ -423,7 +456,8 @@ def after_all(context: Any) -> None:
             print(text, file=sys.__stderr__, flush=True)
     times: FeatureTimes | None = getattr(context, "interlock_times", None)
     if times is not None:
-        times.save(list(context._runner.features))
+        times.save(list(context._runner.features),
+                   suite.start_times() if suite is not None else None)
     if suite is None:
         sys.stderr.flush()
         return

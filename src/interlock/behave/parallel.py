@@ -13,8 +13,9 @@ that stops or slows a service, sets a stub's answers, is tagged ``@serial``, or 
 counts a whole table or counts or refuses events (unless the counting step names a
 ``{variable}``, the order id the scenario created, which limits it to the scenario's own) never
 runs beside another one on the same stack: such features run one after another on a stack of
-their own, in one worker beside those that share the default stack. ``@isolated`` features
-start their own stack inside their worker, as in a plain run.
+their own, first, in the last worker, which stops that stack after them and then runs its
+share of the others on the shared stack (``INTERLOCK_OWN_STACK`` tells it which are which).
+``@isolated`` features start their own stack inside their worker, as in a plain run.
 
 Shares are balanced by the durations earlier runs recorded (``reports/durations.json``, as CI
 shards use them; by scenario count when there are none): the longest feature goes to the
@@ -65,12 +66,22 @@ class Planned:
     breaks: str = ""  # why it needs a stack of its own ("" when the shared one will do)
 
 
-def balance(features: list[Planned], workers: int) -> list[list[Planned]]:
+def balance(features: list[Planned], workers: int,
+            loaded: list[float] | None = None) -> list[list[Planned]]:
     """Shares of about the same length (``shards.split``: the longest first, each to the least
-    loaded worker); no empty share."""
+    loaded worker, ``loaded`` saying what some carry already); without ``loaded``, no empty
+    share (with it, one share per worker, in order).
+
+    Example:
+        >>> plan = [Planned(f"{n}.feature", 1, 1.0, "") for n in "abcd"]
+        >>> [[p.path for p in share] for share in balance(plan, 2, loaded=[0.0, 2.5])]
+        [['a.feature', 'b.feature', 'c.feature'], ['d.feature']]
+    """
     by_path = {feature.path: feature for feature in features}
-    groups = split({feature.path: feature.seconds for feature in features}, max(1, workers))
-    return [[by_path[path] for path in group] for group in groups if group]
+    groups = split({feature.path: feature.seconds for feature in features}, max(1, workers),
+                   loaded or ())
+    shares = [[by_path[path] for path in group] for group in groups]
+    return shares if loaded else [share for share in shares if share]
 
 
 # A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
@@ -165,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     from interlock._core.config import find_config
     from interlock._core.shards import shard_features
     from interlock.behave.allure_files import clear_old_results
-    from interlock.behave.hooks import _terminate
+    from interlock.behave.hooks import OWN_STACK_ENV, _terminate
     from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.stack.reuse import KeptStack
     from interlock.suite import DEFAULT_STACK, Suite
@@ -218,18 +229,30 @@ def run(args: argparse.Namespace) -> int:
                    "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1",
                    "-D", f"interlock.record_durations="
                    f"{record_file(config.userdata, durations_path, shard)}"]
-        # Features that must not share their stack run one after another on a stack of their
-        # own, in one worker beside those that share the default stack (after them with -j 1).
-        shared = max(1, args.jobs - 1) if private and args.jobs > 1 else max(1, args.jobs)
         # The workers start at once: they load while the shared stack starts, and wait for it.
-        shares = balance(together, shared)
-        workers = [_start(n + 1, share, command, env, scratch)
-                   for n, share in enumerate(shares)]
         if private and args.jobs > 1:
-            workers.append(_start(len(workers) + 1, private, command, private_env, scratch))
-        print(f"interlock: {len(together)} features on {len(shares)} "
-              f"worker(s) sharing a stack"
-              + (f", {len(private)} on a stack of their own" if private else ""), flush=True)
+            # Features that must not share their stack run one after another on a stack of
+            # their own, first, in the last worker; that worker then runs its share of the
+            # others on the shared stack (its load counts their time and its stack's start).
+            own = (sum(f.seconds for f in private)
+                   + durations.stack_start.get(DEFAULT_STACK, 0.0))
+            shares = balance(together, args.jobs, loaded=[0.0] * (args.jobs - 1) + [own])
+            workers = [_start(n + 1, share, command, env, scratch)
+                       for n, share in enumerate(shares[:-1]) if share]
+            own_env = {**env, OWN_STACK_ENV: os.pathsep.join(f.path for f in private)}
+            workers.append(_start(len(workers) + 1, private + shares[-1], command, own_env,
+                                  scratch))
+            print(f"interlock: {len(together)} features on {len(workers)} worker(s) sharing a "
+                  f"stack; {len(private)} first on a stack of their own, in worker "
+                  f"{len(workers)}", flush=True)
+        else:  # -j 1: those on a stack of their own run after the others
+            shares = balance(together, max(1, args.jobs))
+            workers = [_start(n + 1, share, command, env, scratch)
+                       for n, share in enumerate(shares)]
+            print(f"interlock: {len(together)} features on {len(shares)} "
+                  f"worker(s) sharing a stack"
+                  + (f", {len(private)} on a stack of their own" if private else ""),
+                  flush=True)
         try:
             if together:
                 KeptStack.write(root, suite.stack(), suite.secret_values(), path=state)

@@ -61,8 +61,9 @@ class FeatureTimes:
         key = self.key(feature)
         self.shared_start[key] = self.shared_start.get(key, 0.0) + seconds
 
-    def save(self, features: list[Any]) -> None:
-        """Record each feature that ran (not skipped, not a dry run) and write the file."""
+    def save(self, features: list[Any], stacks: Mapping[str, float] | None = None) -> None:
+        """Record each feature that ran (not skipped, not a dry run), and how long each
+        shared stack this run started took (``stacks``), and write the file."""
         ran = {}
         for feature in features:
             began, ended = feature.run_starttime, feature.run_endtime
@@ -73,6 +74,7 @@ class FeatureTimes:
             recorded = (self.durations if self.record == self.durations.path
                         else Durations.load(self.record))
             recorded.update(ran)
+            recorded.stack_start.update(stacks or {})
             recorded.save()
 
 

@@ -106,6 +106,7 @@ class Stack:
         self.progress = progress or (lambda line: print(line, file=sys.__stderr__, flush=True))
         self.running: dict[str, RunningService] = {}
         self.start_seconds: dict[str, float] = {}
+        self.started_in: float | None = None  # seconds ``start`` took (None: not started here)
         self.proxies: dict[str, Delay] = {}
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._backends: dict[str, Backend] = {}
@@ -233,9 +234,10 @@ class Stack:
                 raise
             finally:
                 self._launch_events = None
+        self.started_in = time.monotonic() - started
         self.progress(
             f"interlock: stack {self.name!r} ready: {len(self.running)} services in "
-            f"{time.monotonic() - started:.2f} s"
+            f"{self.started_in:.2f} s"
         )
 
     def _next_event(
