@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def write_allure_files(folder: Path, suite: Suite) -> None:
         f"interlock.backend={suite.backend}",
         f"interlock.stage={suite.config.stage or 'none'}",
         f"interlock.run={suite.registry.run_id}",
-        f"python={platform.python_version()}",
+        f"python={'.'.join(map(str, sys.version_info[:3]))}",
     ]
     for stack in suite.stacks.values():
         for name in stack.running:

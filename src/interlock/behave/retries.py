@@ -38,10 +38,8 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree
 
 from behave.model_core import Status
-from behave.reporter.junit import JUnitReporter
 from behave.reporter.summary import AbstractSummaryReporter
 
 from interlock._core.errors import InterlockError
@@ -111,7 +109,7 @@ class Retries:
                 scenario.run = functools.partial(self._run, scenario, scenario.run)
 
     def _run(self, scenario: Any, run: Callable[[Any], bool], runner: Any) -> bool:
-        key = _key(scenario)
+        key = scenario_key(scenario)
         failed_tries: list[FailedTry] = []
         failed = False
         for number in range(1, self.tries + 1):
@@ -157,7 +155,10 @@ class Retries:
         """Put the reporters that tell flaky scenarios in place of behave's JUnit and summary
         reporters (before the first feature ends, so none has seen anything yet)."""
         for index, reporter in enumerate(config.reporters):
-            if type(reporter) is JUnitReporter:
+            if (type(reporter).__module__, type(reporter).__name__) == (
+                    "behave.reporter.junit", "JUnitReporter"):  # not imported when not used
+                from interlock.behave.junit_retries import FlakyJUnitReporter
+
                 config.reporters[index] = FlakyJUnitReporter(config, self)
             elif isinstance(reporter, AbstractSummaryReporter) and not isinstance(
                     reporter, _CountsFlaky):
@@ -167,7 +168,8 @@ class Retries:
                 config.reporters[index].retries = self
 
 
-def _key(scenario: Any) -> str:
+def scenario_key(scenario: Any) -> str:
+    """How a scenario is told apart from the others across its tries."""
     return f"{scenario.location}  {scenario.name}"
 
 
@@ -185,34 +187,6 @@ def _not_worth_retrying(scenario: Any, runner: Any) -> str:
         if step.hook_failed:  # behave counts it against the run, whatever a retry does
             return f"a hook failed at {step.location} (a service that died is reported there)"
     return ""
-
-
-class FlakyJUnitReporter(JUnitReporter):
-    """behave's JUnit reporter, with Surefire's elements for the failed tries of a retried
-    scenario: ``flakyFailure``/``flakyError`` when it passed at last, ``rerunFailure``/
-    ``rerunError`` beside its ``failure`` when it never did."""
-
-    def __init__(self, config: Any, retries: Retries) -> None:
-        super().__init__(config)
-        self.retries = retries
-
-    def _process_scenario(self, scenario: Any, report: Any) -> None:
-        before = len(report.testcases)
-        super()._process_scenario(scenario, report)
-        failed_tries = self.retries.failed_tries.get(_key(scenario))
-        if not failed_tries or len(report.testcases) == before:
-            return
-        case = report.testcases[-1]
-        prefix = "rerun" if scenario.status.has_failed() else "flaky"
-        children = list(case)
-        at = next((i for i, c in enumerate(children) if c.tag == "system-out"), len(children))
-        for offset, failed_try in enumerate(failed_tries):
-            element = ElementTree.Element(
-                prefix + ("Error" if failed_try.is_error else "Failure"),
-                {"message": failed_try.message, "type": failed_try.kind})
-            trace = ElementTree.SubElement(element, "stackTrace")
-            trace.text = f"Try {failed_try.number}:\n{failed_try.details}"
-            case.insert(at + offset, element)
 
 
 class _CountsFlaky:

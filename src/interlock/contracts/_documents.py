@@ -19,6 +19,10 @@ from interlock._core.errors import InterlockError
 from interlock._core.match import child_path
 from interlock._core.secrets import Secrets
 
+# PyYAML's libyaml parser when it was built with it (the wheels are): the same documents,
+# marks and errors, about ten times faster than the pure-Python one on an OpenAPI document.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load_document(path: Path, what: str) -> Any:
     """A JSON or YAML file, or an ``InterlockError`` that points at the bad line."""
@@ -31,7 +35,7 @@ def load_document(path: Path, what: str) -> Any:
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_FAST_LOADER)
     except json.JSONDecodeError as err:
         raise InterlockError(
             f"Invalid JSON in {what}: {err.msg}", where=f"{path}:{err.lineno}:{err.colno}"
@@ -88,7 +92,7 @@ def composed(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".json":  # JSON is YAML, but for its tabs (never in strings)
             text = text.replace("\t", " ")
-        return yaml.compose(text)
+        return yaml.compose(text, Loader=_FAST_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
 

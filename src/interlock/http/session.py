@@ -229,11 +229,11 @@ class HttpSession:
             before_report(exchange)
         if self.reporter.listening:  # formatted only when a report is written
             self.reporter.attach(exchange.title(), exchange.report(), TEXT)
-        party = party_of(exchange.url, exchange.service)
-        failed = exchange.status >= 500
-        note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),
-             reply=True, failed=failed, detail=exchange.excerpt(200), source_kind=SERVICE,
-             target_kind=TEST)
+            party = party_of(exchange.url, exchange.service)
+            failed = exchange.status >= 500
+            note(self.reporter, party, TEST, f"{exchange.status} {exchange.reason}".strip(),
+                 reply=True, failed=failed, detail=exchange.excerpt(200), source_kind=SERVICE,
+                 target_kind=TEST)
         for hook in self.on_exchange:
             hook(exchange)
         return exchange
@@ -249,10 +249,11 @@ class HttpSession:
             # A header the scenario set by hand wins over the logged-in actor.
             headers["Authorization"] = self.credentials.authorization
         _learn_from_request(request, headers, self.secrets)
-        # Noted as it is sent: what the service does meanwhile (an event) comes after it.
-        note(self.reporter, TEST, party_of(url, service),
-             f"{request.method} {path_of(url)}", source_kind=TEST, target_kind=SERVICE,
-             detail=self.secrets.redact(f"{request.method} {url}"))
+        if self.reporter.listening:
+            # Noted as it is sent: what the service does meanwhile (an event) comes after it.
+            note(self.reporter, TEST, party_of(url, service),
+                 f"{request.method} {path_of(url)}", source_kind=TEST, target_kind=SERVICE,
+                 detail=self.secrets.redact(f"{request.method} {url}"))
         started = time.perf_counter()
         try:
             response = self._http.request(

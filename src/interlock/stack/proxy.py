@@ -29,13 +29,14 @@ runs as a program::
 
 from __future__ import annotations
 
-import argparse
 import re
 import socket
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 _CHUNK = 65536
 READY_LINE = "interlock delay proxy: ready"
@@ -176,6 +177,7 @@ class _Call:
 
 def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:
     """``GET``/``PUT /delay`` (seconds as the body) on ``port``, for the host to set the delay."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # in a container only
 
     class Control(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -213,6 +215,8 @@ def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:
 
 def main(argv: list[str]) -> int:
     """The proxy as a program (in a container): forward ``--listen`` to ``--upstream``."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="proxy.py", description="A TCP proxy that can be slow.")
     parser.add_argument("--listen", type=int, required=True, help="port to accept callers on")
     parser.add_argument("--upstream", required=True, help="host:port of the real service")
