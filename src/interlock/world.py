@@ -119,6 +119,8 @@ class World:
             listeners = EventListeners.start(
                 self.suite.brokers_for(self.stack), self.suite.events_config,
                 self.suite.reporter, self.suite.secrets,
+                known=lambda: self.scope.variables.values(),
+                shared=self.stack is not None and self.stack.adopted,
             )
             self.on_close(listeners.close)
             return listeners

@@ -165,3 +165,33 @@ def test_sigterm_stops_the_workers_and_both_stacks(tmp_path: Path) -> None:
     psutil.wait_procs(workers, timeout=10)
     assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
     assert {p.pid for p in tiny_processes()} - before == set()
+
+
+def test_counting_on_a_correlated_channel_shares_the_stack(tmp_path: Path) -> None:
+    """The stack file says which field tells a scenario's events apart (events: correlate:):
+    a feature that counts events there no longer runs alone, in each broker's wildcards."""
+    from interlock.behave.parallel import correlated_channels
+    from interlock.suite import Suite
+
+    features = tmp_path / "features"
+    features.mkdir()
+    for name, channel in (("covered", "orders.assigned"), ("other", "payments.received"),
+                          ("wildcard", "orders.>")):
+        (features / f"{name}.feature").write_text(
+            f'Feature: {name}\n  Scenario: one\n    Then no event arrives on "{channel}" '
+            "within 1 second\n")
+    durations = Durations.load(tmp_path / "durations.json")
+    for broker, covered, alone in (
+            ("{type: nats, url: 'nats://127.0.0.1:4222'}", '"orders.*"', {"other", "wildcard"}),
+            ("{type: nats, url: 'nats://127.0.0.1:4222'}", '"orders.>"', {"other"}),
+            ("{type: kafka, url: 'kafka://127.0.0.1:9092'}", '"orders.*"',  # no wildcards: exact
+             {"covered", "other", "wildcard"})):
+        config = tmp_path / "interlock.yaml"
+        config.write_text(f"brokers: {{bus: {broker}}}\n"
+                          f"events: {{correlate: {{{covered}: $.orderId}}}}\n")
+        suite = Suite.load(config, progress=lambda line: None)
+        try:
+            planned = plan([features], tmp_path, durations, correlated_channels(suite))
+        finally:
+            suite.close()
+        assert {Path(p.path).stem for p in planned if p.alone} == alone, (broker, covered)

@@ -12,7 +12,7 @@ from interlock._core.errors import Failure, InterlockError
 from interlock._core.report import MemoryReporter
 from interlock._core.secrets import Secrets
 from interlock.events.base import Broker
-from interlock.events.config import EventsConfig
+from interlock.events.config import Correlation, EventsConfig
 from interlock.events.listeners import EventListeners
 from interlock.events.nats import NatsBroker, NatsConfig
 
@@ -254,3 +254,67 @@ def test_close_unsubscribes(nats_broker: NatsBroker) -> None:
     marker.expect_event("orders.created", {"marker": True})
     marker.close()
     assert events.buffer.snapshot() == []
+
+
+# -- events: correlate: a counting step counts only its scenario's events -------------------
+
+def _correlated(broker: Broker, values: list[str], shared: bool = False) -> EventListeners:
+    return EventListeners({"nats": broker}, timeout=2, settle=0.2, correlate=[
+        Correlation("orders.*", "$.orderId")], known=lambda: values, shared=shared)
+
+
+def test_counting_steps_on_a_correlated_channel_count_only_the_scenarios_events(
+        nats_broker: Broker) -> None:
+    mine = _correlated(nats_broker, ["o-1", "unrelated text"])
+    try:
+        mine.listen("orders.>")
+        mine.listen("payments.>")
+        for order in ("o-2", "o-1", "o-2"):  # o-2 is another scenario's order
+            mine.publish("orders.created", {"orderId": order, "type": "OrderCreated"})
+        mine.publish("orders.assigned", {"orderId": "o-2", "type": "OrderAssigned"})
+        mine.publish("orders.started", {"type": "OrderStarted"})  # no id: nobody's
+        assert [e.json()["orderId"] for e in mine.expect_exactly(
+            1, "orders.created", {"type": "OrderCreated"})] == ["o-1"]
+        mine.expect_none("orders.created", {"orderId": "o-2"}, window=0.2)
+        mine.expect_no_event("orders.assigned", 0.2)
+        mine.expect_no_event("orders.started", 0.2)
+        assert len(mine.expect_order("orders.>", [{"type": "OrderCreated"}])) == 1
+        # A channel the stack file does not correlate counts every event, as before.
+        mine.publish("payments.received", {"orderId": "o-2"})
+        with pytest.raises(Failure, match=r'an event arrived on "payments\.received"'):
+            mine.expect_no_event("payments.received", 2)
+        # And an event of the scenario's own is seen as such.
+        mine.publish("orders.assigned", {"orderId": "o-1", "type": "OrderAssigned"})
+        with pytest.raises(Failure, match=r'an event arrived on "orders\.assigned"'):
+            mine.expect_no_event("orders.assigned", 2)
+    finally:
+        mine.close()
+
+
+def test_a_scenario_without_a_value_is_told_it_cannot_count_beside_others(
+        nats_broker: Broker) -> None:
+    shared = _correlated(nats_broker, [], shared=True)
+    alone = _correlated(nats_broker, [])
+    try:
+        for listeners in (shared, alone):
+            listeners.listen("orders.>")
+        shared.publish("orders.created", {"orderId": "o-9"})
+        with pytest.raises(InterlockError) as caught:
+            shared.expect_no_event("orders.created", 0.2)
+        message = caught.value.render()
+        assert 'cannot refuse events on "orders.created" that are this scenario\'s own' in message
+        assert "$.orderId" in message and "other runs share the stack" in message
+        assert "I remember the response JSON" in message
+        alone.expect_exactly(1, "orders.created", {})  # alone on its stack: every event counts
+    finally:
+        shared.close()
+        alone.close()
+
+
+def test_a_bad_correlation_is_refused_at_its_line() -> None:
+    with pytest.raises(InterlockError, match=r'needs a JSONPath such as "\$\.orderId"'):
+        EventsConfig.from_dict({"correlate": {"orders.created": "orderId"}}, "interlock.yaml")
+    with pytest.raises(InterlockError, match="Invalid JSONPath"):
+        EventsConfig.from_dict({"correlate": {"orders.created": "$.items[?"}}, "interlock.yaml")
+    with pytest.raises(InterlockError, match="correlate must map channels"):
+        EventsConfig.from_dict({"correlate": ["orders.created"]}, "interlock.yaml")

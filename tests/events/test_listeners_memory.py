@@ -67,3 +67,7 @@ def test_the_brokers_of_a_stack_close_with_it(tmp_path) -> None:  # type: ignore
         assert isinstance(broker, MemoryBroker) and broker.closed
     finally:
         suite.close()
+test_counting_steps_on_a_correlated_channel_count_only_the_scenarios_events = (
+    real.test_counting_steps_on_a_correlated_channel_count_only_the_scenarios_events)
+test_a_scenario_without_a_value_is_told_it_cannot_count_beside_others = (
+    real.test_a_scenario_without_a_value_is_told_it_cannot_count_beside_others)

@@ -11,8 +11,9 @@ collides), and the summary adds their counts up.
 What makes sharing safe is decided here, not by the user, and the reason is printed: a feature
 that stops or slows a service, sets a stub's answers, is tagged ``@serial``, or empties or
 counts a whole table or counts or refuses events (unless the counting step names a
-``{variable}``, the order id the scenario created, which limits it to the scenario's own) never
-runs beside another one on the same stack: such features run one after another on a stack of
+``{variable}``, the order id the scenario created, which limits it to the scenario's own, or
+is on a channel the stack file correlates, ``events: correlate:``) never runs beside another
+one on the same stack: such features run one after another on a stack of
 their own, first, in the last worker, which stops that stack after them and then runs its
 share of the others on the shared stack (``INTERLOCK_OWN_STACK`` tells it which are which).
 ``@isolated`` features start their own stack inside their worker, as in a plain run.
@@ -31,6 +32,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import inspect
+import operator
 import os
 import queue
 import re
@@ -41,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,9 +100,12 @@ def _scoped(step: Any) -> bool:
     return bool(_VARIABLE.search(" ".join((step.name, step.text or "", cells))))
 
 
-def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: str = "") -> str:
+def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: str = "",
+        correlated: Callable[[str], bool] = lambda channel: False) -> str:
     """Why a parsed feature is special (``tag``, or a step matching one of ``sentences``,
-    each with its reason and whether a variable scopes it), or ``""``."""
+    each with its reason and whether a variable scopes it), or ``""``. A step on a channel
+    that is ``correlated`` (the stack file says which field tells a scenario's events apart)
+    counts only its scenario's events."""
     tags = set(feature.tags)
     for scenario in feature.scenarios:
         tags |= set(getattr(scenario, "tags", []))
@@ -109,14 +116,55 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: s
         steps.extend(scenario.steps)
     for step in steps:
         for pattern, reason, scoped in sentences:
-            if pattern.fullmatch(step.name) and not (scoped and _scoped(step)):
-                return f'{reason} (line {step.line}: "{step.name}")'
+            found = pattern.fullmatch(step.name)
+            if found is None or (scoped and _scoped(step)):
+                continue
+            channel = found.groupdict().get("channel")
+            if channel is not None and correlated(channel):
+                continue
+            return f'{reason} (line {step.line}: "{step.name}")'
     return ""
 
 
-def plan(paths: list[Path], root: Path, durations: Durations) -> list[Planned]:
+def correlated_channels(suite: Any) -> Callable[[str], bool]:
+    """Whether the stack file's ``events: correlate:`` tells every event on a step's channel
+    by its scenario: a correlated pattern covers the channel in the wildcards of every broker
+    type the stack file configures (a type whose matching needs its connection, Kafka's
+    topic map, and a channel that is a pattern itself, only when written as the pattern is).
+
+    Example:
+        >>> _WILDCARD.search("orders.>") is not None, _WILDCARD.search("orders.created")
+        (True, None)
+    """
+    patterns = [c.channel for c in suite.events_config.correlate]
+    if not patterns:
+        return lambda channel: False
+    from interlock.events.config import adapter_class
+
+    matchers: list[Callable[[str, str], bool]] = []
+    for data in suite.section("brokers").values():
+        kind = data.get("type") if isinstance(data, dict) else None
+        found = inspect.getattr_static(adapter_class(str(kind)), "matches", None) if isinstance(
+            kind, str) else None
+        matchers.append(found.__func__ if isinstance(found, staticmethod) else operator.eq)
+    matchers = matchers or [operator.eq]
+
+    def covered(channel: str) -> bool:
+        if _WILDCARD.search(channel):  # a pattern itself: covered only by the same pattern
+            return channel in patterns
+        return all(any(match(p, channel) for p in patterns) for match in matchers)
+
+    return covered
+
+
+_WILDCARD = re.compile(r"[*>#+]")  # NATS, AMQP and MQTT wildcards
+
+
+def plan(paths: list[Path], root: Path, durations: Durations,
+         correlated: Callable[[str], bool] = lambda channel: False) -> list[Planned]:
     """Every feature under ``paths`` with its expected duration (from the ``durations``
-    file runs record, as CI shards use it) and whether it runs alone or on its own stack."""
+    file runs record, as CI shards use it) and whether it runs alone or on its own stack
+    (``correlated``: the channels whose events are told apart by scenario)."""
     from behave.parser import parse_file
 
     from interlock.behave.binding import SENTENCES
@@ -139,7 +187,7 @@ def plan(paths: list[Path], root: Path, durations: Durations) -> list[Planned]:
     for name, feature in parsed.items():
         own = "" if "isolated" in feature.tags else why(feature, breaks)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
-                             "" if own else why(feature, serial, "serial"), own))
+                             "" if own else why(feature, serial, "serial", correlated), own))
     return found
 
 
@@ -174,12 +222,8 @@ def run(args: argparse.Namespace) -> int:
     from behave.configuration import Configuration
 
     from interlock._core.config import find_config
-    from interlock._core.shards import shard_features
-    from interlock.behave.allure_files import clear_old_results
-    from interlock.behave.hooks import OWN_STACK_ENV, _terminate
-    from interlock.behave.sharding import configured_shard, durations_file, record_file
-    from interlock.stack.reuse import KeptStack
-    from interlock.suite import DEFAULT_STACK, Suite
+    from interlock.behave.sharding import configured_shard, durations_file
+    from interlock.suite import Suite
 
     root = Path.cwd()
     behave_args = [a for a in args.behave_args if a != "--"]
@@ -189,7 +233,31 @@ def run(args: argparse.Namespace) -> int:
     shard = configured_shard(config.userdata, os.environ)
     durations_path = durations_file(config.userdata, _allure_results(config), root)
     durations = Durations.load(durations_path)  # read once: the plan and the shard use it
-    planned = plan([Path(p) for p in paths], root, durations)
+    # The stack file as the workers' hooks find it (-D interlock.config, INTERLOCK_CONFIG, the
+    # suite's folder), unless `interlock --config` names one: the workers are told which.
+    given = (getattr(args, "config", None) or config.userdata.get("interlock.config")
+             or os.environ.get("INTERLOCK_CONFIG") or None)
+    stack_file = find_config(given, Path(getattr(config, "base_dir", None) or root),
+                             setting="--config")
+    suite = Suite.load(stack_file)
+    try:
+        return _run(args, suite, stack_file, root, config, paths, behave_args, shard,
+                    durations, durations_path)
+    finally:
+        suite.close()
+
+
+def _run(args: argparse.Namespace, suite: Any, stack_file: Path, root: Path, config: Any,
+         paths: list[str], behave_args: list[str], shard: Any, durations: Durations,
+         durations_path: Path) -> int:
+    from interlock._core.shards import shard_features
+    from interlock.behave.allure_files import clear_old_results
+    from interlock.behave.hooks import OWN_STACK_ENV, _terminate
+    from interlock.behave.sharding import record_file
+    from interlock.stack.reuse import KeptStack
+    from interlock.suite import DEFAULT_STACK
+
+    planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite))
     if shard is not None:  # a CI shard: its features only, spread over this machine's workers
         keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
                                   shard, durations))
@@ -205,13 +273,6 @@ def run(args: argparse.Namespace) -> int:
         clear_old_results(results_folder)  # once, here: the workers keep each other's
     started = time.perf_counter()
     signal.signal(signal.SIGTERM, _terminate)  # a CI timeout stops the workers and the stack
-    # The stack file as the workers' hooks find it (-D interlock.config, INTERLOCK_CONFIG, the
-    # suite's folder), unless `interlock --config` names one: the workers are told which.
-    given = (getattr(args, "config", None) or config.userdata.get("interlock.config")
-             or os.environ.get("INTERLOCK_CONFIG") or None)
-    stack_file = find_config(given, Path(getattr(config, "base_dir", None) or root),
-                             setting="--config")
-    suite = Suite.load(stack_file)
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
     try:
         for line in suite.sweep():
@@ -265,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
             _stop(workers)
             raise
     finally:
-        suite.close()
+        suite.close()  # the shared stack stops before the summary (run() closes it again)
         shutil.rmtree(scratch, ignore_errors=True)
     print(total([worker.text for worker, _ in results]), end="")
     print(f"Took {time.perf_counter() - started:.1f} s with {len(workers)} workers (wall)")

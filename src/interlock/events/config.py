@@ -13,18 +13,22 @@ Example:
     >>> brokers["nats"].type, brokers["nats"].settings.url
     ('nats', 'nats://127.0.0.1:4222')
     >>> EventsConfig.from_dict({"timeout": "2 seconds", "listen": ["orders.>"]}, "events")
-    EventsConfig(timeout=2.0, settle=0.3, listen=(Listen(channel='orders.>', broker=None),))
+    EventsConfig(timeout=2.0, settle=0.3, listen=(Listen(channel='orders.>', broker=None),), \
+correlate=())
+    >>> EventsConfig.from_dict({"correlate": {"orders.created": "$.orderId"}}, "events").correlate
+    (Correlation(channel='orders.created', path='$.orderId'),)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from interlock._core.config import key_where
 from interlock._core.errors import InterlockError
+from interlock._core.match import select
 from interlock._core.plugins import Plugins
 from interlock._core.secrets import Secrets
 from interlock._core.stackfile import block
@@ -97,12 +101,23 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class Correlation:
+    """``correlate: {orders.created: $.orderId}``: the field of an event on ``channel`` (a
+    pattern, in its broker's wildcards) that says which scenario it belongs to."""
+
+    channel: str
+    path: str
+
+
+@dataclass(frozen=True)
 class EventsConfig:
-    """``events: {timeout: 5 seconds, settle: 300 ms, listen: ["orders.>", {channel, broker}]}``."""
+    """``events: {timeout: 5 seconds, settle: 300 ms, listen: ["orders.>", {channel, broker}],
+    correlate: {orders.created: $.orderId}}``."""
 
     timeout: float = 5.0
     settle: float = 0.3
     listen: tuple[Listen, ...] = ()
+    correlate: tuple[Correlation, ...] = field(default_factory=tuple)  # written as a mapping
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Self:
@@ -129,4 +144,24 @@ class EventsConfig:
             timeout=s.duration("timeout", 5.0),
             settle=s.duration("settle", 0.3),
             listen=tuple(listen),
+            correlate=_correlations(data.get("correlate"), s.at("correlate")),
         )
+
+
+def _correlations(data: Any, where: str) -> tuple[Correlation, ...]:
+    """The ``correlate:`` mapping, each JSONPath checked now (not at the first event)."""
+    if data is None:
+        return ()
+    hint = 'e.g. correlate: {orders.created: "$.orderId"}'
+    if not isinstance(data, Mapping):
+        raise InterlockError("correlate must map channels to the JSONPath of their id field",
+                             where=where, hint=hint)
+    found: list[Correlation] = []
+    for channel, path in data.items():
+        at = key_where(where, data, str(channel))
+        if not isinstance(path, str) or not path.startswith("$"):
+            raise InterlockError(f'correlate: "{channel}" needs a JSONPath such as "$.orderId"',
+                                 where=at, hint=hint)
+        select(None, path, at)  # an invalid path is a mistake in the stack file, said here
+        found.append(Correlation(str(channel), path))
+    return tuple(found)

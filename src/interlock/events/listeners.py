@@ -28,7 +28,7 @@ from interlock._core.report import JSON, TEXT, Reporter, pretty_json
 from interlock._core.secrets import Secrets
 from interlock._core.traffic import BROKER, TEST, note
 from interlock.events.base import Broker, Event, EventBuffer, Subscription
-from interlock.events.config import EventsConfig
+from interlock.events.config import Correlation, EventsConfig
 
 _SHOWN = 20  # events listed in a failure; more are counted
 
@@ -56,8 +56,17 @@ class EventListeners:
         settle: float = 0.3,
         reporter: Reporter | None = None,
         secrets: Secrets | None = None,
+        correlate: Sequence[Correlation] = (),
+        known: Callable[[], Iterable[Any]] | None = None,
+        shared: bool = False,
     ) -> None:
         self.brokers = dict(brokers)
+        # Whose events these are: the id field of each correlated channel, the scenario's
+        # values (``{order_id}``…), and whether other runs share the stack (then counting
+        # events nobody can tell apart is refused rather than left to chance).
+        self.correlate = tuple(correlate)
+        self.known = known or (lambda: ())
+        self.shared = shared
         self.timeout = timeout
         self.settle = settle
         self.reporter = reporter
@@ -75,13 +84,17 @@ class EventListeners:
         config: EventsConfig,
         reporter: Reporter | None = None,
         secrets: Secrets | None = None,
+        known: Callable[[], Iterable[Any]] | None = None,
+        shared: bool = False,
     ) -> EventListeners:
-        """Listeners for a new scenario, already listening to ``events.listen``.
+        """Listeners for a new scenario, already listening to ``events.listen``; ``known``
+        gives the scenario's values, for ``correlate``; ``shared``: other runs use the stack.
 
         If one of those listens fails, the ones already made are closed before raising.
         """
         listeners = cls(brokers, timeout=config.timeout, settle=config.settle,
-                        reporter=reporter, secrets=secrets)
+                        reporter=reporter, secrets=secrets, correlate=config.correlate,
+                        known=known, shared=shared)
         try:
             for entry in config.listen:
                 listeners.listen(entry.channel, entry.broker)
@@ -190,9 +203,10 @@ class EventListeners:
         settle window for any extra one."""
         on_channel = self._on_channel(channel, broker)
         _check_expected(expected)
+        own = self._scenarios_own(channel, on_channel, "count events")
         wait = self.timeout if timeout is None else timeout
         found = self.buffer.wait_count(
-            lambda e: on_channel(e) and _contains(expected, e), n, wait, self.settle
+            lambda e: own(e) and _contains(expected, e), n, wait, self.settle
         )
         self._attach_received()
         if len(found) != n:
@@ -209,8 +223,9 @@ class EventListeners:
         the event timeout; an event that already arrived fails at once)."""
         on_channel = self._on_channel(channel, broker)
         _check_expected(expected)
+        own = self._scenarios_own(channel, on_channel, "refuse events")
         wait = self.timeout if window is None else window
-        event = self.buffer.wait_for(lambda e: on_channel(e) and _contains(expected, e), wait)
+        event = self.buffer.wait_for(lambda e: own(e) and _contains(expected, e), wait)
         self._attach_received()
         if event is not None:
             raise Failure(
@@ -221,7 +236,8 @@ class EventListeners:
     def expect_no_event(self, channel: str, window: float, broker: str | None = None) -> None:
         """Nothing at all arrives on ``channel`` (since listening, and during ``window``)."""
         on_channel = self._on_channel(channel, broker)
-        event = self.buffer.wait_for(on_channel, window)
+        event = self.buffer.wait_for(self._scenarios_own(channel, on_channel, "refuse events"),
+                                     window)
         self._attach_received()
         if event is not None:
             raise Failure(
@@ -252,11 +268,12 @@ class EventListeners:
         for column in dict.fromkeys(column for row in rows for column in row):
             if column.startswith("$"):
                 select(None, column)  # an invalid JSONPath column fails now, not after the wait
+        own = self._scenarios_own(channel, on_channel, "order events")
 
         def in_order(events: list[Event]) -> list[Event] | None:
             picked: list[Event] = []
             for event in events:
-                if on_channel(event) and _row_matches(rows[len(picked)], event):
+                if own(event) and _row_matches(rows[len(picked)], event):
                     picked.append(event)
                     if len(picked) == len(rows):
                         return picked
@@ -378,6 +395,41 @@ class EventListeners:
             )
 
         return _OnChannel(channel, sources, self.brokers)
+
+    def _scenarios_own(self, channel: str, on_channel: _OnChannel,
+                       action: str) -> Callable[[Event], bool]:
+        """Which events of ``on_channel`` a counting step counts. On a channel the stack
+        file correlates (``events: correlate:``), only those whose id field holds one of the
+        scenario's values; an event on a channel not correlated always counts. A scenario
+        with no value yet cannot tell its events apart: alone on its stack it counts them
+        all, beside other runs (``interlock run -j``) it is told so."""
+        if not self.correlate:
+            return on_channel
+        values = {_text(v) for v in self.known() if _text(v) is not None}
+        if not values:
+            covered = [c for c in self.correlate for name in on_channel.sources
+                       if self.brokers[name].matches(c.channel, channel)]
+            if covered and self.shared:
+                raise InterlockError(
+                    f'cannot {action} on "{channel}" that are this scenario\'s own: it has no '
+                    f"value yet to find in {covered[0].path}, and other runs share the stack",
+                    hint="Remember the id the scenario creates first (e.g. Then I remember "
+                    'the response JSON at "$.id" as "order_id"), or tag the feature @serial.',
+                )
+            return on_channel
+
+        def own(event: Event) -> bool:
+            if not on_channel(event):
+                return False
+            broker = self.brokers.get(event.broker)
+            correlation = next((c for c in self.correlate if broker is not None
+                                and broker.matches(c.channel, event.channel)), None)
+            if correlation is None:
+                return True
+            ok, document = event.try_json()
+            return ok and any(_text(v) in values for v in select(document, correlation.path))
+
+        return own
 
     def _failure(
         self, title: str, channel: str, on_channel: Callable[[Event], bool], expected: Any,
@@ -553,6 +605,13 @@ def _row_text(row: Mapping[str, Any]) -> str:
     return ", ".join(
         f"{k}={'(missing)' if v is MISSING else json.dumps(v, default=str)}" for k, v in row.items()
     )
+
+
+def _text(value: Any) -> str | None:
+    """A value as an id is compared: text and whole numbers (not booleans, not documents)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
 
 
 def _events(n: int) -> str:

@@ -107,6 +107,7 @@ class Stack:
         self.running: dict[str, RunningService] = {}
         self.start_seconds: dict[str, float] = {}
         self.started_in: float | None = None  # seconds ``start`` took (None: not started here)
+        self.adopted = False  # its services are somebody else's (a kept stack other runs share)
         self.proxies: dict[str, Delay] = {}
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._backends: dict[str, Backend] = {}
@@ -128,6 +129,7 @@ class Stack:
         They are treated as external: their addresses are known, faults cannot reach them;
         their logs are read from ``logs`` (a file per service) when given.
         """
+        self.adopted = True
         for name, address in addresses.items():
             if name in self.specs:
                 self.running[name] = _Adopted(name, address, (logs or {}).get(name))

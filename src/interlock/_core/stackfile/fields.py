@@ -280,6 +280,12 @@ EVENTS = Block((
           example="1 second"),
     Field("listen", ListOf(AnyOf((TEXT, LISTEN))), "Channels every scenario hears from its "
           "first step.", default=[], example=["orders.>"]),
+    Field("correlate", MapOf(TEXT, key="channel"), "For each channel (broker wildcards "
+          "allowed), the JSONPath of the field that says which scenario an event belongs to "
+          "(the id the scenario created): steps that count or refuse events on it count only "
+          "the events whose field holds one of the scenario's values, so their features can "
+          "run beside others under interlock run -j.", default={},
+          example={"orders.created": "$.orderId"}),
     Field("schemas", MapOf(TEXT, key="channel"), "JSON Schema file of each channel's events.",
           default={}, example={"orders.created": "order-created.schema.json"}),
     Field("publishers", MapOf(TEXT_OR_TEXTS, key="channel"), "Services that publish to each "
