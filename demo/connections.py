@@ -82,7 +82,8 @@ class Connections:
         """Run ``work`` (a consumer's loop) until the service stops."""
         self.tasks.append(asyncio.create_task(work))
 
-    def lifespan(self, setup: Setup, verifier: TokenVerifier) -> Lifespan:
+    def lifespan(self, setup: Setup, verifier: TokenVerifier,
+                 *closers: Callable[[], Awaitable[None]]) -> Lifespan:
         @asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.verifier = verifier
@@ -98,6 +99,8 @@ class Connections:
                 if self.pool is not None:
                     await self.pool.close()
                 await verifier.close()
+                for close in closers:
+                    await close()
         return lifespan
 
     def install(self, app: FastAPI) -> None:

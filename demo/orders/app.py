@@ -86,7 +86,9 @@ def build_app() -> FastAPI:
         async with links.pool.connection() as conn:
             await store.create_tables(conn)
 
-    app = create_app("orders", links.lifespan(setup, verifier), links.readiness)
+    app = create_app("orders", links.lifespan(setup, verifier,
+                                              *([payments.close] if payments else [])),
+                     links.readiness)
     links.install(app)
 
     async def publish(kind: str, order: dict[str, Any], event_id: uuid.UUID, at: Any) -> None:
