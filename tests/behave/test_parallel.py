@@ -107,6 +107,15 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
         "fault": '''
             When the "auth" service is paused
         ''',
+        "stub_unscoped": '''
+            Then the "payments" stub received POST "/charges"
+        ''',
+        "stub_scoped": '''
+            Then the "payments" stub received POST "/charges" with JSON containing:
+              """
+              {"reference": "{order_id}"}
+              """
+        ''',
         "isolated_fault": '''
             When the "auth" service is paused
         ''',
@@ -123,6 +132,8 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
     assert planned["whole_table"].alone.startswith("it counts every row")
     assert planned["fault"].breaks.startswith("it stops or slows") and not planned["fault"].alone
     assert planned["isolated_fault"].breaks == ""  # it has a stack of its own already
+    assert planned["stub_unscoped"].alone.startswith("it looks for a request to a stub")
+    assert planned["stub_scoped"].alone == ""
 
 
 def test_sigterm_stops_the_workers_and_both_stacks(tmp_path: Path) -> None:

@@ -117,3 +117,29 @@ def test_a_query_written_in_the_path_narrows_the_answer_and_the_check_decoded() 
     finally:
         server.close()
         stub.close()
+
+
+def test_a_shared_stub_is_not_cleared_between_scenarios_each_reads_from_its_start() -> None:
+    """Two runs share a stub (interlock run -j): a scenario's end does not reset it under
+    the other run; the next scenario reads only what arrives from its start on."""
+    import requests
+
+    from interlock.stubs.stub import Stub, serve_in_thread
+
+    served = serve_in_thread()
+    mine, theirs = Stub("payments", served.url), Stub("payments", served.url)
+    try:
+        mine.answer("POST", "/charges", status=201)
+        requests.post(f"{served.url}/charges", json={"reference": "first"}, timeout=5)
+        assert [r.json() for r in mine.new_requests()] == [{"reference": "first"}]
+        mine.next_scenario()  # what a scenario's end does on a shared stack, instead of reset
+        requests.post(f"{served.url}/charges", json={"reference": "second"}, timeout=5)
+        found = mine.received("POST", "/charges", count=1)
+        assert [r.json() for r in found] == [{"reference": "second"}]
+        assert len(theirs.requests_to("POST", "/charges")) == 2  # the other run lost nothing
+        mine.reset()  # a stack of its own resets as before: the journal starts again
+        assert mine.requests_to("POST", "/charges") == []
+    finally:
+        mine.close()
+        theirs.close()
+        served.close()

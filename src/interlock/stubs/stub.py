@@ -114,6 +114,7 @@ class Stub:
             http.trust_env = False
         self._http = http
         self.seen = 0  # journal entries already handed out by ``new_requests``
+        self.start = 0  # the first entry of this scenario's (after a reset, or next_scenario)
         # Called with (method, path, status, headers, body, where) before an answer is set:
         # a stub with an OpenAPI document refuses an answer the document does not allow.
         self._kept: list[dict[str, Any]] = []
@@ -181,7 +182,7 @@ class Stub:
         self._admin("POST", "reset", where)
         for answer in self._kept:
             self._admin("POST", "answers", where, json=answer)
-        self.seen = 0
+        self.seen = self.start = 0
         self.stale = False
 
     def reset(self, where: str = "") -> None:
@@ -189,7 +190,7 @@ class Stub:
         server that no longer has the kept defaults was restarted (a step restarted it): they
         are set again."""
         reply = self._admin("POST", "reset", where)
-        self.seen = 0
+        self.seen = self.start = 0
         if int(reply.get("kept", len(self._kept))) < len(self._kept):
             self.restore(where)
 
@@ -198,6 +199,11 @@ class Stub:
         return [str(line) for line in self._admin("GET", "answers", where)]
 
     # -- what it received -------------------------------------------------------------------
+
+    def next_scenario(self) -> None:
+        """A new scenario starts on a stub other runs share (``interlock run -j``): nothing is
+        reset under them; this scenario reads the requests received from now on."""
+        self.start = self.seen
 
     def journal(self, since: int = 0, where: str = "") -> list[Received]:
         """Every request received since the last reset (from entry ``since`` on)."""
@@ -214,7 +220,7 @@ class Stub:
         """The requests received for ``method path`` (the same patterns as ``answer``)."""
         pattern = path_pattern(path.partition("?")[0])
         query = path.partition("?")[2]
-        return [r for r in self.journal(where=where)
+        return [r for r in self.journal(self.start, where)
                 if r.method == method.upper() and pattern.match(r.path)
                 and (not query or _has_query(r.query, query))]
 
@@ -255,7 +261,7 @@ class Stub:
         return found
 
     def _listing(self, where: str) -> str:
-        journal = self.journal(where=where)
+        journal = self.journal(self.start, where)
         if not journal:
             return "it received no request in this scenario"
         lines = [f"  {r.line(self.secrets)}" for r in journal[-_SHOWN:]]

@@ -89,7 +89,9 @@ def answers(world: Any, stub: str, method: str, path: str, status: str | None = 
 
 
 @sentence(STUB + r" received " + METHOD + r" " + q("path")
-          + r"(?P<json> with JSON containing:)?", expectation=True)
+          + r"(?P<json> with JSON containing:)?", expectation=True,
+          serial="it looks for a request to a stub that features running beside it also "
+          "call", scoped=True)
 def received(world: Any, stub: str, method: str, path: str, json: str | None = None) -> None:
     """Then the "payments" stub received POST "/charges" (with JSON containing: a docstring)."""
     expected = None
