@@ -227,7 +227,7 @@ class World:
             # defaults (a feature that sets answers runs on a stack of its own), and clearing
             # the journal would take requests from under another run's check.
             for name in self._stubs_here():
-                self.stub(name).next_scenario()
+                self.stub(name).next_scenario(self.where)
             return
         running = self.stack.running if self.stack is not None else {}
         for name in self._stubs_here():

@@ -129,7 +129,7 @@ def test_a_shared_stub_is_not_cleared_between_scenarios_each_reads_from_its_star
     served = serve_in_thread()
     mine, theirs = Stub("payments", served.url), Stub("payments", served.url)
     try:
-        mine.answer("POST", "/charges", status=201)
+        mine.answer("POST", "/charges", status=201, keep=True)  # a default, as examples are
         requests.post(f"{served.url}/charges", json={"reference": "first"}, timeout=5)
         assert [r.json() for r in mine.new_requests()] == [{"reference": "first"}]
         mine.next_scenario()  # what a scenario's end does on a shared stack, instead of reset
@@ -139,6 +139,11 @@ def test_a_shared_stub_is_not_cleared_between_scenarios_each_reads_from_its_star
         assert len(theirs.requests_to("POST", "/charges")) == 2  # the other run lost nothing
         mine.reset()  # a stack of its own resets as before: the journal starts again
         assert mine.requests_to("POST", "/charges") == []
+        # A scenario that set an answer of its own on a kept stack (interlock stack up) still
+        # has it forgotten after it: the next scenario gets the defaults.
+        mine.answer("POST", "/refunds", status=500)
+        mine.next_scenario()
+        assert requests.post(f"{served.url}/refunds", timeout=5).status_code == 404
     finally:
         mine.close()
         theirs.close()

@@ -115,6 +115,7 @@ class Stub:
         self._http = http
         self.seen = 0  # journal entries already handed out by ``new_requests``
         self.start = 0  # the first entry of this scenario's (after a reset, or next_scenario)
+        self.answered = False  # the scenario set an answer of its own (not a kept default)
         # Called with (method, path, status, headers, body, where) before an answer is set:
         # a stub with an OpenAPI document refuses an answer the document does not allow.
         self._kept: list[dict[str, Any]] = []
@@ -174,6 +175,8 @@ class Stub:
         reply = self._admin("POST", "answers", where, json=answer)
         if keep:
             self._kept.append(answer)
+        else:
+            self.answered = True  # the scenario's own answer: reset after it, even if shared
         return int(reply["id"])
 
     def restore(self, where: str = "") -> None:
@@ -191,6 +194,7 @@ class Stub:
         are set again."""
         reply = self._admin("POST", "reset", where)
         self.seen = self.start = 0
+        self.answered = False
         if int(reply.get("kept", len(self._kept))) < len(self._kept):
             self.restore(where)
 
@@ -200,9 +204,13 @@ class Stub:
 
     # -- what it received -------------------------------------------------------------------
 
-    def next_scenario(self) -> None:
-        """A new scenario starts on a stub other runs share (``interlock run -j``): nothing is
-        reset under them; this scenario reads the requests received from now on."""
+    def next_scenario(self, where: str = "") -> None:
+        """A new scenario starts on a stub other runs may share (``interlock run -j``, or a
+        stack kept up by ``interlock stack up``): the journal is not cleared under them, and
+        this scenario reads the requests received from now on. A scenario that set answers of
+        its own resets them (``interlock run -j`` gives such a feature a stack of its own)."""
+        if self.answered:
+            self.reset(where)
         self.start = self.seen
 
     def journal(self, since: int = 0, where: str = "") -> list[Received]:
