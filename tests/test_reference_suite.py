@@ -143,10 +143,10 @@ MUTATIONS = [
     Mutation(
         "orders ignores a declined charge (@api and @e2e)",
         "demo/orders/payments.py",
-        "                if answer.status_code == 402:\n",
-        "                if answer.status_code == 402:\n"
-        "                    return \"declined, placed anyway\"\n"
-        "                if answer.status_code == -402:\n",
+        "            if answer.status_code == 402:\n",
+        "            if answer.status_code == 402:\n"
+        "                return \"declined, placed anyway\"\n"
+        "            if answer.status_code == -402:\n",
         ("features/api/payments.feature", "features/e2e/order_payment.feature"),
         frozenset({
             "A declined charge places no order and says why",
