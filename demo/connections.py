@@ -98,9 +98,11 @@ class Connections:
                 await self.bus.close()
                 if self.pool is not None:
                     await self.pool.close()
-                await verifier.close()
-                for close in closers:
-                    await close()
+                for close in (verifier.close, *closers):
+                    try:
+                        await close()
+                    except Exception as error:  # close the others anyway
+                        self.log.warning("closing a client failed: %s", error)
         return lifespan
 
     def install(self, app: FastAPI) -> None:

@@ -455,6 +455,10 @@ class Suite:
                     raise
             return self.stacks[key]
 
+    def has_own_stacks(self) -> bool:
+        """Whether a stack ``own_stack`` started is still running."""
+        return any(key.endswith(OWN) for key in self.stacks)
+
     def stop_own_stacks(self) -> list[str]:
         """Stop the stacks ``own_stack`` started (their features are done); the problems.
         Their start times stay known."""

@@ -111,6 +111,13 @@ class World:
         for as long as the stack runs)."""
         return self.suite.auth_for(self.stack)
 
+    def _own_values(self) -> list[Any]:
+        """The values this scenario set (``{order_id}``…), not the stack file's variables,
+        which every scenario has: what tells its events from other scenarios'."""
+        shared = self.suite.scope.variables
+        return [value for name, value in self.scope.variables.items()
+                if name not in shared or shared[name] is not value]
+
     @property
     def events(self) -> EventListeners:
         """This scenario's event listeners (configured channels already listened to)."""
@@ -119,7 +126,7 @@ class World:
             listeners = EventListeners.start(
                 self.suite.brokers_for(self.stack), self.suite.events_config,
                 self.suite.reporter, self.suite.secrets,
-                known=lambda: self.scope.variables.values(),
+                known=self._own_values,
                 shared=self.stack is not None and self.stack.adopted,
             )
             self.on_close(listeners.close)
@@ -223,9 +230,9 @@ class World:
 
     def _reset_stubs(self) -> None:
         if self.stack is not None and self.stack.adopted:
-            # Other runs share these stubs (interlock run -j): their answers are the kept
-            # defaults (a feature that sets answers runs on a stack of its own), and clearing
-            # the journal would take requests from under another run's check.
+            # Other runs may share these stubs (interlock run -j, interlock stack up): the
+            # scenario's own answers are removed one by one, and the journal is not cleared
+            # from under another run's check.
             for name in self._stubs_here():
                 self.stub(name).next_scenario(self.where)
             return
@@ -345,6 +352,9 @@ class World:
                 self.data.load_fixture(tag.split(".", 1)[1])
         if self._stubs_here():
             self._restore_stubs()
+            if self.stack is not None and self.stack.adopted:  # others may share the stubs
+                for name in self._stubs_here():
+                    self.stub(name).skip_to_now(self.where)
             self.on_close(self._reset_stubs)  # answers and journals belong to the scenario
         for starter in self.suite.scenario_starters:
             starter(self)
@@ -404,8 +414,8 @@ class CallWatcher:
         self._callers: dict[int, object] = {} if known is None else known
 
     def requested(self, client_port: int, request: str) -> None:
-        if client_port not in self._callers:
-            self._callers[client_port] = self._caller(client_port)
+        if client_port not in self._callers:  # once per connection, found or not (a miss
+            self._callers[client_port] = self._caller(client_port)  # costs the most)
         caller = self._callers[client_port]
         if caller == "":  # the test itself: its HTTP client notes the call
             return

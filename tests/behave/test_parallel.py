@@ -107,6 +107,9 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
         "fault": '''
             When the "auth" service is paused
         ''',
+        "isolated_counting": '''
+            Then no event arrives on "orders.assigned" within 1 second
+        ''',
         "stub_unscoped": '''
             Then the "payments" stub received POST "/charges"
         ''',
@@ -132,6 +135,7 @@ def test_counting_steps_run_alone_unless_they_name_the_scenarios_own_data(
     assert planned["whole_table"].alone.startswith("it counts every row")
     assert planned["fault"].breaks.startswith("it stops or slows") and not planned["fault"].alone
     assert planned["isolated_fault"].breaks == ""  # it has a stack of its own already
+    assert planned["isolated_counting"].alone == ""  # alone on its own stack already
     assert planned["stub_unscoped"].alone.startswith("it looks for a request to a stub")
     assert planned["stub_scoped"].alone == ""
 

@@ -71,3 +71,23 @@ test_counting_steps_on_a_correlated_channel_count_only_the_scenarios_events = (
     real.test_counting_steps_on_a_correlated_channel_count_only_the_scenarios_events)
 test_a_scenario_without_a_value_is_told_it_cannot_count_beside_others = (
     real.test_a_scenario_without_a_value_is_told_it_cannot_count_beside_others)
+
+
+def test_a_scenarios_own_values_are_what_it_set_not_the_stack_files_variables(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The stack file's variables are every scenario's: they cannot tell one scenario's
+    events from another's, so they are not among the values a correlation looks for."""
+    from interlock.suite import Suite
+    from interlock.world import World
+
+    config = tmp_path / "interlock.yaml"
+    config.write_text("variables: {tenant: acme, customer: c-1}\n")
+    suite = Suite.load(config, progress=lambda line: None)
+    try:
+        world = World(suite, None)
+        assert world._own_values() == []
+        world.scope.set("order_id", "o-7")
+        world.scope.set("customer", "c-2")  # set again by the scenario: its own now
+        assert sorted(world._own_values()) == ["c-2", "o-7"]
+    finally:
+        suite.close()

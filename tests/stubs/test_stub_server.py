@@ -137,13 +137,24 @@ def test_a_shared_stub_is_not_cleared_between_scenarios_each_reads_from_its_star
         found = mine.received("POST", "/charges", count=1)
         assert [r.json() for r in found] == [{"reference": "second"}]
         assert len(theirs.requests_to("POST", "/charges")) == 2  # the other run lost nothing
-        mine.reset()  # a stack of its own resets as before: the journal starts again
-        assert mine.requests_to("POST", "/charges") == []
-        # A scenario that set an answer of its own on a kept stack (interlock stack up) still
-        # has it forgotten after it: the next scenario gets the defaults.
+        # A scenario that set an answer of its own on a shared stub has that answer removed
+        # after it, and only that: the journal the other run reads stays whole.
+        requests.post(f"{served.url}/charges", json={"reference": "third"}, timeout=5)
         mine.answer("POST", "/refunds", status=500)
         mine.next_scenario()
         assert requests.post(f"{served.url}/refunds", timeout=5).status_code == 404
+        assert requests.post(f"{served.url}/charges", timeout=5).status_code == 201  # kept
+        assert len(theirs.requests_to("POST", "/charges")) == 4  # nothing cleared
+        # A run that starts a scenario on the shared stub reads on from now: what the other
+        # run caused before is not its scenario's.
+        late = Stub("payments", served.url)
+        late.skip_to_now()
+        assert late.new_requests() == [] and late.requests_to("POST", "/charges") == []
+        requests.post(f"{served.url}/charges", json={"reference": "fourth"}, timeout=5)
+        assert [r.json() for r in late.new_requests()] == [{"reference": "fourth"}]
+        late.close()
+        mine.reset()  # a stack of its own resets as before: the journal starts again
+        assert mine.requests_to("POST", "/charges") == []
     finally:
         mine.close()
         theirs.close()

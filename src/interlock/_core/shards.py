@@ -111,6 +111,7 @@ class Durations:
     # Seconds the last run took to start each shared stack (by its name): the cost of a
     # stack of its own, for ``interlock run -j`` to plan with.
     stack_start: dict[str, float] = field(default_factory=dict)
+    stack_recorded: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Durations:
@@ -125,8 +126,11 @@ class Durations:
         stacks = document.get("stacks") if isinstance(document, dict) else None
         for name, entry in (stacks.items() if isinstance(stacks, dict) else ()):
             seconds = entry.get("start_seconds") if isinstance(entry, dict) else None
+            when = entry.get("recorded", 0) if isinstance(entry, dict) else 0
             if isinstance(seconds, int | float) and seconds >= 0:
                 found.stack_start[str(name)] = float(seconds)
+                found.stack_recorded[str(name)] = float(when) if isinstance(
+                    when, int | float) else 0.0
         for name, entry in (features.items() if isinstance(features, dict) else ()):
             seconds = entry.get("seconds") if isinstance(entry, dict) else entry
             recorded = entry.get("recorded", 0) if isinstance(entry, dict) else 0
@@ -167,7 +171,10 @@ class Durations:
             >>> mine.seconds
             {'x': 2.0, 'y': 1.0}
         """
-        self.stack_start.update(other.stack_start)
+        for name, seconds in other.stack_start.items():  # the newer record, as for features
+            if other.stack_recorded.get(name, 0.0) >= self.stack_recorded.get(name, 0.0):
+                self.stack_start[name] = seconds
+                self.stack_recorded[name] = other.stack_recorded.get(name, 0.0)
         for path, value in other.seconds.items():
             if path not in self.seconds or other.recorded.get(path, 0.0) > self.recorded.get(
                     path, 0.0):
@@ -184,14 +191,16 @@ class Durations:
             now = Durations.load(self.path)
             now.join(self)
             self.seconds, self.recorded = now.seconds, now.recorded
-            self.stack_start = now.stack_start
+            self.stack_start, self.stack_recorded = now.stack_start, now.stack_recorded
             document: dict[str, Any] = {"features": {
                 path: {"seconds": self.seconds[path],
                        "recorded": round(self.recorded.get(path, 0))}
                 for path in sorted(self.seconds)}}
             if self.stack_start:
-                document["stacks"] = {name: {"start_seconds": round(seconds, 3)}
-                                      for name, seconds in sorted(self.stack_start.items())}
+                document["stacks"] = {
+                    name: {"start_seconds": round(seconds, 3),
+                           "recorded": round(self.stack_recorded.get(name, 0))}
+                    for name, seconds in sorted(self.stack_start.items())}
             scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             scratch.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
             os.replace(scratch, self.path)

@@ -200,6 +200,10 @@ def _before_feature(context: Any, feature: Any) -> None:
     if not suite.services:
         return
     isolated = "isolated" in feature.tags
+    if not _on_own_stack(feature) and suite.has_own_stacks():
+        # The features that needed a stack of their own are done (one may have been left
+        # out by --tags, so the last of them never came): stop it before going on.
+        _stop_own_stacks(suite)
     if isolated:
         stack = suite.new_stack(stack_name, label=f"{stack_name}-{Path(feature.filename).stem}")
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops

@@ -185,9 +185,12 @@ def plan(paths: list[Path], root: Path, durations: Durations,
         {name: len(list(feature.walk_scenarios())) for name, feature in parsed.items()})
     found: list[Planned] = []
     for name, feature in parsed.items():
-        own = "" if "isolated" in feature.tags else why(feature, breaks)
+        # An @isolated feature has a stack of its own already, in whichever worker runs it.
+        isolated = "isolated" in feature.tags
+        own = "" if isolated else why(feature, breaks)
+        alone = "" if isolated or own else why(feature, serial, "serial", correlated)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
-                             "" if own else why(feature, serial, "serial", correlated), own))
+                             alone, own))
     return found
 
 

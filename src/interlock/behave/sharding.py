@@ -74,7 +74,10 @@ class FeatureTimes:
             recorded = (self.durations if self.record == self.durations.path
                         else Durations.load(self.record))
             recorded.update(ran)
-            recorded.stack_start.update(stacks or {})
+            now = time.time()
+            for name, seconds in (stacks or {}).items():  # measured by this run: the newest
+                recorded.stack_start[name] = round(seconds, 3)
+                recorded.stack_recorded[name] = now
             recorded.save()
 
 

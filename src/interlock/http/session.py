@@ -220,6 +220,12 @@ class HttpSession:
             )
         return self._exchange(self._last_request, None)
 
+    @property
+    def _reporting(self) -> bool:
+        """Whether the evidence goes anywhere (a reporter written before ``listening``
+        existed is taken to listen)."""
+        return bool(getattr(self.reporter, "listening", True))
+
     def _exchange(
         self, request: _Request, before_report: Callable[[Exchange], None] | None
     ) -> Exchange:
@@ -227,7 +233,7 @@ class HttpSession:
         _learn_from_response(exchange, self.secrets)
         if before_report is not None:
             before_report(exchange)
-        if self.reporter.listening:  # formatted only when a report is written
+        if self._reporting:  # formatted only when a report is written
             self.reporter.attach(exchange.title(), exchange.report(), TEXT)
             party = party_of(exchange.url, exchange.service)
             failed = exchange.status >= 500
@@ -249,7 +255,7 @@ class HttpSession:
             # A header the scenario set by hand wins over the logged-in actor.
             headers["Authorization"] = self.credentials.authorization
         _learn_from_request(request, headers, self.secrets)
-        if self.reporter.listening:
+        if self._reporting:
             # Noted as it is sent: what the service does meanwhile (an event) comes after it.
             note(self.reporter, TEST, party_of(url, service),
                  f"{request.method} {path_of(url)}", source_kind=TEST, target_kind=SERVICE,

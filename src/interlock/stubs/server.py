@@ -10,6 +10,8 @@ Programming it (what ``interlock.stubs.Stub`` does) goes through its own admin p
 
 * ``POST /__interlock/answers``   one answer: ``{"method", "path", "query", "json", "status",
   "headers", "body" (base64), "delay", "times", "keep"}``; returns ``{"id": n}``;
+* ``DELETE /__interlock/answers/n``   forget answer ``n`` only (a scenario on a stub that
+  other runs share removes its own answers this way, and leaves the journal alone);
 * ``POST /__interlock/reset``     forget the scenario's answers and the journal (``keep``
   answers, the defaults from an OpenAPI document, stay);
 * ``GET /__interlock/requests?since=n``   the journal from entry ``n`` on;
@@ -165,6 +167,13 @@ class StubApp:
                 answer = Answer(self._numbers, data)
                 self._answers.append(answer)
             return _json({"id": answer.id}, 201)
+        if what.startswith("answers/") and request.method == "DELETE":
+            number = what.partition("/")[2]
+            with self._lock:
+                before = len(self._answers)
+                self._answers = [a for a in self._answers if str(a.id) != number]
+                removed = before - len(self._answers)
+            return _json({"removed": removed}, 200 if removed else 404)
         if what == "answers" and request.method == "GET":
             with self._lock:
                 return _json([a.describe() for a in self._answers])

@@ -115,7 +115,7 @@ class Stub:
         self._http = http
         self.seen = 0  # journal entries already handed out by ``new_requests``
         self.start = 0  # the first entry of this scenario's (after a reset, or next_scenario)
-        self.answered = False  # the scenario set an answer of its own (not a kept default)
+        self.own_answers: list[int] = []  # the answers the scenario set (not kept defaults)
         # Called with (method, path, status, headers, body, where) before an answer is set:
         # a stub with an OpenAPI document refuses an answer the document does not allow.
         self._kept: list[dict[str, Any]] = []
@@ -176,7 +176,7 @@ class Stub:
         if keep:
             self._kept.append(answer)
         else:
-            self.answered = True  # the scenario's own answer: reset after it, even if shared
+            self.own_answers.append(int(reply["id"]))  # the scenario's: removed after it
         return int(reply["id"])
 
     def restore(self, where: str = "") -> None:
@@ -194,7 +194,7 @@ class Stub:
         are set again."""
         reply = self._admin("POST", "reset", where)
         self.seen = self.start = 0
-        self.answered = False
+        self.own_answers = []
         if int(reply.get("kept", len(self._kept))) < len(self._kept):
             self.restore(where)
 
@@ -209,8 +209,15 @@ class Stub:
         stack kept up by ``interlock stack up``): the journal is not cleared under them, and
         this scenario reads the requests received from now on. A scenario that set answers of
         its own resets them (``interlock run -j`` gives such a feature a stack of its own)."""
-        if self.answered:
-            self.reset(where)
+        for number in self.own_answers:
+            self._admin("DELETE", f"answers/{number}", where, missing_ok=True)
+        self.own_answers = []
+        self.start = self.seen
+
+    def skip_to_now(self, where: str = "") -> None:
+        """Read on from the requests received from now on (a scenario starts on a stub
+        other runs share: what they caused before it is not this scenario's)."""
+        self.seen += len(self.journal(self.seen, where))
         self.start = self.seen
 
     def journal(self, since: int = 0, where: str = "") -> list[Received]:
@@ -278,7 +285,8 @@ class Stub:
 
     # -- the admin paths --------------------------------------------------------------------
 
-    def _admin(self, method: str, what: str, where: str, json: Any = None) -> Any:
+    def _admin(self, method: str, what: str, where: str, json: Any = None,
+               missing_ok: bool = False) -> Any:
         url = f"{self.url}{ADMIN}{what}"
         try:
             response = self._http.request(method, url, json=json, timeout=10)
@@ -288,6 +296,8 @@ class Stub:
                 details=str(err), where=where,
                 hint="Is the stub service running? (interlock stack ps)",
             ) from None
+        if response.status_code == 404 and missing_ok:
+            return None  # already gone (a used-up "once" answer, a restarted server)
         if response.status_code >= 400:
             raise InterlockError(
                 f'The "{self.name}" stub refused {method} {what}: {response.status_code}',
