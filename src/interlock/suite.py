@@ -420,35 +420,31 @@ class Suite:
 
     def stack(self, name: str = DEFAULT_STACK) -> Stack:
         """The shared stack of that name, started on first use."""
-        with self._lock:
-            if name in self._failed_stacks:
-                raise self._failed_stacks[name]
-            if name not in self.stacks:
-                stack = self.new_stack(name)
-                self.stacks[name] = stack  # registered before start: a half-started stack stops
-                try:
-                    if not self._reuse(stack):
-                        stack.start()
-                    self.prepare_stubs(stack)
-                except InterlockError as err:
-                    self._failed_stacks[name] = err
-                    raise
-            return self.stacks[name]
+        return self._started(name, lambda: self.new_stack(name), reuse=True)
 
     def own_stack(self, name: str = DEFAULT_STACK) -> Stack:
         """The stack of that name started by this process even where ``INTERLOCK_REUSE``
         shares one (``interlock run -j`` gives the features that must not share a stack one
         of their own, in the worker that runs them), started on first use, kept for the
         next such feature, stopped with the others."""
-        key = f"{name}{OWN}"
+        def make() -> Stack:
+            return self.new_stack(name, label=f"{name}-own")
+
+        return self._started(f"{name}{OWN}", make, reuse=False)
+
+    def _started(self, key: str, make: Callable[[], Stack], reuse: bool) -> Stack:
+        """The stack kept under ``key`` in ``stacks``, made and started on first use (or
+        adopted from ``INTERLOCK_REUSE`` when ``reuse``); a stack that failed to start fails
+        the same way for every feature that asks for it again."""
         with self._lock:
             if key in self._failed_stacks:
                 raise self._failed_stacks[key]
             if key not in self.stacks:
-                stack = self.new_stack(name, label=f"{name}-own")
+                stack = make()
                 self.stacks[key] = stack  # registered before start: a half-started stack stops
                 try:
-                    stack.start()
+                    if not (reuse and self._reuse(stack)):
+                        stack.start()
                     self.prepare_stubs(stack)
                 except InterlockError as err:
                     self._failed_stacks[key] = err

@@ -408,10 +408,10 @@ class CallWatcher:
     """
 
     def __init__(self, service: str, port: int, stack: Stack, suite: Suite,
-                 known: dict[int, object] | None = None) -> None:
+                 known: dict[int, str | None] | None = None) -> None:
         self.service, self.port, self.stack, self.suite = service, port, stack, suite
         # The caller of each open connection, kept by the proxy while it lives.
-        self._callers: dict[int, object] = {} if known is None else known
+        self._callers: dict[int, str | None] = {} if known is None else known
 
     def requested(self, client_port: int, request: str) -> None:
         if client_port not in self._callers:  # once per connection, found or not (a miss
@@ -419,7 +419,6 @@ class CallWatcher:
         caller = self._callers[client_port]
         if caller == "":  # the test itself: its HTTP client notes the call
             return
-        assert caller is None or isinstance(caller, str)
         method, _, rest = request.partition(" ")
         path = rest.rsplit(" ", 1)[0]
         secrets = self.suite.secrets
@@ -431,7 +430,6 @@ class CallWatcher:
         caller = self._callers.get(client_port)
         if caller == "":
             return
-        assert caller is None or isinstance(caller, str)
         code = status.split(" ", 1)[1] if " " in status else status
         note(self.suite.reporter, self.service, caller or "a caller", code, reply=True,
              failed=code[:1] == "5", source_kind=SERVICE, target_kind=SERVICE)

@@ -121,23 +121,12 @@ class Durations:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return cls(path)
-        features = document.get("features") if isinstance(document, dict) else None
+        if not isinstance(document, dict):
+            return cls(path)
         found = cls(path)
-        stacks = document.get("stacks") if isinstance(document, dict) else None
-        for name, entry in (stacks.items() if isinstance(stacks, dict) else ()):
-            seconds = entry.get("start_seconds") if isinstance(entry, dict) else None
-            when = entry.get("recorded", 0) if isinstance(entry, dict) else 0
-            if isinstance(seconds, int | float) and seconds >= 0:
-                found.stack_start[str(name)] = float(seconds)
-                found.stack_recorded[str(name)] = float(when) if isinstance(
-                    when, int | float) else 0.0
-        for name, entry in (features.items() if isinstance(features, dict) else ()):
-            seconds = entry.get("seconds") if isinstance(entry, dict) else entry
-            recorded = entry.get("recorded", 0) if isinstance(entry, dict) else 0
-            if isinstance(seconds, int | float) and seconds >= 0:
-                found.seconds[str(name)] = float(seconds)
-                found.recorded[str(name)] = float(recorded) if isinstance(
-                    recorded, int | float) else 0.0
+        found.seconds, found.recorded = _read(document.get("features"), "seconds", bare=True)
+        found.stack_start, found.stack_recorded = _read(document.get("stacks"),
+                                                        "start_seconds", bare=False)
         return found
 
     def weights(self, scenarios: Mapping[str, int]) -> dict[str, float]:
@@ -162,6 +151,13 @@ class Durations:
             self.seconds[path] = round(value, 3)
             self.recorded[path] = now
 
+    def update_stacks(self, seconds: Mapping[str, float], when: float | None = None) -> None:
+        """Take how long the stacks a run started took to start (recorded now)."""
+        now = time.time() if when is None else when
+        for name, value in seconds.items():
+            self.stack_start[name] = round(value, 3)
+            self.stack_recorded[name] = now
+
     def join(self, other: Durations) -> None:
         """Take ``other``'s record of each feature it recorded later than this one did.
 
@@ -171,15 +167,9 @@ class Durations:
             >>> mine.seconds
             {'x': 2.0, 'y': 1.0}
         """
-        for name, seconds in other.stack_start.items():  # the newer record, as for features
-            if other.stack_recorded.get(name, 0.0) >= self.stack_recorded.get(name, 0.0):
-                self.stack_start[name] = seconds
-                self.stack_recorded[name] = other.stack_recorded.get(name, 0.0)
-        for path, value in other.seconds.items():
-            if path not in self.seconds or other.recorded.get(path, 0.0) > self.recorded.get(
-                    path, 0.0):
-                self.seconds[path] = value
-                self.recorded[path] = other.recorded.get(path, 0.0)
+        _take_newer(self.seconds, self.recorded, other.seconds, other.recorded)
+        _take_newer(self.stack_start, self.stack_recorded, other.stack_start,
+                    other.stack_recorded)
 
     def save(self) -> None:
         """Write the file (sorted, so that it diffs well), joined with what it holds now: the
@@ -192,18 +182,44 @@ class Durations:
             now.join(self)
             self.seconds, self.recorded = now.seconds, now.recorded
             self.stack_start, self.stack_recorded = now.stack_start, now.stack_recorded
-            document: dict[str, Any] = {"features": {
-                path: {"seconds": self.seconds[path],
-                       "recorded": round(self.recorded.get(path, 0))}
-                for path in sorted(self.seconds)}}
+            document = {"features": _written(self.seconds, self.recorded, "seconds")}
             if self.stack_start:
-                document["stacks"] = {
-                    name: {"start_seconds": round(seconds, 3),
-                           "recorded": round(self.stack_recorded.get(name, 0))}
-                    for name, seconds in sorted(self.stack_start.items())}
+                document["stacks"] = _written(self.stack_start, self.stack_recorded,
+                                              "start_seconds")
             scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             scratch.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
             os.replace(scratch, self.path)
+
+
+def _read(section: Any, key: str, bare: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """The seconds and the time recorded of each entry of a durations file's section: an
+    entry is ``{key: seconds, "recorded": time}``, or (``bare``) only a number of seconds.
+    An entry that is neither is left out (the file is a hint, never a reason to stop)."""
+    values: dict[str, float] = {}
+    when: dict[str, float] = {}
+    for name, entry in (section.items() if isinstance(section, dict) else ()):
+        seconds = entry.get(key) if isinstance(entry, dict) else (entry if bare else None)
+        recorded = entry.get("recorded", 0) if isinstance(entry, dict) else 0
+        if isinstance(seconds, int | float) and seconds >= 0:
+            values[str(name)] = float(seconds)
+            when[str(name)] = float(recorded) if isinstance(recorded, int | float) else 0.0
+    return values, when
+
+
+def _take_newer(values: dict[str, float], when: dict[str, float],
+                other: Mapping[str, float], other_when: Mapping[str, float]) -> None:
+    """Take each of ``other``'s entries that ``values`` lacks or recorded earlier."""
+    for name, value in other.items():
+        if name not in values or other_when.get(name, 0.0) > when.get(name, 0.0):
+            values[name] = value
+            when[name] = other_when.get(name, 0.0)
+
+
+def _written(values: Mapping[str, float], when: Mapping[str, float],
+             key: str) -> dict[str, dict[str, float]]:
+    """A section of the file, sorted so that it diffs well."""
+    return {name: {key: values[name], "recorded": round(when.get(name, 0))}
+            for name in sorted(values)}
 
 
 @contextmanager

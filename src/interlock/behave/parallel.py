@@ -225,8 +225,12 @@ def run(args: argparse.Namespace) -> int:
     from behave.configuration import Configuration
 
     from interlock._core.config import find_config
-    from interlock.behave.sharding import configured_shard, durations_file
-    from interlock.suite import Suite
+    from interlock._core.shards import shard_features
+    from interlock.behave.allure_files import clear_old_results
+    from interlock.behave.hooks import OWN_STACK_ENV, _terminate
+    from interlock.behave.sharding import configured_shard, durations_file, record_file
+    from interlock.stack.reuse import KeptStack
+    from interlock.suite import DEFAULT_STACK, Suite
 
     root = Path.cwd()
     behave_args = [a for a in args.behave_args if a != "--"]
@@ -243,41 +247,24 @@ def run(args: argparse.Namespace) -> int:
     stack_file = find_config(given, Path(getattr(config, "base_dir", None) or root),
                              setting="--config")
     suite = Suite.load(stack_file)
-    try:
-        return _run(args, suite, stack_file, root, config, paths, behave_args, shard,
-                    durations, durations_path)
-    finally:
-        suite.close()
-
-
-def _run(args: argparse.Namespace, suite: Any, stack_file: Path, root: Path, config: Any,
-         paths: list[str], behave_args: list[str], shard: Any, durations: Durations,
-         durations_path: Path) -> int:
-    from interlock._core.shards import shard_features
-    from interlock.behave.allure_files import clear_old_results
-    from interlock.behave.hooks import OWN_STACK_ENV, _terminate
-    from interlock.behave.sharding import record_file
-    from interlock.stack.reuse import KeptStack
-    from interlock.suite import DEFAULT_STACK
-
-    planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite))
-    if shard is not None:  # a CI shard: its features only, spread over this machine's workers
-        keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
-                                  shard, durations))
-        planned = [f for f in planned if Path(f.path).as_posix() in keep]
-        print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
-    together = [f for f in planned if not f.alone and not f.breaks]
-    private = [f for f in planned if f.breaks] + [f for f in planned if f.alone]
-    for feature in private:
-        print(f"interlock: {feature.path} runs on a stack of its own, one feature after "
-              f"another: {feature.breaks or feature.alone}", flush=True)
-    results_folder = _allure_results(config)
-    if results_folder is not None:
-        clear_old_results(results_folder)  # once, here: the workers keep each other's
-    started = time.perf_counter()
-    signal.signal(signal.SIGTERM, _terminate)  # a CI timeout stops the workers and the stack
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
     try:
+        planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite))
+        if shard is not None:  # a CI shard: its features only, spread over this machine's workers
+            keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
+                                      shard, durations))
+            planned = [f for f in planned if Path(f.path).as_posix() in keep]
+            print(f"interlock: shard {shard}: {len(planned)} features", flush=True)
+        together = [f for f in planned if not f.alone and not f.breaks]
+        private = [f for f in planned if f.breaks] + [f for f in planned if f.alone]
+        for feature in private:
+            print(f"interlock: {feature.path} runs on a stack of its own, one feature after "
+                  f"another: {feature.breaks or feature.alone}", flush=True)
+        results_folder = _allure_results(config)
+        if results_folder is not None:
+            clear_old_results(results_folder)  # once, here: the workers keep each other's
+        started = time.perf_counter()
+        signal.signal(signal.SIGTERM, _terminate)  # a CI timeout stops the workers and the stack
         for line in suite.sweep():
             suite.progress(f"interlock: swept {line}")
         # The workers load this stack file, and skip the sweep this process just did.
@@ -329,11 +316,13 @@ def _run(args: argparse.Namespace, suite: Any, stack_file: Path, root: Path, con
             _stop(workers)
             raise
     finally:
-        suite.close()  # the shared stack stops before the summary (run() closes it again)
+        suite.close()  # the shared stack stops before the summary
         shutil.rmtree(scratch, ignore_errors=True)
     print(total([worker.text for worker, _ in results]), end="")
     print(f"Took {time.perf_counter() - started:.1f} s with {len(workers)} workers (wall)")
     return max((code for _, code in results), default=0)
+
+
 
 
 def _allure_results(config: Any) -> Path | None:

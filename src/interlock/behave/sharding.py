@@ -74,10 +74,7 @@ class FeatureTimes:
             recorded = (self.durations if self.record == self.durations.path
                         else Durations.load(self.record))
             recorded.update(ran)
-            now = time.time()
-            for name, seconds in (stacks or {}).items():  # measured by this run: the newest
-                recorded.stack_start[name] = round(seconds, 3)
-                recorded.stack_recorded[name] = now
+            recorded.update_stacks(stacks or {})
             recorded.save()
 
 

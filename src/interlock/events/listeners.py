@@ -405,7 +405,7 @@ class EventListeners:
         all, beside other runs (``interlock run -j``) it is told so."""
         if not self.correlate:
             return on_channel
-        values = {_text(v) for v in self.known() if _text(v) is not None}
+        values = {text for v in self.known() if (text := _text(v)) is not None}
         if not values:
             covered = [c for c in self.correlate for name in on_channel.sources
                        if self.brokers[name].matches(c.channel, channel)]

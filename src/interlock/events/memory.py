@@ -87,6 +87,7 @@ class MemoryBroker:
             self._subscriptions.clear()
         self.closed = True
 
-    def matches(self, pattern: str, channel: str) -> bool:
-        """NATS wildcards."""
+    @staticmethod
+    def matches(pattern: str, channel: str) -> bool:
+        """NATS wildcards (no connection needed: ``interlock run -j`` plans with it)."""
         return split_match(pattern, channel, ".", "*", ">", False)

@@ -75,9 +75,10 @@ class DelayProxy:
         self.upstream = (host, port)
         self.delay = 0.0
         self.watcher: Watcher | None = None
-        # What a watcher learned of a connection (its caller), by the caller's port: kept
-        # while the connection lives (it outlives the scenario that first saw it).
-        self.known: dict[int, object] = {}
+        # A watcher's answer to who called, by the caller's port ("" for the test itself,
+        # None for nobody known): kept while the connection lives, which outlives the
+        # scenario that first saw it.
+        self.known: dict[int, str | None] = {}
         self._server = socket.create_server(listen)
         self.port: int = self._server.getsockname()[1]
         self._stopped = threading.Event()
