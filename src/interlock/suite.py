@@ -42,6 +42,7 @@ from interlock.stack.registry import RunRegistry
 from interlock.stack.reuse import KeptStack, reuse_path
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
+from interlock.stack.turns import Turns
 from interlock.suite_check import check_suite
 
 if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy
@@ -54,8 +55,9 @@ DEFAULT_STACK = "default"
 
 REUSE_WAIT = 600.0  # seconds a reusing run waits for a stack its owner is still starting
 
-
-OWN = "@own"  # the key of a stack of its own in ``Suite.stacks`` (after the stack's name)
+# Set by ``interlock run -j`` for the worker that starts the shared stack (its name is in the
+# state file INTERLOCK_REUSE names) and lends it to the others: ``interlock.behave.hooks``.
+LEND_ENV = "INTERLOCK_LEND_STACK"
 
 
 class Suite:
@@ -87,6 +89,9 @@ class Suite:
         reuse = reuse_path(self.root, os.environ.get("INTERLOCK_REUSE", ""))
         self._kept = KeptStack.read(self.root, reuse) if reuse else None
         self._reuse_asked = reuse is not None
+        # interlock run -j: this run starts the stack the others wait for, and lends it.
+        self.lends = bool(os.environ.get(LEND_ENV)) and self._kept is not None
+        self._turns: Turns | None = None
         self._secret_values = self._secrets()
         settings = config.section("suite")
         self.backend = config.setting("INTERLOCK_BACKEND", "suite", "backend", default="process")
@@ -99,7 +104,6 @@ class Suite:
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
         self.cache_dir = self.root / ".interlock" / "cache"  # what is slow to check, checked
         self.stacks: dict[str, Stack] = {}
-        self._own_started: dict[str, float | None] = {}  # own stacks stopped early
         for name in self.services:  # the plain API's default: the shared default stack
             self.scope.namespaces[name] = self._address_in_default_stack(name)
         contracts = settings.get("contracts", [])
@@ -422,16 +426,6 @@ class Suite:
         """The shared stack of that name, started on first use."""
         return self._started(name, lambda: self.new_stack(name), reuse=True)
 
-    def own_stack(self, name: str = DEFAULT_STACK) -> Stack:
-        """The stack of that name started by this process even where ``INTERLOCK_REUSE``
-        shares one (``interlock run -j`` gives the features that must not share a stack one
-        of their own, in the worker that runs them), started on first use, kept for the
-        next such feature, stopped with the others."""
-        def make() -> Stack:
-            return self.new_stack(name, label=f"{name}-own")
-
-        return self._started(f"{name}{OWN}", make, reuse=False)
-
     def _started(self, key: str, make: Callable[[], Stack], reuse: bool) -> Stack:
         """The stack kept under ``key`` in ``stacks``, made and started on first use (or
         adopted from ``INTERLOCK_REUSE`` when ``reuse``); a stack that failed to start fails
@@ -442,40 +436,43 @@ class Suite:
             if key not in self.stacks:
                 stack = make()
                 self.stacks[key] = stack  # registered before start: a half-started stack stops
+                lent = self._lent(stack)
                 try:
                     if not (reuse and self._reuse(stack)):
                         stack.start()
                     self.prepare_stubs(stack)
                 except InterlockError as err:
                     self._failed_stacks[key] = err
+                    if lent is not None:  # the workers waiting for it stop waiting
+                        KeptStack.failed(lent.path, stack.name, str(err))
                     raise
+                if lent is not None:
+                    stack.shared = True
+                    KeptStack.write(self.root, stack, self.secret_values(), path=lent.path)
             return self.stacks[key]
 
-    def has_own_stacks(self) -> bool:
-        """Whether a stack ``own_stack`` started is still running."""
-        return any(key.endswith(OWN) for key in self.stacks)
-
-    def stop_own_stacks(self) -> list[str]:
-        """Stop the stacks ``own_stack`` started (their features are done); the problems.
-        Their start times stay known."""
-        problems: list[str] = []
+    def turns_for(self, stack: Stack) -> Turns | None:
+        """The turns on ``stack`` when other runs share it (``interlock run -j``: a lock
+        beside its state file), else None."""
+        kept = self._kept
+        if not stack.shared or kept is None or kept.name != stack.name:
+            return None
         with self._lock:
-            for key in [k for k in self.stacks if k.endswith(OWN)]:
-                stack = self.stacks.pop(key)
-                self._own_started[key] = stack.started_in
-                try:
-                    stack.stop()
-                except Exception as err:  # stop the others anyway
-                    problems.append(str(err))
-        return problems
+            if self._turns is None:
+                self._turns = Turns(kept.path.with_name(kept.path.name + ".turns"))
+            return self._turns
+
+    def _lent(self, stack: Stack) -> KeptStack | None:
+        """The state file of the stack this run starts for the other workers of
+        ``interlock run -j`` (its secrets announced already), when ``stack`` is that one."""
+        kept = self._kept
+        return kept if self.lends and kept is not None and kept.name == stack.name else None
 
     def start_times(self) -> dict[str, float]:
         """How long each stack this process started took, by stack name (for the durations
-        file: what a stack of its own costs a parallel run)."""
-        started = {**self._own_started,
-                   **{key: stack.started_in for key, stack in self.stacks.items()}}
-        return {key.removesuffix(OWN): seconds for key, seconds in started.items()
-                if seconds is not None}
+        file)."""
+        return {key: stack.started_in for key, stack in self.stacks.items()
+                if stack.started_in is not None}
 
     def prepare_stubs(self, stack: Stack) -> None:
         """Give ``stack``'s stubs their OpenAPI documents' examples as default answers, once
@@ -488,7 +485,7 @@ class Suite:
     def _reuse(self, stack: Stack) -> bool:
         """With INTERLOCK_REUSE set, take the addresses of a stack kept up by
         ``interlock stack up`` (or by ``interlock run -j``) instead of starting one."""
-        if not self._reuse_asked:
+        if not self._reuse_asked or self._lent(stack) is not None:
             return False
         kept = self._kept
         if kept is None or kept.name != stack.name:
@@ -552,6 +549,8 @@ class Suite:
             except Exception as err:
                 problems.append(str(err))
         self.stacks.clear()
+        if self._turns is not None:
+            self._turns.close()
         self.registry.close()
         import shutil
 

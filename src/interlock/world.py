@@ -127,7 +127,7 @@ class World:
                 self.suite.brokers_for(self.stack), self.suite.events_config,
                 self.suite.reporter, self.suite.secrets,
                 known=self._own_values,
-                shared=self.stack is not None and self.stack.adopted,
+                shared=self.stack is not None and self.stack.shared and not self.stack.alone,
             )
             self.on_close(listeners.close)
             return listeners
@@ -229,19 +229,18 @@ class World:
         )
 
     def _reset_stubs(self) -> None:
-        if self.stack is not None and self.stack.adopted:
-            # Other runs may share these stubs (interlock run -j, interlock stack up): the
-            # scenario's own answers are removed one by one, and the journal is not cleared
-            # from under another run's check.
-            for name in self._stubs_here():
-                self.stub(name).next_scenario(self.where)
-            return
+        # Other runs may share these stubs (interlock run -j, interlock stack up): the
+        # scenario's own answers are removed one by one, and the journal is not cleared from
+        # under another run's check.
+        shared = self.stack is not None and self.stack.shared
         running = self.stack.running if self.stack is not None else {}
         for name in self._stubs_here():
             stub = self.stub(name)
             service = running.get(name)
             if name in self.broken or (service is not None and not service.is_running()):
                 stub.stale = True  # stopped, or died: the heal restarts it empty; restored next
+            elif shared:
+                stub.next_scenario(self.where)
             else:
                 stub.reset(self.where)
 
@@ -352,7 +351,7 @@ class World:
                 self.data.load_fixture(tag.split(".", 1)[1])
         if self._stubs_here():
             self._restore_stubs()
-            if self.stack is not None and self.stack.adopted:  # others may share the stubs
+            if self.stack is not None and self.stack.shared:  # others may share the stubs
                 for name in self._stubs_here():
                     self.stub(name).skip_to_now(self.where)
             self.on_close(self._reset_stubs)  # answers and journals belong to the scenario

@@ -9,7 +9,8 @@ and may wrap any of them to add its own set-up. What they do:
   tries of a ``@flaky`` scenario (``-D interlock.tries=N``, see ``retries.py``); a CI shard
   keeps only its features (``-D interlock.shard=i/n``, see ``sharding.py``);
 * ``before_feature``: pick the feature's stack (shared, ``@isolated`` or ``@stack.<name>``),
-  starting it on first use; make its ``@flaky`` scenarios run again when they fail;
+  starting it on first use (on a stack other workers share, wait for the feature's turn, see
+  ``stack/turns.py``); make its ``@flaky`` scenarios run again when they fail;
 * ``before_scenario`` / ``after_scenario``: a fresh ``World``; afterwards undo what the
   scenario did, heal what it broke, attach the services' logs when it failed;
 * ``after_step``: a service that died on its own fails the scenario with its log tail;
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
 import signal
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +41,7 @@ from interlock.behave.allure_files import (
     write_allure_files,
 )
 from interlock.behave.binding import SuiteMistake, ensure_registered
+from interlock.behave.claims import CLAIMS_ENV, Claims
 from interlock.behave.links import repository_url, source_link
 from interlock.behave.retries import Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
@@ -49,10 +53,13 @@ from interlock.behave.sharding import (
     timed,
 )
 from interlock.behave.tables import table_csv
-from interlock.suite import DEFAULT_STACK, Suite
+from interlock.stack.stack import Stack
+from interlock.suite import DEFAULT_STACK, LEND_ENV, Suite
 from interlock.world import World
 
-OWN_STACK_ENV = "INTERLOCK_OWN_STACK"
+# interlock run -j: the feature files that hold the shared stack alone when their turn comes
+# (the others wait), separated by the path separator.
+ALONE_ENV = "INTERLOCK_ALONE"
 
 __all__ = [
     "after_all", "after_feature", "after_scenario", "after_step", "before_all",
@@ -87,6 +94,7 @@ def before_all(context: Any) -> None:
         _clear_old_results(context)
         _retries(context)
         _shard(context)
+        _claims(context)
         _before_all(context)
     except Exception as err:
         context.interlock_run_error = err
@@ -173,6 +181,13 @@ def _before_all(context: Any) -> None:
     if os.environ.get("INTERLOCK_SWEPT") != "1":  # interlock run -j swept for its workers
         for line in suite.sweep():
             suite.progress(f"interlock: swept {line}")
+    if suite.lends and suite.services:
+        # interlock run -j: the other workers wait for this stack; a failure to start it is
+        # said by every feature that needs it (and the others stop waiting).
+        try:
+            suite.stack(DEFAULT_STACK)
+        except InterlockError:
+            pass
 
 
 def before_feature(context: Any, feature: Any) -> None:
@@ -199,11 +214,6 @@ def _before_feature(context: Any, feature: Any) -> None:
     if not suite.services:
         return
     isolated = "isolated" in feature.tags
-    own = _on_own_stack(feature)
-    if not own and suite.has_own_stacks():
-        # The features that needed a stack of their own run first in this worker: they are
-        # done (the last, or the last --tags kept), so their stack stops before going on.
-        _stop_own_stacks(suite)
     if isolated:
         stack = suite.new_stack(stack_name, label=f"{stack_name}-{Path(feature.filename).stem}")
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
@@ -211,11 +221,10 @@ def _before_feature(context: Any, feature: Any) -> None:
         stack.start()
         suite.prepare_stubs(stack)
         context.interlock_stack = stack
-    elif own:
-        context.interlock_stack, seconds = timed(lambda: suite.own_stack(stack_name))
     else:
         context.interlock_stack, seconds = timed(lambda: suite.stack(stack_name))
-    if not isolated:  # a stack's start is not the feature's time (an isolated one's is)
+        seconds += _take_turn(context, suite, feature, context.interlock_stack)
+    if not isolated:  # a stack's start (or turn) is not the feature's time (an isolated one's is)
         times: FeatureTimes | None = context.interlock_times
         if times is not None:
             times.starting_shared(feature, seconds)
@@ -229,21 +238,33 @@ def _before_feature(context: Any, feature: Any) -> None:
             data.load_fixture(name)
 
 
-def _on_own_stack(feature: Any) -> bool:
-    """Whether ``interlock run -j`` gave this feature a stack of its own in this worker
-    (``INTERLOCK_OWN_STACK``: feature files, separated by the path separator)."""
-    listed = os.environ.get(OWN_STACK_ENV, "")
+def _take_turn(context: Any, suite: Suite, feature: Any, stack: Stack) -> float:
+    """On a stack other workers share, wait for the feature's turn: beside the others, or
+    alone when ``interlock run -j`` said so (``INTERLOCK_ALONE``); the turn ends after the
+    feature's last cleanup. The seconds waited."""
+    turns = suite.turns_for(stack)
+    if turns is None:
+        return 0.0
+    listed = os.environ.get(ALONE_ENV, "")
     mine = os.path.abspath(feature.filename)
-    return any(os.path.abspath(path) == mine for path in listed.split(os.pathsep) if path)
+    alone = any(os.path.abspath(path) == mine for path in listed.split(os.pathsep) if path)
 
+    def take() -> None:
+        if alone:
+            turns.alone(waiting=lambda: suite.progress(
+                f"interlock: {feature.filename} waits for the features the other workers "
+                "are running: it runs alone on the shared stack"))
+        else:
+            turns.share()
 
-def _stop_own_stacks(suite: Suite) -> None:
-    """Stop it; a problem is said, not raised: it is not the next feature's (the next run
-    sweeps whatever was left)."""
-    suite.progress("interlock: the features that needed a stack of their own are done: "
-                   "stopping it")
-    for problem in suite.stop_own_stacks():
-        suite.progress(f"interlock: stopping the stack of their own: {problem}")
+    def end() -> None:
+        stack.alone = False
+        turns.end()
+
+    _, seconds = timed(take)
+    stack.alone = alone
+    context.add_cleanup(end)  # the first registered: it runs after the feature's others
+    return seconds
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
@@ -437,6 +458,39 @@ def after_feature(context: Any, feature: Any) -> None:
     """Nothing but the feature's cleanups (an isolated stack stops through them)."""
 
 
+def _claims(context: Any) -> None:
+    """``interlock run -j``: the workers take the features one at a time (``claims.py``):
+    behave's list of features is this worker's queue, run as it is taken."""
+    context.interlock_claims = None
+    folder = os.environ.get(CLAIMS_ENV)
+    if not folder:
+        return
+    features: list[Any] = context._runner.features
+    alone = {os.path.abspath(p) for p in os.environ.get(ALONE_ENV, "").split(os.pathsep) if p}
+    queue = {f.filename: f for f in features}
+    claims = Claims(Path(folder), list(queue),
+                    isolated={name for name, f in queue.items() if "isolated" in f.tags},
+                    own={name for name in queue if os.path.abspath(name) in alone})
+    context.interlock_claims = claims
+
+    def take_next() -> None:  # at the end of behave's list, which behave is walking
+        taken = claims.next()
+        if taken is not None:
+            features.append(queue[taken])
+
+    for feature in queue.values():
+        # Whether it ran, was skipped by --tags or failed: the worker takes the next one
+        # (not when the run was stopped: Ctrl-C, SIGTERM).
+        def run(runner: Any, _run: Callable[[Any], Any] = feature.run) -> Any:
+            result = _run(runner)
+            take_next()
+            return result
+
+        feature.run = run
+    features.clear()
+    take_next()
+
+
 def after_all(context: Any) -> None:
     """Print each set-up error once, with the scenarios it stopped; stop every stack and
     close every connection."""
@@ -457,9 +511,31 @@ def after_all(context: Any) -> None:
         sys.stderr.flush()
         return
     try:
+        if suite.lends and not getattr(context._runner, "aborted", False):
+            _keep_for_the_others(suite)
         folder = allure_results_dir(context)
         if folder is not None:
             write_allure_files(folder, suite)
     finally:
         suite.close()
     sys.stderr.flush()
+
+
+def _keep_for_the_others(suite: Suite) -> None:
+    """interlock run -j: this worker started the shared stack; it stops it once the other
+    workers are done, which ``interlock run`` tells by closing the pipe ``INTERLOCK_LEND_STACK``
+    names (it closes by itself if ``interlock run`` dies)."""
+    try:
+        pipe = int(os.environ.get(LEND_ENV, ""))
+        if not stat.S_ISFIFO(os.fstat(pipe).st_mode):
+            return
+    except (ValueError, OSError):
+        return
+    if not select.select([pipe], [], [], 0)[0]:  # not closed yet: they are still running
+        suite.progress("interlock: the other workers still use the shared stack: it stops "
+                       "when they are done")
+    try:
+        while os.read(pipe, 64):
+            pass
+    except OSError:
+        pass

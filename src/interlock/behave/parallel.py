@@ -1,32 +1,32 @@
 """``interlock run -j N``: a suite's features on N worker processes that share one stack.
 
 behave runs one feature after another in one process, and its runner has no way to spread
-them; so the workers are plain ``behave`` processes, each given a share of the feature files.
-This process starts the default stack once, writes its addresses and secrets to a state file
-only its owner can read (the workers reuse it through ``INTERLOCK_REUSE``: logins and signed
-tokens stay valid), and stops it once at the end. The workers write into the same Allure
-results and JUnit folders (their files are named per scenario and per feature, so nothing
-collides), and the summary adds their counts up.
+them; so the workers are ``behave`` processes (forked from this one where it can: they start
+with behave and Interlock imported, ``forked.py``). Worker 1 starts the default stack (with
+the secrets this process announced in a state file only its owner can read, so that logins
+and signed tokens are valid in every worker), writes its addresses there, and stops it once
+the others are done; the others reuse it through ``INTERLOCK_REUSE``. The workers write into
+the same Allure results and JUnit folders (their files are named per scenario and per
+feature, so nothing collides), and the summary adds their counts up.
+
+The workers take the features one at a time from one queue, heaviest first by the durations
+earlier runs recorded (``reports/durations.json``, as CI shards use them; by scenario count
+when there are none), so that they end together (``claims.py``).
 
 What makes sharing safe is decided here, not by the user, and the reason is printed: a feature
 that stops or slows a service, sets a stub's answers, is tagged ``@serial``, or empties or
 counts a whole table or counts or refuses events (unless the counting step names a
 ``{variable}``, the order id the scenario created, which limits it to the scenario's own, or
 is on a channel the stack file correlates, ``events: correlate:``) never runs beside another
-one on the same stack: such features run one after another on a stack of
-their own, first, in the last worker, which stops that stack after them and then runs its
-share of the others on the shared stack (``INTERLOCK_OWN_STACK`` tells it which are which).
-``@isolated`` features start their own stack inside their worker, as in a plain run.
-
-Shares are balanced by the durations earlier runs recorded (``reports/durations.json``, as CI
-shards use them; by scenario count when there are none): the longest feature goes to the
-least loaded worker.
+one: worker 1 runs such features once the queue of the others is empty, each holding the
+stack alone (the others wait for their turn, ``stack/turns.py``), while the other workers
+run the ``@isolated`` features, which start stacks of their own.
 
 Example:
     >>> plan = [Planned("features/a.feature", 4, 1.0, ""), Planned("features/b.feature", 1,
-    ...         3.0, ""), Planned("features/c.feature", 2, 1.5, "")]
-    >>> [[p.path for p in share] for share in balance(plan, 2)]
-    [['features/b.feature'], ['features/a.feature', 'features/c.feature']]
+    ...         3.0, ""), Planned("features/i.feature", 2, 5.0, "", isolated=True)]
+    >>> [p.path for p in take_order(plan)]
+    ['features/b.feature', 'features/a.feature', 'features/i.feature']
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ from pathlib import Path
 from typing import Any
 
 from interlock._core.errors import InterlockError
-from interlock._core.shards import Durations, split
+from interlock._core.shards import Durations
+from interlock.behave.claims import CLAIMS_ENV
+from interlock.behave.forked import Forked, fork_behave
 
 # behave's summary lines: "3 scenarios passed, 0 failed, 2 error, 0 skipped" (the statuses
 # after "passed" vary with the run and behave's version; "(1 flaky)" is Interlock's).
@@ -67,25 +69,19 @@ class Planned:
     scenarios: int
     seconds: float  # the last run's, or the scenario count when unknown
     alone: str  # why it must run alone ("" when it may run beside others)
-    breaks: str = ""  # why it needs a stack of its own ("" when the shared one will do)
+    breaks: str = ""  # why it must run alone: it stops or slows a service ("" when not)
+    isolated: bool = False  # it starts a stack of its own (@isolated): it needs no turn
 
 
-def balance(features: list[Planned], workers: int,
-            loaded: list[float] | None = None) -> list[list[Planned]]:
-    """Shares of about the same length (``shards.split``: the longest first, each to the least
-    loaded worker, ``loaded`` saying what some carry already); without ``loaded``, no empty
-    share (with it, one share per worker, in order).
+def take_order(together: list[Planned]) -> list[Planned]:
+    """The order the workers take the features that may share the stack in: the heaviest
+    first, then the ``@isolated`` ones (heaviest first), which worker 1 takes last, after
+    those that run alone."""
+    def heaviest(feature: Planned) -> tuple[float, str]:
+        return (-feature.seconds, feature.path)
 
-    Example:
-        >>> plan = [Planned(f"{n}.feature", 1, 1.0, "") for n in "abcd"]
-        >>> [[p.path for p in share] for share in balance(plan, 2, loaded=[0.0, 2.5])]
-        [['a.feature', 'b.feature', 'c.feature'], ['d.feature']]
-    """
-    by_path = {feature.path: feature for feature in features}
-    groups = split({feature.path: feature.seconds for feature in features}, max(1, workers),
-                   loaded or ())
-    shares = [[by_path[path] for path in group] for group in groups]
-    return shares if loaded else [share for share in shares if share]
+    return (sorted((f for f in together if not f.isolated), key=heaviest)
+            + sorted((f for f in together if f.isolated), key=heaviest))
 
 
 # A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
@@ -190,7 +186,7 @@ def plan(paths: list[Path], root: Path, durations: Durations,
         own = "" if isolated else why(feature, breaks)
         alone = "" if isolated or own else why(feature, serial, "serial", correlated)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
-                             alone, own))
+                             alone, own, isolated))
     return found
 
 
@@ -210,11 +206,11 @@ def _feature_files(paths: list[Path], root: Path) -> list[Path]:
 
 @dataclass
 class Worker:
-    """One ``behave`` process and its share."""
+    """One ``behave`` process and the queue it takes its features from."""
 
     number: int
-    share: list[Planned]
-    process: subprocess.Popen[str]
+    queue: list[Planned]
+    process: Forked | subprocess.Popen[str]
     output: Path
     started: float
     text: str = ""
@@ -227,16 +223,16 @@ def run(args: argparse.Namespace) -> int:
     from interlock._core.config import find_config
     from interlock._core.shards import shard_features
     from interlock.behave.allure_files import clear_old_results
-    from interlock.behave.hooks import OWN_STACK_ENV, _terminate
+    from interlock.behave.hooks import ALONE_ENV, _terminate
     from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.stack.reuse import KeptStack
-    from interlock.suite import DEFAULT_STACK, Suite
+    from interlock.suite import DEFAULT_STACK, LEND_ENV, Suite
 
     root = Path.cwd()
     behave_args = [a for a in args.behave_args if a != "--"]
     config = Configuration(command_args=list(behave_args), load_config=True)
     paths = list(config.paths or ["features"])
-    behave_args = [a for a in behave_args if a not in paths]  # each worker gets its share
+    behave_args = [a for a in behave_args if a not in paths]  # the workers get the queue
     shard = configured_shard(config.userdata, os.environ)
     durations_path = durations_file(config.userdata, _allure_results(config), root)
     durations = Durations.load(durations_path)  # read once: the plan and the shard use it
@@ -258,8 +254,8 @@ def run(args: argparse.Namespace) -> int:
         together = [f for f in planned if not f.alone and not f.breaks]
         private = [f for f in planned if f.breaks] + [f for f in planned if f.alone]
         for feature in private:
-            print(f"interlock: {feature.path} runs on a stack of its own, one feature after "
-                  f"another: {feature.breaks or feature.alone}", flush=True)
+            print(f"interlock: {feature.path} runs alone on the shared stack (the other "
+                  f"workers wait): {feature.breaks or feature.alone}", flush=True)
         results_folder = _allure_results(config)
         if results_folder is not None:
             clear_old_results(results_folder)  # once, here: the workers keep each other's
@@ -269,54 +265,57 @@ def run(args: argparse.Namespace) -> int:
             suite.progress(f"interlock: swept {line}")
         # The workers load this stack file, and skip the sweep this process just did.
         env = {**os.environ, "INTERLOCK_CONFIG": str(stack_file), "INTERLOCK_SWEPT": "1"}
-        state = scratch / "stack.json"
-        if together:  # the shared stack: its secrets now, its addresses once started
+        order = take_order(together)
+        lends = bool(private) or any(not f.isolated for f in together)
+        if lends:  # the shared stack's secrets now; its addresses once worker 1 started it
+            state = scratch / "stack.json"
             KeptStack.announce(state, DEFAULT_STACK, suite.secret_values())
             env["INTERLOCK_REUSE"] = str(state)
-        private_env = {k: v for k, v in env.items() if k != "INTERLOCK_REUSE"}
-        # The workers keep each other's results, and run what they are given (a shard was
-        # applied above: 1/1 is the whole of their share).
-        command = [sys.executable, "-m", "behave", *behave_args,
+        claims = scratch / "claims"
+        claims.mkdir()
+        env[CLAIMS_ENV] = str(claims)
+        # The workers keep each other's results, and take from the queue they are given (a
+        # shard was applied above: 1/1 is the whole queue).
+        command = [*behave_args,
                    "-D", "interlock.keep_results=true", "-D", "interlock.shard=1/1",
                    "-D", f"interlock.record_durations="
                    f"{record_file(config.userdata, durations_path, shard)}"]
-        # The workers start at once: they load while the shared stack starts, and wait for it.
-        if private and args.jobs > 1:
-            # Features that must not share their stack run one after another on a stack of
-            # their own, first, in the last worker; that worker then runs its share of the
-            # others on the shared stack (its load counts their time and its stack's start).
-            own = (sum(f.seconds for f in private)
-                   + durations.stack_start.get(DEFAULT_STACK, 0.0))
-            shares = balance(together, args.jobs, loaded=[0.0] * (args.jobs - 1) + [own])
-            workers = [_start(n + 1, share, command, env, scratch)
-                       for n, share in enumerate(shares[:-1]) if share]
-            own_env = {**env, OWN_STACK_ENV: os.pathsep.join(f.path for f in private)}
-            workers.append(_start(len(workers) + 1, private + shares[-1], command, own_env,
-                                  scratch))
-            print(f"interlock: {len(together)} features on {len(workers)} worker(s) sharing a "
-                  f"stack; {len(private)} first on a stack of their own, in worker "
-                  f"{len(workers)}", flush=True)
-        else:  # -j 1: those on a stack of their own run after the others
-            shares = balance(together, max(1, args.jobs))
-            workers = [_start(n + 1, share, command, env, scratch)
-                       for n, share in enumerate(shares)]
-            print(f"interlock: {len(together)} features on {len(shares)} "
-                  f"worker(s) sharing a stack"
-                  + (f", {len(private)} on a stack of their own" if private else ""),
-                  flush=True)
+        # Worker 1 starts the shared stack and keeps it until this process closes the pipe
+        # (the others are done, or this process died); the others wait for its addresses.
+        kept, done = os.pipe() if lends else (-1, -1)
+        closed: list[int] = []
+
+        def others_done() -> None:  # once: the pipe's end is closed, and the stack stops
+            if lends and not closed:
+                closed.append(done)
+                os.close(done)
+
+        workers: list[Worker] = []
         try:
-            if together:
-                KeptStack.write(root, suite.stack(), suite.secret_values(), path=state)
-            results = _finish_all(workers)
-            if private and args.jobs <= 1:
-                workers.append(_start(len(workers) + 1, private, command, private_env,
-                                      scratch))
-                results.append(_finish(workers[-1]))
-        except BaseException:  # the stack did not come up, Ctrl-C, SIGTERM: workers stop first
+            for number in range(1, max(1, min(args.jobs, len(order))) + 1):
+                if number == 1 and lends:
+                    lender = {**env, LEND_ENV: str(kept),
+                              ALONE_ENV: os.pathsep.join(f.path for f in private)}
+                    workers.append(_start(1, order + private, command, lender, scratch,
+                                          keep=(kept,), close=(done,)))
+                    os.close(kept)
+                else:
+                    workers.append(_start(number, order, command, env, scratch,
+                                          close=(done,) if lends else ()))
+            print(f"interlock: {len(planned)} features on {len(workers)} worker(s), each "
+                  "taking the next one when free"
+                  + (f"; worker 1 starts the shared stack, and runs the {len(private)} that "
+                     "need it alone once the others are taken" if private else ""),
+                  flush=True)
+            results = _finish_all(workers, workers[0] if lends else None, others_done)
+        except BaseException:  # Ctrl-C, SIGTERM: the workers stop (worker 1 stops the stack)
+            others_done()  # worker 1 must not wait for the others' end to stop it
             _stop(workers)
             raise
+        finally:
+            others_done()
     finally:
-        suite.close()  # the shared stack stops before the summary
+        suite.close()
         shutil.rmtree(scratch, ignore_errors=True)
     print(total([worker.text for worker, _ in results]), end="")
     print(f"Took {time.perf_counter() - started:.1f} s with {len(workers)} workers (wall)")
@@ -333,13 +332,20 @@ def _allure_results(config: Any) -> Path | None:
     return None
 
 
-def _start(number: int, share: list[Planned], command: list[str], env: dict[str, str],
-           scratch: Path) -> Worker:
+def _start(number: int, features: list[Planned], behave_args: list[str], env: dict[str, str],
+           scratch: Path, keep: tuple[int, ...] = (), close: tuple[int, ...] = ()) -> Worker:
+    """A worker running ``behave`` on its queue: forked from this process where it can be
+    (``forked.py``), else a new process; it inherits the file descriptors ``keep``, not
+    those in ``close``."""
     output = scratch / f"worker-{number}.log"
-    with output.open("w") as out:
-        process = subprocess.Popen([*command, *(f.path for f in share)], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, text=True)
-    return Worker(number, share, process, output, time.perf_counter())
+    args = [*behave_args, *(f.path for f in features)]
+    process: Forked | subprocess.Popen[str] | None = fork_behave(args, env, output, close)
+    if process is None:
+        with output.open("w") as out:
+            process = subprocess.Popen([sys.executable, "-m", "behave", *args], env=env,
+                                       stdout=out, stderr=subprocess.STDOUT, text=True,
+                                       pass_fds=keep)
+    return Worker(number, features, process, output, time.perf_counter())
 
 
 def _stop(workers: list[Worker], grace: float = 30.0) -> None:
@@ -357,8 +363,12 @@ def _stop(workers: list[Worker], grace: float = 30.0) -> None:
             worker.process.wait()
 
 
-def _finish_all(workers: list[Worker]) -> list[tuple[Worker, int]]:
-    """Wait for the workers; print each one's output as it ends (the first to end first)."""
+def _finish_all(workers: list[Worker], lender: Worker | None,
+                others_done: Callable[[], None]) -> list[tuple[Worker, int]]:
+    """Wait for the workers; print each one's output as it ends (the first to end first).
+    ``others_done`` is called when every worker but the ``lender`` (which started the shared
+    stack, and stops it when told) has ended; a lender that ends first (it crashed: the
+    stack is gone) stops the others."""
     ended: queue.Queue[Worker] = queue.Queue()
 
     def wait(worker: Worker) -> None:
@@ -367,7 +377,20 @@ def _finish_all(workers: list[Worker]) -> list[tuple[Worker, int]]:
 
     for worker in workers:
         threading.Thread(target=wait, args=(worker,), daemon=True).start()
-    return [_finish(ended.get()) for _ in workers]
+    borrowers = [w for w in workers if w is not lender]
+    if not borrowers:
+        others_done()
+    results = []
+    for _ in workers:
+        worker = ended.get()
+        results.append(_finish(worker))
+        if worker is lender and any(w.process.poll() is None for w in borrowers):
+            print(f"interlock: worker {worker.number}, which ran the shared stack, ended before "
+                  "the others: stopping them", flush=True)
+            _stop(borrowers)
+        elif worker in borrowers and all(w.process.poll() is not None for w in borrowers):
+            others_done()
+    return results
 
 
 def _finish(worker: Worker) -> tuple[Worker, int]:
@@ -377,7 +400,9 @@ def _finish(worker: Worker) -> tuple[Worker, int]:
     worker.text = text
     body = text[:m.start()] if (m := SUMMARY.search(text)) else text
     seconds = time.perf_counter() - worker.started
-    print(f"--- worker {worker.number}: {len(worker.share)} features, "
+    features = sum(int(m.group(1)) + sum(int(n) for n, _ in _COUNT.findall(m.group(4)))
+                   for m in SUMMARY.finditer(text) if m.group(2) == "feature")
+    print(f"--- worker {worker.number}: {features} feature{'' if features == 1 else 's'}, "
           f"{'passed' if code == 0 else 'FAILED'} ({seconds:.1f} s)", flush=True)
     print(body.rstrip(), flush=True)
     return worker, code
@@ -418,9 +443,10 @@ def add_run_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run", help="run the suite's features on N workers that share one stack",
         description="Runs behave on N worker processes that share one stack (started and "
-        "stopped once). Features that must not share a stack (@serial, faults, stub answers, "
-        "whole-table or event counts) run one after another on a stack of their own, in a "
-        "worker beside the others; the reason is printed.")
+        "stopped once); each takes the next feature when free, the heaviest first. Features "
+        "that must not run beside others (@serial, faults, stub answers, whole-table or "
+        "event counts) run alone on the stack once the others are done, while the other "
+        "workers run the @isolated ones; the reason is printed.")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (2)")
     parser.add_argument("behave_args", nargs=argparse.REMAINDER,
                         help="behave's arguments (feature paths, -D, --tags...), as for behave")

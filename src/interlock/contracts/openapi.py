@@ -140,10 +140,6 @@ class OpenApiContract:
         with ``valid_cache`` (a folder), a document found valid once is not validated again
         until it, a file it refers to, or the validator changes (every worker of a parallel
         run, and every run after the first, skips it)."""
-        from jsonschema_path import SchemaPath
-        from openapi_spec_validator.shortcuts import get_validator_cls
-        from openapi_spec_validator.validation.exceptions import ValidatorDetectError
-
         path = Path(path).resolve()
         if not path.is_file():
             raise InterlockError(
@@ -166,6 +162,11 @@ class OpenApiContract:
         marker = valid_cache / f"openapi-{_fingerprint(path, document)}" if valid_cache else None
         if marker is not None and marker.exists():
             return cls(path, document)
+        # Imported only to validate (about 0.4 s): a document found valid before needs none.
+        from jsonschema_path import SchemaPath
+        from openapi_spec_validator.shortcuts import get_validator_cls
+        from openapi_spec_validator.validation.exceptions import ValidatorDetectError
+
         try:
             spec_validator = get_validator_cls(document)
         except ValidatorDetectError:

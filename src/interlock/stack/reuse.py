@@ -58,11 +58,12 @@ class KeptStack:
     owner_pid: int
     services: dict[str, dict[str, Any]] | None  # None while its owner is starting it
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    error: str = ""  # why its owner could not start it
 
     @property
     def starting(self) -> bool:
         """Whether its owner is still starting it (the secrets are known, the addresses not)."""
-        return self.services is None
+        return self.services is None and not self.error
 
     @classmethod
     def write(cls, root: Path, stack: Stack, secrets: Mapping[str, str] | None = None,
@@ -85,12 +86,18 @@ class KeptStack:
         return cls._save(path, name, None, secrets)
 
     @classmethod
+    def failed(cls, path: Path, name: str, error: str) -> KeptStack:
+        """Say that stack ``name`` could not be started, and why: the runs waiting for it
+        stop waiting and say so."""
+        return cls._save(path, name, None, None, error)
+
+    @classmethod
     def _save(cls, path: Path, name: str, services: dict[str, dict[str, Any]] | None,
-              secrets: Mapping[str, str] | None) -> KeptStack:
+              secrets: Mapping[str, str] | None, error: str = "") -> KeptStack:
         path.parent.mkdir(parents=True, exist_ok=True)
-        kept = cls(path, name, os.getpid(), services, dict(secrets or {}))
+        kept = cls(path, name, os.getpid(), services, dict(secrets or {}), error)
         text = json.dumps({"name": name, "owner_pid": kept.owner_pid, "services": services,
-                           "secrets": kept.secrets}, indent=1)
+                           "secrets": kept.secrets, "error": error}, indent=1)
         # Written beside, readable by its owner only, then put in place whole: a reader sees
         # the old state or the new one, never half of one.
         fresh = path.with_name(f".{path.name}.{os.getpid()}")
@@ -112,7 +119,8 @@ class KeptStack:
             path.unlink(missing_ok=True)
             return None
         return cls(path, data["name"], int(data["owner_pid"]), data["services"],
-                   {str(k): str(v) for k, v in data.get("secrets", {}).items()})
+                   {str(k): str(v) for k, v in data.get("secrets", {}).items()},
+                   str(data.get("error", "")))
 
     def started(self, timeout: float) -> KeptStack:
         """The same stack once its owner has started it (``self`` when it has); an
@@ -127,6 +135,10 @@ class KeptStack:
                     hint="The owner's output (interlock run, interlock stack up) says why.")
             time.sleep(0.05)  # the owner replaces the file once, when the stack is up
             kept = KeptStack.read(self.path.parent, self.path)
+        if kept is not None and kept.error:
+            raise InterlockError(f"The stack {self.name!r} this run shares did not start",
+                                 details=kept.error, where=str(self.path),
+                                 hint="The run that was starting it says why, above.")
         if kept is None:  # read() found the owner gone (and removed its file)
             raise InterlockError(
                 f"pid {self.owner_pid}, which was starting the stack {self.name!r} for this "

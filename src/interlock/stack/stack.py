@@ -108,6 +108,10 @@ class Stack:
         self.start_seconds: dict[str, float] = {}
         self.started_in: float | None = None  # seconds ``start`` took (None: not started here)
         self.adopted = False  # its services are somebody else's (a kept stack other runs share)
+        # Other runs use its services too (adopted, or lent to interlock run -j's workers); a
+        # feature holds it ``alone`` while the others wait for their turn (stack/turns.py).
+        self.shared = False
+        self.alone = False
         self.proxies: dict[str, Delay] = {}
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._backends: dict[str, Backend] = {}
@@ -129,7 +133,7 @@ class Stack:
         They are treated as external: their addresses are known, faults cannot reach them;
         their logs are read from ``logs`` (a file per service) when given.
         """
-        self.adopted = True
+        self.adopted = self.shared = True
         for name, address in addresses.items():
             if name in self.specs:
                 self.running[name] = _Adopted(name, address, (logs or {}).get(name))
