@@ -152,26 +152,3 @@ def test_two_workers_saving_durations_keep_each_others_records(tmp_path: Path) -
     assert Durations.load(path).seconds == {"a.feature": 1.0, "b.feature": 2.0}
     assert sorted(p.name for p in path.parent.iterdir() if not p.name.startswith(".")) == [
         "durations.json"]
-
-
-def test_a_stacks_start_time_is_kept_beside_the_features_and_joined(tmp_path: Path) -> None:
-    path = tmp_path / "durations.json"
-    first = Durations(path, stack_start={"default": 2.5})
-    first.update({"features/a.feature": 1.0})
-    first.save()
-    other = Durations.load(path)  # another worker, saving later, keeps it and adds its own
-    other.update({"features/b.feature": 2.0})
-    other.stack_start["limited"] = 1.25
-    other.save()
-    again = Durations.load(path)
-    assert again.stack_start == {"default": 2.5, "limited": 1.25}
-    assert set(again.seconds) == {"features/a.feature", "features/b.feature"}
-    path.write_text('{"features": {}, "stacks": {"default": {"start_seconds": "slow"}}}')
-    assert Durations.load(path).stack_start == {}  # a bad entry is a hint lost, not a crash
-
-
-def test_a_preloaded_group_gets_less_of_the_rest() -> None:
-    weights = {f"f{n}": 1.0 for n in range(6)}
-    groups = split(weights, 2, loaded=[0.0, 4.0])
-    assert [len(g) for g in groups] == [5, 1]
-    assert sorted(groups[0] + groups[1]) == sorted(weights)

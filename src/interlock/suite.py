@@ -468,12 +468,6 @@ class Suite:
         kept = self._kept
         return kept if self.lends and kept is not None and kept.name == stack.name else None
 
-    def start_times(self) -> dict[str, float]:
-        """How long each stack this process started took, by stack name (for the durations
-        file)."""
-        return {key: stack.started_in for key, stack in self.stacks.items()
-                if stack.started_in is not None}
-
     def prepare_stubs(self, stack: Stack) -> None:
         """Give ``stack``'s stubs their OpenAPI documents' examples as default answers, once
         it has started (before the system can call them); a stack started by hand

@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,22 +76,18 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
-def split(weights: Mapping[str, float], count: int,
-          loaded: Sequence[float] = ()) -> list[list[str]]:
+def split(weights: Mapping[str, float], count: int) -> list[list[str]]:
     """The names of ``weights`` in ``count`` groups of nearly equal total weight, each group
-    sorted; the same answer for the same input, whatever its order. ``loaded``: what some
-    groups carry already (their weight at the start, in order).
+    sorted; the same answer for the same input, whatever its order.
 
     Example:
         >>> split({"x": 1.0, "y": 1.0, "z": 1.0}, 2)
         [['x', 'z'], ['y']]
         >>> split({"x": 1.0}, 3)
         [['x'], [], []]
-        >>> split({"x": 1.0, "y": 1.0, "z": 1.0}, 2, loaded=[0.0, 1.5])
-        [['x', 'y'], ['z']]
     """
     groups: list[list[str]] = [[] for _ in range(count)]
-    totals = [float(w) for w in loaded[:count]] + [0.0] * (count - len(loaded[:count]))
+    totals = [0.0] * count
     for name in sorted(weights, key=lambda n: (-weights[n], n)):
         lightest = min(range(count), key=lambda i: (totals[i], i))
         groups[lightest].append(name)
@@ -108,10 +104,6 @@ class Durations:
     path: Path
     seconds: dict[str, float] = field(default_factory=dict)
     recorded: dict[str, float] = field(default_factory=dict)
-    # Seconds the last run took to start each shared stack (by its name): the cost of a
-    # stack of its own, for ``interlock run -j`` to plan with.
-    stack_start: dict[str, float] = field(default_factory=dict)
-    stack_recorded: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Durations:
@@ -124,9 +116,7 @@ class Durations:
         if not isinstance(document, dict):
             return cls(path)
         found = cls(path)
-        found.seconds, found.recorded = _read(document.get("features"), "seconds", bare=True)
-        found.stack_start, found.stack_recorded = _read(document.get("stacks"),
-                                                        "start_seconds", bare=False)
+        found.seconds, found.recorded = _read(document.get("features"))
         return found
 
     def weights(self, scenarios: Mapping[str, int]) -> dict[str, float]:
@@ -151,13 +141,6 @@ class Durations:
             self.seconds[path] = round(value, 3)
             self.recorded[path] = now
 
-    def update_stacks(self, seconds: Mapping[str, float], when: float | None = None) -> None:
-        """Take how long the stacks a run started took to start (recorded now)."""
-        now = time.time() if when is None else when
-        for name, value in seconds.items():
-            self.stack_start[name] = round(value, 3)
-            self.stack_recorded[name] = now
-
     def join(self, other: Durations) -> None:
         """Take ``other``'s record of each feature it recorded later than this one did.
 
@@ -167,9 +150,11 @@ class Durations:
             >>> mine.seconds
             {'x': 2.0, 'y': 1.0}
         """
-        _take_newer(self.seconds, self.recorded, other.seconds, other.recorded)
-        _take_newer(self.stack_start, self.stack_recorded, other.stack_start,
-                    other.stack_recorded)
+        for name, value in other.seconds.items():
+            when = other.recorded.get(name, 0.0)
+            if name not in self.seconds or when > self.recorded.get(name, 0.0):
+                self.seconds[name] = value
+                self.recorded[name] = when
 
     def save(self) -> None:
         """Write the file (sorted, so that it diffs well), joined with what it holds now: the
@@ -181,45 +166,28 @@ class Durations:
             now = Durations.load(self.path)
             now.join(self)
             self.seconds, self.recorded = now.seconds, now.recorded
-            self.stack_start, self.stack_recorded = now.stack_start, now.stack_recorded
-            document = {"features": _written(self.seconds, self.recorded, "seconds")}
-            if self.stack_start:
-                document["stacks"] = _written(self.stack_start, self.stack_recorded,
-                                              "start_seconds")
+            document = {"features": {  # sorted, so that it diffs well
+                name: {"seconds": self.seconds[name],
+                       "recorded": round(self.recorded.get(name, 0))}
+                for name in sorted(self.seconds)}}
             scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             scratch.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
             os.replace(scratch, self.path)
 
 
-def _read(section: Any, key: str, bare: bool) -> tuple[dict[str, float], dict[str, float]]:
-    """The seconds and the time recorded of each entry of a durations file's section: an
-    entry is ``{key: seconds, "recorded": time}``, or (``bare``) only a number of seconds.
-    An entry that is neither is left out (the file is a hint, never a reason to stop)."""
+def _read(section: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """The seconds and the time recorded of each feature in a durations file: an entry is
+    ``{"seconds": seconds, "recorded": time}``, or only a number of seconds. An entry that is
+    neither is left out (the file is a hint, never a reason to stop)."""
     values: dict[str, float] = {}
     when: dict[str, float] = {}
     for name, entry in (section.items() if isinstance(section, dict) else ()):
-        seconds = entry.get(key) if isinstance(entry, dict) else (entry if bare else None)
+        seconds = entry.get("seconds") if isinstance(entry, dict) else entry
         recorded = entry.get("recorded", 0) if isinstance(entry, dict) else 0
         if isinstance(seconds, int | float) and seconds >= 0:
             values[str(name)] = float(seconds)
             when[str(name)] = float(recorded) if isinstance(recorded, int | float) else 0.0
     return values, when
-
-
-def _take_newer(values: dict[str, float], when: dict[str, float],
-                other: Mapping[str, float], other_when: Mapping[str, float]) -> None:
-    """Take each of ``other``'s entries that ``values`` lacks or recorded earlier."""
-    for name, value in other.items():
-        if name not in values or other_when.get(name, 0.0) > when.get(name, 0.0):
-            values[name] = value
-            when[name] = other_when.get(name, 0.0)
-
-
-def _written(values: Mapping[str, float], when: Mapping[str, float],
-             key: str) -> dict[str, dict[str, float]]:
-    """A section of the file, sorted so that it diffs well."""
-    return {name: {key: values[name], "recorded": round(when.get(name, 0))}
-            for name in sorted(values)}
 
 
 @contextmanager

@@ -147,8 +147,8 @@ def sentence(
     ``serial`` says why a feature that uses the sentence must not run beside another one
     on the shared stack (``interlock run -j`` runs it alone, and prints the reason), unless
     it is ``scoped`` and a step names a ``{variable}`` (an id the scenario created), which
-    limits it to the scenario's own data; ``breaks`` why it needs a stack of its own (it
-    stops or slows a service).
+    limits it to the scenario's own data; ``breaks`` why it must run alone because it stops
+    or slows a service (the stack is healed after it).
     """
     full = (WITHIN + pattern) if expectation else pattern
 

@@ -505,8 +505,7 @@ def after_all(context: Any) -> None:
             print(text, file=sys.__stderr__, flush=True)
     times: FeatureTimes | None = getattr(context, "interlock_times", None)
     if times is not None:
-        times.save(list(context._runner.features),
-                   suite.start_times() if suite is not None else None)
+        times.save(list(context._runner.features))
     if suite is None:
         sys.stderr.flush()
         return

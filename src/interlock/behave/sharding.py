@@ -57,13 +57,13 @@ class FeatureTimes:
             return path.as_posix()
 
     def starting_shared(self, feature: Any, seconds: float) -> None:
-        """Time ``feature``'s ``before_feature`` spent getting the shared stack."""
+        """Time ``feature``'s ``before_feature`` spent getting the shared stack (starting
+        it, or waiting for it or for its turn on it)."""
         key = self.key(feature)
         self.shared_start[key] = self.shared_start.get(key, 0.0) + seconds
 
-    def save(self, features: list[Any], stacks: Mapping[str, float] | None = None) -> None:
-        """Record each feature that ran (not skipped, not a dry run), and how long each
-        shared stack this run started took (``stacks``), and write the file."""
+    def save(self, features: list[Any]) -> None:
+        """Record each feature that ran (not skipped, not a dry run), and write the file."""
         ran = {}
         for feature in features:
             began, ended = feature.run_starttime, feature.run_endtime
@@ -74,7 +74,6 @@ class FeatureTimes:
             recorded = (self.durations if self.record == self.durations.path
                         else Durations.load(self.record))
             recorded.update(ran)
-            recorded.update_stacks(stacks or {})
             recorded.save()
 
 

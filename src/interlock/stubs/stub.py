@@ -207,8 +207,8 @@ class Stub:
     def next_scenario(self, where: str = "") -> None:
         """A new scenario starts on a stub other runs may share (``interlock run -j``, or a
         stack kept up by ``interlock stack up``): the journal is not cleared under them, and
-        this scenario reads the requests received from now on. A scenario that set answers of
-        its own resets them (``interlock run -j`` gives such a feature a stack of its own)."""
+        this scenario reads the requests received from now on. The answers the scenario set are
+        removed (``interlock run -j`` runs a feature that sets answers alone on the stack)."""
         for number in self.own_answers:
             self._admin("DELETE", f"answers/{number}", where, missing_ok=True)
         self.own_answers = []
