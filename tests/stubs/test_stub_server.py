@@ -159,3 +159,34 @@ def test_a_shared_stub_is_not_cleared_between_scenarios_each_reads_from_its_star
         mine.close()
         theirs.close()
         served.close()
+
+
+def test_a_stub_whose_journal_was_emptied_elsewhere_reads_it_from_its_start() -> None:
+    """Another run reset the shared stub, or a fault restarted its server (worker 1 of
+    interlock run -j heals the stack after a feature that stopped it): this run's place in
+    the journal is past its end, so what arrives after is read from the start, not lost."""
+    import requests
+
+    from interlock.stubs.stub import Stub, serve_in_thread
+
+    served = serve_in_thread()
+    mine, theirs = Stub("payments", served.url), Stub("payments", served.url)
+    try:
+        mine.answer("POST", "/charges", status=201, keep=True)
+        for n in range(3):
+            requests.post(f"{served.url}/charges", json={"n": n}, timeout=5)
+        mine.skip_to_now()  # a scenario starts: three requests are somebody else's
+        assert mine.seen == 3
+        theirs.reset()  # the journal is emptied under it
+        requests.post(f"{served.url}/charges", json={"n": "after"}, timeout=5)
+        assert [r.json() for r in mine.new_requests()] == [{"n": "after"}]
+        assert [r.json() for r in mine.received("POST", "/charges", count=1)] == [
+            {"n": "after"}]
+        mine.skip_to_now()  # the next scenario reads on from here
+        requests.post(f"{served.url}/charges", json={"n": "next"}, timeout=5)
+        assert [r.json() for r in mine.received("POST", "/charges", count=1)] == [
+            {"n": "next"}]
+    finally:
+        mine.close()
+        theirs.close()
+        served.close()

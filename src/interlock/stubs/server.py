@@ -14,7 +14,8 @@ Programming it (what ``interlock.stubs.Stub`` does) goes through its own admin p
   other runs share removes its own answers this way, and leaves the journal alone);
 * ``POST /__interlock/reset``     forget the scenario's answers and the journal (``keep``
   answers, the defaults from an OpenAPI document, stay);
-* ``GET /__interlock/requests?since=n``   the journal from entry ``n`` on;
+* ``GET /__interlock/requests?since=n``   the journal from entry ``n`` on (its whole length
+  in the header ``X-Interlock-Journal-Length``: shorter than ``n`` when it was emptied since);
 * ``GET /__interlock/health``     200 once it listens.
 
 Which answer a request gets: of the answers that match it (method, path with ``{var}`` and
@@ -49,6 +50,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 ADMIN = "/__interlock/"
+JOURNAL_LENGTH = "X-Interlock-Journal-Length"
 _SEGMENT = re.compile(r"^\{[^{}/]+\}$")
 
 
@@ -188,7 +190,9 @@ class StubApp:
         if what == "requests" and request.method == "GET":
             since = int(request.args.get("since", "0") or 0)
             with self._lock:
-                return _json(self._journal[since:])
+                reply = _json(self._journal[since:])
+                reply.headers[JOURNAL_LENGTH] = str(len(self._journal))
+                return reply
         return _json({"error": f"no admin path {request.method} {request.path}"}, 404)
 
     # -- the stubbed service ----------------------------------------------------------------

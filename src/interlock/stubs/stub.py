@@ -33,7 +33,7 @@ import requests
 from interlock._core.errors import Failure, InterlockError
 from interlock._core.match import compare, expect_match
 from interlock._core.secrets import Secrets
-from interlock.stubs.server import ADMIN, StubApp, path_pattern
+from interlock.stubs.server import ADMIN, JOURNAL_LENGTH, StubApp, path_pattern
 
 _UNSET: Any = object()
 _SHOWN = 10  # requests listed in a failure
@@ -217,12 +217,20 @@ class Stub:
     def skip_to_now(self, where: str = "") -> None:
         """Read on from the requests received from now on (a scenario starts on a stub
         other runs share: what they caused before it is not this scenario's)."""
-        self.seen += len(self.journal(self.seen, where))
+        fresh = self.journal(self.seen, where)  # first: it may start the count anew
+        self.seen += len(fresh)
         self.start = self.seen
 
     def journal(self, since: int = 0, where: str = "") -> list[Received]:
-        """Every request received since the last reset (from entry ``since`` on)."""
-        entries = self._admin("GET", f"requests?since={since}", where)
+        """Every request received since the last reset (from entry ``since`` on). A journal
+        emptied since this stub read it (another run reset it, or the server was restarted)
+        is read from its start, and what this stub had seen of it is forgotten."""
+        response = self._admin("GET", f"requests?since={since}", where, whole=True)
+        length = response.headers.get(JOURNAL_LENGTH)
+        if length is not None and int(length) < since:
+            self.seen = self.start = 0  # every entry now is newer than what was seen
+            return self.journal(0, where)
+        entries = response.json()
         return [Received.from_entry(entry, since + i) for i, entry in enumerate(entries)]
 
     def new_requests(self, where: str = "") -> list[Received]:
@@ -286,7 +294,8 @@ class Stub:
     # -- the admin paths --------------------------------------------------------------------
 
     def _admin(self, method: str, what: str, where: str, json: Any = None,
-               missing_ok: bool = False) -> Any:
+               missing_ok: bool = False, whole: bool = False) -> Any:
+        """The admin path's JSON answer (its whole response with ``whole``)."""
         url = f"{self.url}{ADMIN}{what}"
         try:
             response = self._http.request(method, url, json=json, timeout=10)
@@ -303,7 +312,7 @@ class Stub:
                 f'The "{self.name}" stub refused {method} {what}: {response.status_code}',
                 details=response.text[:500], where=where,
             )
-        return response.json()
+        return response if whole else response.json()
 
 
 def _has_query(actual: str, wanted: str) -> bool:
