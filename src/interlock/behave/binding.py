@@ -76,11 +76,15 @@ def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
 
 
 def ensure_registered(registry: Any) -> None:
-    """Add the library's sentences to ``registry`` unless it has them already."""
+    """Add the library's sentences to ``registry`` unless it has them already; steps are
+    looked up there by their patterns' beginnings (``matching.py``)."""
+    from interlock.behave.matching import install
+
     known = {getattr(d, "pattern", None) for d in registry.steps.get("step", [])}
     for pattern, run in SENTENCES:
         if f"^{pattern}$" not in known and pattern not in known:
             _register(registry, pattern, run)
+    install(registry)
 
 
 class SuiteMistake(AssertionError):

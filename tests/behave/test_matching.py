@@ -1,0 +1,84 @@
+"""Step lookup by the patterns' beginnings (``behave/matching.py``) finds what behave's own
+loop finds: for every step of the reference suite and of STEPS.md's examples, the same
+definition (or none), with the same arguments."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from behave.parser import parse_file
+from behave.step_registry import StepRegistry
+
+from interlock.behave import steps as _steps  # noqa: F401  (registers the sentences)
+from interlock.behave.binding import ensure_registered
+from interlock.behave.matching import literal_prefix
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _all_steps() -> list[object]:
+    found = []
+    for path in sorted((ROOT / "features").rglob("*.feature")):
+        feature = parse_file(str(path))
+        if feature.background:
+            found.extend(feature.background.steps)
+        for scenario in feature.walk_scenarios():
+            found.extend(scenario.steps)
+    return found
+
+
+def test_the_same_definition_is_found_for_every_step_of_the_reference_suite() -> None:
+    plain, fast = StepRegistry(), StepRegistry()
+    ensure_registered(plain)
+    plain.find_match = StepRegistry.find_match.__get__(plain)  # behave's own loop again
+    ensure_registered(fast)
+    steps = _all_steps()
+    assert len(steps) > 400
+    matched = 0
+    for step in steps:
+        mine, theirs = fast.find_match(step), plain.find_match(step)
+        if theirs is None:
+            assert mine is None, step.name
+            continue
+        matched += 1
+        assert mine is not None, step.name
+        assert mine.func is theirs.func, step.name
+        assert [(a.name, a.value) for a in mine.arguments] == [
+            (a.name, a.value) for a in theirs.arguments], step.name
+    assert matched > 300  # the library's sentences (the rest are the suite's domain steps)
+
+
+def test_a_patterns_beginning_is_what_every_match_starts_with() -> None:
+    from interlock.behave.binding import SENTENCES
+
+    for pattern, _ in SENTENCES:
+        prefix = literal_prefix(f"^{pattern}$")
+        for step in _all_steps():
+            if re.match(f"^{pattern}$", step.name):
+                assert step.name.startswith(prefix), (pattern, step.name)
+    assert literal_prefix(r"^a\.b\"c\d") == 'a.b"c'
+    assert literal_prefix(r"^ab*") == "a" and literal_prefix(r"^x{2}") == ""
+    assert literal_prefix(r"^(?i)Hello") == "" and literal_prefix(r"^[ab]c") == ""
+
+
+def test_a_suites_own_steps_in_behaves_default_matcher_are_looked_up_the_same() -> None:
+    from behave.matchers import ParseMatcher
+
+    from interlock.behave.matching import _prefix_of
+
+    def step(context: object, path: str) -> None: ...
+
+    assert _prefix_of(ParseMatcher(step, 'I get "{path}"')) == 'I get "'
+    registry = StepRegistry()
+    registry.add_step_definition("when", 'I get "{path}"', step)
+    registry.add_step_definition("when", "{anything} happens", step)
+    ensure_registered(registry)
+
+    class Step:
+        step_type, name = "when", 'I get "/orders/1"'
+
+    found = registry.find_match(Step())
+    assert found is not None and found.arguments[0].value == "/orders/1"
+    Step.name = "it all happens"
+    assert registry.find_match(Step()) is not None  # no beginning: always tried
