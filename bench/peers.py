@@ -251,7 +251,12 @@ def main() -> None:
     sizes = (args.scenarios, 1)
     tavern = tavern_python(args.tavern_python)
 
-    base = Path(tempfile.mkdtemp(prefix="interlock-peers-"))
+    # The runners' suites, and the reports they write, live in the checkout (under the
+    # ignored .interlock/), as a suite's reports/ does in its repository: on this project's
+    # machines a file is created 5 to 20 times slower in /tmp than there, which weighed on
+    # whichever runner writes more files (Allure's attachments), not on the runner itself.
+    (ROOT / ".interlock").mkdir(exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="peers-", dir=ROOT / ".interlock"))
     try:
         with served() as url:
             runners = make_runners(base, url, sizes, tavern, args.interlock_src,
