@@ -3,22 +3,26 @@
 behave tries the definitions of a step's keyword (then those of ``@step``) one after
 another, each a regular expression, until one matches: with the library's sentences about 35
 tries a step. Most patterns start with words of their own (``the response status is ``), and
-a pattern can only match a text that starts with its literal beginning; so a text is tried
-only against the patterns whose beginning it has, in behave's order, and the first to match
-wins as before. A pattern whose beginning cannot be read safely (an alternation at its top,
-a flag, a matcher of another kind) is always tried.
+a pattern can only match a text that starts with its literal beginning (or, after an
+optional group such as ``within 5 seconds, ``, with either that group's or the rest's); so a
+text is tried only against the patterns whose beginning it has, in behave's order, and the
+first to match wins as before. A pattern whose beginning cannot be read safely (an
+alternation at its top, a flag, a matcher of another kind) is always tried. behave's match
+also works out where the step function is (a relative path, for every step); that is kept
+per definition and working folder.
 
 Example:
     >>> literal_prefix(r"^the response status is (?P<code>\\d+)$")
     'the response status is '
-    >>> literal_prefix(r"^(?:within (?P<s>\\d+) seconds?, )?the response$")
-    ''
-    >>> literal_prefix(r"^an? order$"), literal_prefix(r"^yes|no$")
-    ('a', '')
+    >>> beginnings(r"^(?:within (?P<s>\\d+) seconds?, )?the response$")
+    ('within ', 'the response')
+    >>> literal_prefix(r"^an? order$"), beginnings(r"^yes|no$")
+    ('a', ())
 """
 
 from __future__ import annotations
 
+import os
 import types
 from typing import Any
 
@@ -54,6 +58,52 @@ def literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+def beginnings(pattern: str) -> tuple[str, ...]:
+    """What every match of ``pattern`` starts with: one of these texts (``()`` when unsure:
+    the pattern is always tried). A leading optional group gives two: its own beginning, and
+    the rest's."""
+    if _top_level_alternation(pattern):
+        return ()
+    body = pattern.removeprefix("^").removeprefix(r"\A")
+    if body.startswith("("):
+        end = _group_end(body)
+        if end is None or body[end + 1:end + 2] != "?" or body[end + 2:end + 3] == "?":
+            return ()
+        inside = body[1:end]
+        if inside.startswith("?:"):
+            inside = inside[2:]
+        elif inside.startswith("?P<"):
+            inside = inside[inside.index(">") + 1:]
+        elif inside.startswith("?"):  # a lookahead, a flag: unsure
+            return ()
+        first, rest = literal_prefix(inside), literal_prefix(body[end + 2:])
+        return (first, rest) if first and rest else ()
+    prefix = literal_prefix(pattern)
+    return (prefix,) if prefix else ()
+
+
+def _group_end(body: str) -> int | None:
+    """The index of the parenthesis that closes the group ``body`` starts with."""
+    depth, index, in_class = 0, 0, False
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return None
+
+
 def _top_level_alternation(pattern: str) -> bool:
     depth, index, in_class = 0, 0, False
     while index < len(pattern):
@@ -75,18 +125,19 @@ def _top_level_alternation(pattern: str) -> bool:
     return False
 
 
-def _prefix_of(definition: Any) -> str:
-    """The literal beginning of a step definition's pattern ("" when unknown)."""
+def _prefix_of(definition: Any) -> tuple[str, ...]:
+    """What a text a step definition matches starts with (``()`` when unknown)."""
     from behave.matchers import ParseMatcher, RegexMatcher
 
     pattern = getattr(definition, "pattern", None)
     if not isinstance(pattern, str):
-        return ""
+        return ()
     if isinstance(definition, RegexMatcher):
-        return literal_prefix(pattern)
+        return beginnings(pattern)
     if isinstance(definition, ParseMatcher) and definition.CASE_SENSITIVE:
-        return pattern.split("{", 1)[0]  # "{{" is a brace, but stopping there is safe
-    return ""
+        prefix = pattern.split("{", 1)[0]  # "{{" is a brace, but stopping there is safe
+        return (prefix,) if prefix else ()
+    return ()
 
 
 def install(registry: Any) -> None:
@@ -94,7 +145,9 @@ def install(registry: Any) -> None:
     beginnings; the same definition is found as behave's own loop finds."""
     if getattr(registry, "_interlock_matching", False):
         return
-    prefixes: dict[int, tuple[Any, str]] = {}  # id -> (the definition, kept alive; its prefix)
+    # id -> (the definition, kept alive so that its id is not reused; its beginnings)
+    prefixes: dict[int, tuple[Any, tuple[str, ...]]] = {}
+    matches: dict[tuple[int, str], Any] = {}  # (id, working folder) -> a first Match
 
     def find_match(self: Any, step: Any) -> Any:
         text = step.name
@@ -108,10 +161,27 @@ def install(registry: Any) -> None:
                     known = prefixes[id(definition)] = (definition, _prefix_of(definition))
                 if known[1] and not text.startswith(known[1]):
                     continue
-                result = definition.match(text)
+                result = _match(definition, text, matches)
                 if result:
                     return result
         return None
 
     registry.find_match = types.MethodType(find_match, registry)
     registry._interlock_matching = True
+
+
+def _match(definition: Any, text: str, matches: dict[tuple[int, str], Any]) -> Any:
+    """``definition.match(text)``, the step function's location taken from its first match
+    (behave works it out anew, a relative path, for every step)."""
+    key = (id(definition), os.getcwd())
+    first = matches.get(key)
+    if first is None or first.func is not definition.func:
+        result = definition.match(text)
+        if result and type(result).__name__ == "Match":  # not a MatchWithError
+            matches[key] = result
+        return result
+    try:
+        arguments = definition.check_match(text)
+    except Exception:  # a type converter failed: behave's own match says so
+        return definition.match(text)
+    return None if arguments is None else first.with_arguments(arguments)
