@@ -462,6 +462,10 @@ class Suite:
                 self._turns = Turns(kept.path.with_name(kept.path.name + ".turns"))
             return self._turns
 
+    def failed_to_start(self, name: str = DEFAULT_STACK) -> bool:
+        """Whether the stack of that name was asked for and did not start."""
+        return name in self._failed_stacks
+
     def _lent(self, stack: Stack) -> KeptStack | None:
         """The state file of the stack this run starts for the other workers of
         ``interlock run -j`` (its secrets announced already), when ``stack`` is that one."""

@@ -232,3 +232,27 @@ def test_features_left_out_by_tags_do_not_stop_a_worker_taking_the_next(
     assert run.returncode == 0, output[-4000:]
     assert "2 features passed, 0 failed, 2 skipped" in output, output[-4000:]
     assert "2 scenarios passed, 0 failed, 2 skipped" in output
+
+
+def test_a_shared_stack_that_does_not_start_fails_every_worker_at_once(tmp_path: Path) -> None:
+    """Worker 1 cannot start the shared stack (a service exits at once): the other worker
+    stops waiting for it, every scenario is stopped with the reason, nothing is left."""
+    broken = SERVICES + (
+        "  broken:\n"
+        f"    process: {{command: \"{sys.executable} -c 'raise SystemExit(3)'\"}}\n"
+        "    ready: {http: /health, timeout: 20s}\n")
+    suite = mini_suite(tmp_path, broken)
+    for n in range(3):
+        suite.write(f"features/plain_{n}.feature", PLAIN.format(n=n))
+    before = {p.pid for p in tiny_processes()}
+    began = time.monotonic()
+    run = run_parallel(suite)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert time.monotonic() - began < 120, output[-3000:]  # not the 600 s a worker may wait
+    assert "0 scenarios passed" in output, output[-3000:]
+    assert 'broken' in output
+    assert "Traceback" not in output, output[-3000:]
+    assert "The stack 'default' this run shares did not start" in output  # worker 2's
+    assert "still use the shared stack" not in output
+    assert {p.pid for p in tiny_processes()} - before == set()

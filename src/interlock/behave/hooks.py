@@ -510,7 +510,8 @@ def after_all(context: Any) -> None:
         sys.stderr.flush()
         return
     try:
-        if suite.lends and not getattr(context._runner, "aborted", False):
+        if (suite.lends and not suite.failed_to_start()  # (if it failed, nobody waits)
+                and not getattr(context._runner, "aborted", False)):
             _keep_for_the_others(suite)
         folder = allure_results_dir(context)
         if folder is not None:

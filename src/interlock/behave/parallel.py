@@ -267,8 +267,8 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "INTERLOCK_CONFIG": str(stack_file), "INTERLOCK_SWEPT": "1"}
         order = take_order(together)
         lends = bool(private) or any(not f.isolated for f in together)
+        state = scratch / "stack.json"
         if lends:  # the shared stack's secrets now; its addresses once worker 1 started it
-            state = scratch / "stack.json"
             KeptStack.announce(state, DEFAULT_STACK, suite.secret_values())
             env["INTERLOCK_REUSE"] = str(state)
         claims = scratch / "claims"
@@ -307,7 +307,8 @@ def run(args: argparse.Namespace) -> int:
                   + (f"; worker 1 starts the shared stack, and runs the {len(private)} that "
                      "need it alone once the others are taken" if private else ""),
                   flush=True)
-            results = _finish_all(workers, workers[0] if lends else None, others_done)
+            results = _finish_all(workers, workers[0] if lends else None, others_done,
+                                  lambda: bool(KeptStack.error_in(state)))
         except BaseException:  # Ctrl-C, SIGTERM: the workers stop (worker 1 stops the stack)
             others_done()  # worker 1 must not wait for the others' end to stop it
             _stop(workers)
@@ -363,12 +364,13 @@ def _stop(workers: list[Worker], grace: float = 30.0) -> None:
             worker.process.wait()
 
 
-def _finish_all(workers: list[Worker], lender: Worker | None,
-                others_done: Callable[[], None]) -> list[tuple[Worker, int]]:
+def _finish_all(workers: list[Worker], lender: Worker | None, others_done: Callable[[], None],
+                did_not_start: Callable[[], bool]) -> list[tuple[Worker, int]]:
     """Wait for the workers; print each one's output as it ends (the first to end first).
     ``others_done`` is called when every worker but the ``lender`` (which started the shared
-    stack, and stops it when told) has ended; a lender that ends first (it crashed: the
-    stack is gone) stops the others."""
+    stack, and stops it when told) has ended; a lender that ends first stops the others (it
+    crashed: the stack is gone), unless the stack ``did_not_start`` (each of the others says
+    why in its own features)."""
     ended: queue.Queue[Worker] = queue.Queue()
 
     def wait(worker: Worker) -> None:
@@ -384,7 +386,8 @@ def _finish_all(workers: list[Worker], lender: Worker | None,
     for _ in workers:
         worker = ended.get()
         results.append(_finish(worker))
-        if worker is lender and any(w.process.poll() is None for w in borrowers):
+        if (worker is lender and any(w.process.poll() is None for w in borrowers)
+                and not did_not_start()):
             print(f"interlock: worker {worker.number}, which ran the shared stack, ended before "
                   "the others: stopping them", flush=True)
             _stop(borrowers)

@@ -109,18 +109,29 @@ class KeptStack:
 
     @classmethod
     def read(cls, root: Path, path: Path | None = None) -> KeptStack | None:
-        """The kept-up stack (at ``path``, by default the suite's), if its owner is alive."""
+        """The kept-up stack (at ``path``, by default the suite's), if its owner is alive (or
+        it says why it did not start: that stays said after its owner ended)."""
         path = path or state_path(root)
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        if not psutil.pid_exists(int(data.get("owner_pid", 0))):
+        if not data.get("error") and not psutil.pid_exists(int(data.get("owner_pid", 0))):
             path.unlink(missing_ok=True)
             return None
         return cls(path, data["name"], int(data["owner_pid"]), data["services"],
                    {str(k): str(v) for k, v in data.get("secrets", {}).items()},
                    str(data.get("error", "")))
+
+    @staticmethod
+    def error_in(path: Path) -> str:
+        """Why the stack described at ``path`` could not be started ("" when nothing says
+        so), whether or not its owner still runs."""
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return ""
+        return str(data.get("error") or "") if isinstance(data, dict) else ""
 
     def started(self, timeout: float) -> KeptStack:
         """The same stack once its owner has started it (``self`` when it has); an
