@@ -24,7 +24,7 @@ echo "ci-scale: 2 workers"
 rm -rf reports/junit
 $BIN/interlock run -j 2 -f progress > "$work/parallel.log" 2>&1 \
     || { tail -80 "$work/parallel.log"; exit 1; }
-grep -E '^interlock: .*(stack of its own|sharing a stack)' "$work/parallel.log" || true
+grep -E '^interlock: .*(runs alone on the shared stack|worker\(s\))' "$work/parallel.log" || true
 parallel=$(summary "$work/parallel.log")
 echo "ci-scale: 2 workers: $parallel ($(results reports/allure-results) results)"
 [ "$parallel" = "$serial" ] || { echo "ci-scale: 2 workers differ from the serial run"; exit 1; }

@@ -39,6 +39,30 @@ def test_tracked_deletes_children_before_parents(make_databases: MakeDatabases) 
         db.expect_row_matching("customers", {"id": "keep"})
 
 
+def test_tracked_rows_go_in_one_transaction(make_databases: MakeDatabases) -> None:
+    """A run sharing the database (interlock run -j) never reads half the removal: an order
+    whose customer is gone, or the reverse."""
+    databases = make_databases("tracked")
+    data = ScenarioData(databases)
+    db = data.database()
+    db.insert_rows("customers", [{"id": "c-1", "name": "Alice"}])
+    db.insert_rows("orders", [{"id": "o-1", "customer_id": "c-1", "status": "new"}])
+    db.insert_rows("events", [{"kind": "created"}])
+    begun: list[object] = []
+
+    def note(connection: object) -> None:
+        begun.append(connection)
+
+    engine = databases.get().engine
+    sa.event.listen(engine, "begin", note)
+    try:
+        data.close()
+    finally:
+        sa.event.remove(engine, "begin", note)
+    assert len(begun) == 1
+    assert count(databases, "customers") == count(databases, "orders") == 0
+
+
 def test_tracked_reports_rows_it_cannot_remove(make_databases: MakeDatabases) -> None:
     databases = make_databases("tracked")
     data = ScenarioData(databases)

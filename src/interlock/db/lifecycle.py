@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,11 +139,19 @@ class ScenarioData:
                 problems.append(err)
             self.reset_seconds[name] = time.perf_counter() - started
         undo, self._undo = self._undo, []
-        for item in reversed(undo):
+        # One transaction a database: a run sharing it never reads half the removal (an order
+        # whose items are gone). If it fails, each is tried alone: what can go goes, and each
+        # problem is said.
+        for _, group in itertools.groupby(reversed(undo), key=lambda item: item.database):
+            items = list(group)
             try:
-                self._apply(item)
-            except InterlockError as err:
-                problems.append(err)
+                self._apply(items)
+            except InterlockError:
+                for item in items:
+                    try:
+                        self._apply([item])
+                    except InterlockError as err:
+                        problems.append(err)
         if problems:
             first = problems[0]
             if len(problems) > 1:
@@ -152,22 +161,28 @@ class ScenarioData:
                 ).strip()
             raise first
 
-    def _apply(self, item: _Undo) -> None:
-        db = self.databases.get(item.database)
+    def _apply(self, items: list[_Undo]) -> None:
+        """Undo ``items`` (of one database) in one transaction."""
+        db = self.databases.get(items[0].database)
         with db.transaction() as conn:
-            if item.action == "delete":
-                for key in item.rows:
-                    condition = sa.and_(*(item.table.c[k] == v for k, v in key.items()))
-                    statement = sa.delete(item.table).where(condition)
-                    try:
-                        conn.execute(statement)
-                    except sa.exc.IntegrityError as err:
-                        raise _cleanup_error(db, item.table, key, err) from None
-                    except sa.exc.DBAPIError as err:
-                        text = f"DELETE FROM {item.table.name} WHERE {key}"
-                        raise db.sql_error(text, err) from None
-            elif item.rows:
-                db.execute(conn, sa.insert(item.table), f"restore {item.table.name}", item.rows)
+            for item in items:
+                self._apply_one(db, conn, item)
+
+    @staticmethod
+    def _apply_one(db: Database, conn: Any, item: _Undo) -> None:
+        if item.action == "delete":
+            for key in item.rows:
+                condition = sa.and_(*(item.table.c[k] == v for k, v in key.items()))
+                statement = sa.delete(item.table).where(condition)
+                try:
+                    conn.execute(statement)
+                except sa.exc.IntegrityError as err:
+                    raise _cleanup_error(db, item.table, key, err) from None
+                except sa.exc.DBAPIError as err:
+                    text = f"DELETE FROM {item.table.name} WHERE {key}"
+                    raise db.sql_error(text, err) from None
+        elif item.rows:
+            db.execute(conn, sa.insert(item.table), f"restore {item.table.name}", item.rows)
 
 
 def _cleanup_error(
