@@ -423,33 +423,30 @@ class Suite:
         )
 
     def stack(self, name: str = DEFAULT_STACK) -> Stack:
-        """The shared stack of that name, started on first use."""
-        return self._started(name, lambda: self.new_stack(name), reuse=True)
-
-    def _started(self, key: str, make: Callable[[], Stack], reuse: bool) -> Stack:
-        """The stack kept under ``key`` in ``stacks``, made and started on first use (or
-        adopted from ``INTERLOCK_REUSE`` when ``reuse``); a stack that failed to start fails
-        the same way for every feature that asks for it again."""
+        """The shared stack of that name, started on first use (or adopted from
+        ``INTERLOCK_REUSE``, or started here and lent to ``interlock run -j``'s other
+        workers); a stack that failed to start fails the same way for every feature that
+        asks for it again."""
         with self._lock:
-            if key in self._failed_stacks:
-                raise self._failed_stacks[key]
-            if key not in self.stacks:
-                stack = make()
-                self.stacks[key] = stack  # registered before start: a half-started stack stops
+            if name in self._failed_stacks:
+                raise self._failed_stacks[name]
+            if name not in self.stacks:
+                stack = self.new_stack(name)
+                self.stacks[name] = stack  # registered before start: a half-started stack stops
                 lent = self._lent(stack)
                 try:
-                    if not (reuse and self._reuse(stack)):
+                    if not self._reuse(stack):
                         stack.start()
                     self.prepare_stubs(stack)
                 except InterlockError as err:
-                    self._failed_stacks[key] = err
+                    self._failed_stacks[name] = err
                     if lent is not None:  # the workers waiting for it stop waiting
                         KeptStack.failed(lent.path, stack.name, str(err))
                     raise
                 if lent is not None:
                     stack.shared = True
                     KeptStack.write(self.root, stack, self.secret_values(), path=lent.path)
-            return self.stacks[key]
+            return self.stacks[name]
 
     def turns_for(self, stack: Stack) -> Turns | None:
         """The turns on ``stack`` when other runs share it (``interlock run -j``: a lock

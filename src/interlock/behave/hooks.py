@@ -238,6 +238,13 @@ def _before_feature(context: Any, feature: Any) -> None:
             data.load_fixture(name)
 
 
+def _runs_alone() -> set[str]:
+    """The feature files (absolute) ``interlock run -j`` told this worker to run alone on the
+    shared stack (``INTERLOCK_ALONE``)."""
+    listed = os.environ.get(ALONE_ENV, "").split(os.pathsep)
+    return {os.path.abspath(path) for path in listed if path}
+
+
 def _take_turn(context: Any, suite: Suite, feature: Any, stack: Stack) -> float:
     """On a stack other workers share, wait for the feature's turn: beside the others, or
     alone when ``interlock run -j`` said so (``INTERLOCK_ALONE``); the turn ends after the
@@ -245,9 +252,7 @@ def _take_turn(context: Any, suite: Suite, feature: Any, stack: Stack) -> float:
     turns = suite.turns_for(stack)
     if turns is None:
         return 0.0
-    listed = os.environ.get(ALONE_ENV, "")
-    mine = os.path.abspath(feature.filename)
-    alone = any(os.path.abspath(path) == mine for path in listed.split(os.pathsep) if path)
+    alone = os.path.abspath(feature.filename) in _runs_alone()
 
     def take() -> None:
         if alone:
@@ -466,7 +471,7 @@ def _claims(context: Any) -> None:
     if not folder:
         return
     features: list[Any] = context._runner.features
-    alone = {os.path.abspath(p) for p in os.environ.get(ALONE_ENV, "").split(os.pathsep) if p}
+    alone = _runs_alone()
     queue = {f.filename: f for f in features}
     claims = Claims(Path(folder), list(queue),
                     isolated={name for name, f in queue.items() if "isolated" in f.tags},

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import types
+from collections.abc import Iterator
 from typing import Any
 
 _META = set(".^$*+?{}[]|()\\")
@@ -84,27 +85,17 @@ def beginnings(pattern: str) -> tuple[str, ...]:
 
 def _group_end(body: str) -> int | None:
     """The index of the parenthesis that closes the group ``body`` starts with."""
-    depth, index, in_class = 0, 0, False
-    while index < len(body):
-        char = body[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
-    return None
+    return next((index for index, char, depth in _structure(body)
+                 if char == ")" and depth == 0), None)
 
 
 def _top_level_alternation(pattern: str) -> bool:
+    return any(char == "|" and depth == 0 for _, char, depth in _structure(pattern))
+
+
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each character of ``pattern`` that is neither escaped nor in a ``[...]`` class, with
+    its index and the depth of parentheses after it (a ``)`` counts as closed)."""
     depth, index, in_class = 0, 0, False
     while index < len(pattern):
         char = pattern[index]
@@ -115,14 +106,10 @@ def _top_level_alternation(pattern: str) -> bool:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            return True
+        else:
+            depth += (char == "(") - (char == ")")
+            yield index, char, depth
         index += 1
-    return False
 
 
 def _prefix_of(definition: Any) -> tuple[str, ...]:

@@ -159,8 +159,8 @@ _WILDCARD = re.compile(r"[*>#+]")  # NATS, AMQP and MQTT wildcards
 def plan(paths: list[Path], root: Path, durations: Durations,
          correlated: Callable[[str], bool] = lambda channel: False) -> list[Planned]:
     """Every feature under ``paths`` with its expected duration (from the ``durations``
-    file runs record, as CI shards use it) and whether it runs alone or on its own stack
-    (``correlated``: the channels whose events are told apart by scenario)."""
+    file runs record, as CI shards use it) and whether it must run alone on the shared stack,
+    and why (``correlated``: the channels whose events are told apart by scenario)."""
     from behave.parser import parse_file
 
     from interlock.behave.binding import SENTENCES
@@ -206,10 +206,9 @@ def _feature_files(paths: list[Path], root: Path) -> list[Path]:
 
 @dataclass
 class Worker:
-    """One ``behave`` process and the queue it takes its features from."""
+    """One ``behave`` process (it takes its features from the run's queue)."""
 
     number: int
-    queue: list[Planned]
     process: Forked | subprocess.Popen[str]
     output: Path
     started: float
@@ -346,7 +345,7 @@ def _start(number: int, features: list[Planned], behave_args: list[str], env: di
             process = subprocess.Popen([sys.executable, "-m", "behave", *args], env=env,
                                        stdout=out, stderr=subprocess.STDOUT, text=True,
                                        pass_fds=keep)
-    return Worker(number, features, process, output, time.perf_counter())
+    return Worker(number, process, output, time.perf_counter())
 
 
 def _stop(workers: list[Worker], grace: float = 30.0) -> None:

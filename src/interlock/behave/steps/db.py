@@ -26,7 +26,8 @@ def _rows(world: Any) -> list[dict[str, str]]:
 
 @sentence(r"the table " + q("table") + IN_DB + r" contains:",
           serial="it writes rows straight into a table: features running beside it may read "
-          "them before the scenario's other rows are there (an order before its items)")
+          "them before the scenario's other rows are there (a parent row before its "
+          "children)")
 def table_contains(world: Any, table: str, db: str | None = None) -> None:
     """Given the table "customers" contains: (rows removed after the scenario)."""
     _database(world, db).insert_rows(world.render(table), _rows(world))
