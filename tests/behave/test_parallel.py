@@ -256,3 +256,21 @@ def test_a_shared_stack_that_does_not_start_fails_every_worker_at_once(tmp_path:
     assert "The stack 'default' this run shares did not start" in output  # worker 2's
     assert "still use the shared stack" not in output
     assert {p.pid for p in tiny_processes()} - before == set()
+
+
+def test_the_report_folders_exist_before_the_workers_start(tmp_path: Path) -> None:
+    """Behave checks whether the JUnit folder exists and then makes it: two workers whose first
+    features end together both saw it missing, and one failed with a traceback (CI saw it).
+    ``interlock run`` makes the folders first."""
+    from behave.configuration import Configuration
+
+    from interlock.behave.parallel import _make_report_folders
+
+    junit = tmp_path / "reports" / "junit"
+    text = tmp_path / "reports" / "plain" / "run.txt"
+    config = Configuration(command_args=["--junit", "--junit-directory", str(junit),
+                                         "-f", "plain", "-o", str(text)], load_config=False)
+    _make_report_folders(config)
+    assert junit.is_dir()
+    assert text.parent.is_dir()
+    assert not text.exists()  # the worker writes it; only its folder is made

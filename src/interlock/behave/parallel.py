@@ -258,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
         results_folder = _allure_results(config)
         if results_folder is not None:
             clear_old_results(results_folder)  # once, here: the workers keep each other's
+        _make_report_folders(config)
         started = time.perf_counter()
         signal.signal(signal.SIGTERM, _terminate)  # a CI timeout stops the workers and the stack
         for line in suite.sweep():
@@ -330,6 +331,16 @@ def _allure_results(config: Any) -> Path | None:
         if "allure" in str(name).lower() and outfile not in ("-", ""):
             return Path(outfile)
     return None
+
+
+def _make_report_folders(config: Any) -> None:
+    """Make the folders the workers' reports go in, before there are workers: behave checks
+    whether the JUnit folder exists and then creates it, so two workers starting together can
+    both see it missing, and the second one's ``makedirs`` fails."""
+    folders = [Path(config.junit_directory)] if getattr(config, "junit", False) else []
+    folders += [Path(out).parent for out in config.outfiles or [] if out not in ("-", "")]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _start(number: int, features: list[Planned], behave_args: list[str], env: dict[str, str],
