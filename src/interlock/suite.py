@@ -489,6 +489,8 @@ class Suite:
                               "is kept up (interlock stack up): starting one")
             return False
         if kept.starting:  # a parallel run's owner is starting it: wait for its addresses
+            self.progress(f"interlock: waiting for pid {kept.owner_pid} to start the stack "
+                          f"{stack.name!r} this run shares")
             kept = kept.started(REUSE_WAIT)
         services = kept.services or {}
         stack.adopt({

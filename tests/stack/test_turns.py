@@ -32,8 +32,11 @@ def test_shared_turns_go_together_and_a_turn_alone_waits_for_them(tmp_path: Path
         first.end()
         assert holds.wait(10)  # its turn came when the other's ended
         shared = threading.Event()
-        later = threading.Thread(target=lambda: (first.share(), shared.set()), daemon=True)
+        told = threading.Event()
+        later = threading.Thread(target=lambda: (first.share(waiting=told.set), shared.set()),
+                                 daemon=True)
         later.start()
+        assert told.wait(10)  # told to wait (the run says so)
         assert not shared.wait(0.3)  # nobody goes beside a feature that runs alone
         second.end()
         assert shared.wait(10)

@@ -260,7 +260,9 @@ def _take_turn(context: Any, suite: Suite, feature: Any, stack: Stack) -> float:
                 f"interlock: {feature.filename} waits for the features the other workers "
                 "are running: it runs alone on the shared stack"))
         else:
-            turns.share()
+            turns.share(waiting=lambda: suite.progress(
+                f"interlock: {feature.filename} waits while features that run alone on the "
+                "shared stack end"))
 
     def end() -> None:
         stack.alone = False

@@ -29,9 +29,14 @@ class Turns:
         self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
-    def share(self) -> None:
-        """Wait until no feature has the stack alone; then hold a turn beside the others."""
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
+    def share(self, waiting: Callable[[], None] = lambda: None) -> None:
+        """Hold a turn beside the others: at once when no feature has the stack alone, else
+        ``waiting()`` is called (say so) and the turn comes when that feature's ends."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def alone(self, waiting: Callable[[], None]) -> None:
         """Hold the stack alone: at once when nobody holds a turn, else ``waiting()`` is
