@@ -108,3 +108,30 @@ def test_a_fault_of_interlock_itself_keeps_its_traceback() -> None:
     text = errors.render()
     assert "Traceback (most recent call last)" in text
     assert "KeyError: 'missing'" in text
+
+
+def test_a_second_allure_formatter_is_said_not_a_traceback(tmp_path: Path) -> None:
+    """behave adds ``-f`` formats to the configured ones: a suite configured with Interlock's
+    Allure formatter and run with allure-behave's too has two, and allure-behave follows one
+    scenario at a time (a KeyError at the end of the first scenario, before). Now: one set-up
+    error that names both; the first formatter's results say why each scenario was stopped."""
+    suite = mini_suite(tmp_path, """
+services:
+  web:
+    process: {command: "{tiny} --port {port}"}
+    ready: {http: /health}
+""")
+    stopped = _features(suite, 'When I send GET "/health" to "web"')
+    other = tmp_path / "other-results"
+    result = suite.run("-f", "allure_behave.formatter:AllureFormatter", "-o", str(other))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output and "KeyError" not in output, output[-3000:]
+    assert "2 Allure formatters in one run" in output
+    assert f"allure_behave.formatter:AllureFormatter (writing to {other})" in output
+    assert "leave the Allure formatter out of -f" in output
+    assert "web ready" not in output  # nothing started
+    listing = output.split("stopped:", 1)[1]
+    assert all(scenario in listing for scenario in stopped)
+    assert sorted(r["status"] for r in _results(suite)) == ["broken"] * 6
+    assert not list(other.glob("*-result.json"))  # the second one wrote nothing

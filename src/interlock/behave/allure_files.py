@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from interlock._core.errors import InterlockError
 from interlock.behave.links import build_url
 from interlock.suite import Suite
 
@@ -91,3 +92,40 @@ def write_allure_files(folder: Path, suite: Suite) -> None:
         executor["buildUrl"] = build
     (folder / "executor.json").write_text(json.dumps(executor, indent=2))
     (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+
+
+def one_allure_formatter(formatters: list[Any]) -> None:
+    """Let only the first Allure formatter of a run write, and say why the others do not.
+
+    allure-behave follows one scenario at a time a process: a second Allure formatter wraps
+    every scenario again, and the run ends in a ``KeyError`` at the end of the first one.
+    behave adds the formats given with ``-f`` to those its configuration names, so a suite
+    that configures Interlock's formatter and is run with ``-f allure_behave...`` has two.
+    The others are unplugged (they write nothing) and an ``InterlockError`` says which to
+    remove; the run stops every scenario with it.
+    """
+    import allure_commons
+
+    allure = [f for f in formatters
+              if any(base.__module__.startswith("allure_behave") for base in type(f).__mro__)]
+    if len(allure) < 2:
+        return
+    for extra in allure[1:]:
+        for plugin in (getattr(extra, "listener", None), getattr(extra, "file_logger", None)):
+            if plugin is not None and allure_commons.plugin_manager.is_registered(plugin):
+                allure_commons.plugin_manager.unregister(plugin)
+        for event in ("uri", "feature", "step", "match", "result", "eof", "close_stream"):
+            setattr(extra, event, lambda *args: None)
+
+    def named(formatter: Any) -> str:
+        kind = type(formatter)
+        folder = getattr(formatter.stream_opener, "name", None) or "?"
+        return f"{kind.__module__}:{kind.__name__} (writing to {folder})"
+
+    raise InterlockError(
+        f"{len(allure)} Allure formatters in one run: allure-behave can follow only one",
+        details="\n".join(named(f) for f in allure),
+        hint="behave adds the formats given with -f to those in its configuration "
+             "([tool.behave] format in pyproject.toml, or behave.ini): leave the Allure "
+             "formatter out of -f (the configured one already writes Allure results), or "
+             "out of the configuration.")

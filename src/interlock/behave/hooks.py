@@ -38,6 +38,7 @@ from interlock._core.values import preview
 from interlock.behave.allure_files import (
     allure_results_dir,
     clear_old_results,
+    one_allure_formatter,
     write_allure_files,
 )
 from interlock.behave.binding import SuiteMistake, ensure_registered
@@ -91,6 +92,7 @@ def before_all(context: Any) -> None:
     context.interlock_retries = None
     context.interlock_times = None
     try:
+        one_allure_formatter(getattr(context._runner, "formatters", []))
         _clear_old_results(context)
         _retries(context)
         _shard(context)
