@@ -234,6 +234,8 @@ def profile(runner: Runner, size: int) -> None:
     pstats.Stats(str(out)).sort_stats("tottime").print_stats(30)
     print("== who builds tracebacks and stack summaries")
     pstats.Stats(str(out)).sort_stats("cumulative").print_callers("extract_stack|extract_tb")
+    print("== who compiles regular expressions")
+    pstats.Stats(str(out)).sort_stats("cumulative").print_callers(r"re/__init__.py.*\(compile\)")
 
 
 def main() -> None:

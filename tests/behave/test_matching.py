@@ -85,3 +85,48 @@ def test_a_suites_own_steps_in_behaves_default_matcher_are_looked_up_the_same() 
     assert found is not None and found.arguments[0].value == "/orders/1"
     Step.name = "it all happens"
     assert registry.find_match(Step()) is not None  # no beginning: always tried
+
+
+def test_adding_a_definition_refuses_what_behave_refuses_and_keeps_what_it_keeps() -> None:
+    """The registry's ``add_step_definition`` checks a new definition only against those whose
+    beginning its text has, and leaves the library's patterns uncompiled: the same
+    definitions are kept and the same steps refused as behave's own method."""
+    import pytest
+    from behave.step_registry import AmbiguousStep
+
+    from interlock.behave.binding import SENTENCES
+
+    for pattern, _ in SENTENCES:  # added uncompiled, so compiled here: every one is good
+        re.compile(f"^{pattern}$")
+    ours, theirs = StepRegistry(), StepRegistry()
+    ensure_registered(ours)
+    ensure_registered(theirs)
+    theirs.add_step_definition = StepRegistry.add_step_definition.__get__(theirs)
+    assert [d.pattern for d in ours.steps["step"]] == [d.pattern for d in theirs.steps["step"]]
+
+    def mine(context: object, **_: str) -> None: ...
+
+    cases = [("then", 'the response status is {code:d}'),  # the library's sentence, again
+             ("step", "the response status is 200"),  # its text is matched by a sentence
+             ("given", 'a customer named "{name}"'),  # new
+             ("given", 'a customer named "{name}"'),  # the same function and place: kept once
+             ("when", "I open [the door"),  # the parse matcher takes it (not a regex)
+             ("given", "a {thing:NoSuchType} here"),  # a bad definition: left out by both
+             ]
+    for keyword, text in cases:
+        outcomes = []
+        for registry in (ours, theirs):
+            try:
+                registry.add_step_definition(keyword, text, mine)
+                outcomes.append("kept")
+            except (AmbiguousStep, ValueError) as err:
+                outcomes.append(f"{type(err).__name__}: {str(err).splitlines()[0]}")
+        assert outcomes[0] == outcomes[1], (text, outcomes)
+    refused = []
+    for registry in (ours, theirs):
+        with pytest.raises(AmbiguousStep):
+            registry.add_step_definition("step", "the response status is 201", mine)
+        refused.append(len(registry.steps["step"]))
+    assert refused[0] == refused[1]
+    assert {k: len(v) for k, v in ours.steps.items()} == {
+        k: len(v) for k, v in theirs.steps.items()}

@@ -104,12 +104,12 @@ def one_allure_formatter(formatters: list[Any]) -> None:
     The others are unplugged (they write nothing) and an ``InterlockError`` says which to
     remove; the run stops every scenario with it.
     """
-    import allure_commons
-
     allure = [f for f in formatters
               if any(base.__module__.startswith("allure_behave") for base in type(f).__mro__)]
     if len(allure) < 2:
         return
+    import allure_commons  # (not before: a run without Allure never imports it)
+
     for extra in allure[1:]:
         for plugin in (getattr(extra, "listener", None), getattr(extra, "file_logger", None)):
             if plugin is not None and allure_commons.plugin_manager.is_registered(plugin):

@@ -66,6 +66,10 @@ def _registries() -> list[Any]:
 def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
     from behave.matchers import _the_step_matcher_factory
 
+    from interlock.behave.matching import install_adding
+
+    install_adding(registry, _is_sentence)
+
     factory: Any = getattr(registry, "step_matcher_factory", None) or _the_step_matcher_factory
     saved = factory.current_matcher
     factory.use_step_matcher("re")
@@ -73,6 +77,11 @@ def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
         registry.add_step_definition("step", pattern, run)
     finally:
         factory._current_matcher = saved
+
+
+def _is_sentence(func: Any) -> bool:
+    """Whether ``func`` is one of the library's sentences (``sentence`` made it)."""
+    return hasattr(func, "interlock_serial")
 
 
 def ensure_registered(registry: Any) -> None:

@@ -11,6 +11,13 @@ alternation at its top, a flag, a matcher of another kind) is always tried. beha
 also works out where the step function is (a relative path, for every step); that is kept
 per definition and working folder.
 
+Adding a definition is the same trick (``install_adding``): behave checks that no definition
+already there matches the new one's pattern text (an ambiguous step), compiling and trying
+every one of them, about 15 ms of every run's start for the library's sentences; only those
+whose beginning the new text has can match it. The library's own patterns are not compiled
+when added (behave's check that a pattern compiles: tests compile every one), only when a
+step first needs them.
+
 Example:
     >>> literal_prefix(r"^the response status is (?P<code>\\d+)$")
     'the response status is '
@@ -22,9 +29,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _META = set(".^$*+?{}[]|()\\")
@@ -59,6 +67,7 @@ def literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+@functools.lru_cache(maxsize=1024)  # a pattern's, asked for when added and when looked up
 def beginnings(pattern: str) -> tuple[str, ...]:
     """What every match of ``pattern`` starts with: one of these texts (``()`` when unsure:
     the pattern is always tried). A leading optional group gives two: its own beginning, and
@@ -90,6 +99,8 @@ def _group_end(body: str) -> int | None:
 
 
 def _top_level_alternation(pattern: str) -> bool:
+    if "|" not in pattern:
+        return False
     return any(char == "|" and depth == 0 for _, char, depth in _structure(pattern))
 
 
@@ -125,6 +136,42 @@ def _prefix_of(definition: Any) -> tuple[str, ...]:
         prefix = pattern.split("{", 1)[0]  # "{{" is a brace, but stopping there is safe
         return (prefix,) if prefix else ()
     return ()
+
+
+def install_adding(registry: Any, trusted: Callable[[Any], bool]) -> None:
+    """Make ``registry`` (behave's step registry) check a new definition only against the
+    definitions whose beginning its text has; the definitions of functions ``trusted`` says
+    are the library's are not compiled before they are used. Anything else is behave's own
+    ``add_step_definition``: the same definitions kept, the same ``AmbiguousStep`` raised."""
+    if getattr(registry, "_interlock_adding", False):
+        return
+    from behave.matchers import make_step_matcher
+    from behave.step_registry import AmbiguousStep
+
+    prefixes: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+    def add_step_definition(self: Any, keyword: str, step_text: str, func: Any) -> None:
+        step_type = keyword.lower()
+        step_text = str(step_text)
+        new = make_step_matcher(func, step_text, step_type)
+        if not trusted(func) and not self.is_good_step_definition(new):
+            return  # behave's handler said why (or raised)
+        for existing in self.steps[step_type]:
+            if self.same_step_matcher(existing, new):
+                return  # a step module imported twice
+            known = prefixes.get(id(existing))
+            if known is None or known[0] is not existing:
+                known = prefixes[id(existing)] = (existing, _prefix_of(existing))
+            if known[1] and not step_text.startswith(known[1]):
+                continue
+            if existing.matches(step_text):
+                raise AmbiguousStep(
+                    f"{new.describe()} has already been defined in\n  existing step "
+                    f"{existing.describe(existing.SCHEMA_AT_LOCATION)}")
+        self.steps[step_type].append(new)
+
+    registry.add_step_definition = types.MethodType(add_step_definition, registry)
+    registry._interlock_adding = True
 
 
 def install(registry: Any) -> None:

@@ -13,15 +13,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from interlock._core.errors import InterlockError
 from interlock._core.match import child_path
 from interlock._core.secrets import Secrets
 
-# PyYAML's libyaml parser when it was built with it (the wheels are): the same documents,
-# marks and errors, about ten times faster than the pure-Python one on an OpenAPI document.
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _yaml() -> tuple[Any, Any]:
+    """PyYAML (imported when a YAML contract is read: a run with none never does) and its
+    libyaml parser when it was built with it (the wheels are): the same documents, marks and
+    errors, about ten times faster than the pure-Python one on an OpenAPI document."""
+    import yaml
+
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_document(path: Path, what: str) -> Any:
@@ -32,14 +35,16 @@ def load_document(path: Path, what: str) -> Any:
         raise InterlockError(
             f"Cannot read {what} {path}: {err.strerror}", where=str(path)
         ) from None
-    try:
-        if path.suffix.lower() == ".json":
+    if path.suffix.lower() == ".json":
+        try:
             return json.loads(text)
-        return yaml.load(text, Loader=_FAST_LOADER)
-    except json.JSONDecodeError as err:
-        raise InterlockError(
-            f"Invalid JSON in {what}: {err.msg}", where=f"{path}:{err.lineno}:{err.colno}"
-        ) from None
+        except json.JSONDecodeError as err:
+            raise InterlockError(
+                f"Invalid JSON in {what}: {err.msg}", where=f"{path}:{err.lineno}:{err.colno}"
+            ) from None
+    yaml, loader = _yaml()
+    try:
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -88,17 +93,19 @@ def key_line(path: Path, *keys: str) -> int | None:
 def composed(path: Path) -> Any:
     """The YAML node tree of a JSON or YAML file (it knows each key's line), or ``None`` when
     it cannot be read: compose once, then ask ``line_in`` for as many keys as needed."""
+    yaml, loader = _yaml()
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".json":  # JSON is YAML, but for its tabs (never in strings)
             text = text.replace("\t", " ")
-        return yaml.compose(text, Loader=_FAST_LOADER)
+        return yaml.compose(text, Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
 
 
 def line_in(node: Any, *keys: str) -> int | None:
     """The line (1-based) of the key at ``keys`` in a ``composed`` tree, or ``None``."""
+    yaml, _ = _yaml()
     line = None
     for key in keys:
         if not isinstance(node, yaml.MappingNode):

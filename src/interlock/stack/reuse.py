@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from interlock._core.errors import InterlockError
 from interlock.stack.stack import Stack
 
@@ -116,7 +114,7 @@ class KeptStack:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        if not data.get("error") and not psutil.pid_exists(int(data.get("owner_pid", 0))):
+        if not data.get("error") and not _exists(int(data.get("owner_pid", 0))):
             path.unlink(missing_ok=True)
             return None
         return cls(path, data["name"], int(data["owner_pid"]), data["services"],
@@ -160,3 +158,11 @@ class KeptStack:
     def remove(self) -> None:
         """The stack stopped: nobody may reuse it."""
         self.path.unlink(missing_ok=True)
+
+
+def _exists(pid: int) -> bool:
+    """Whether a process of that id exists (psutil, imported only when a state file is read:
+    most runs never read one)."""
+    import psutil
+
+    return bool(psutil.pid_exists(pid))

@@ -1,0 +1,82 @@
+"""What a run's start costs: the stack file is parsed once and then read back from the
+suite's cache while it is unchanged, and a suite that uses no database, broker, container or
+contract imports none of their libraries (nor PyYAML, nor psutil) to start (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from interlock._core.config import load_config, read_yaml
+from interlock._core.errors import InterlockError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _stack_file(root: Path, text: str) -> Path:
+    path = root / "environment" / "interlock.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_an_unchanged_stack_file_is_read_from_the_cache_and_a_changed_one_again(
+        tmp_path: Path) -> None:
+    path = _stack_file(tmp_path, "services:\n  web: {external: 'http://127.0.0.1:1'}\n")
+    first = load_config(path)
+    cached = list((tmp_path / ".interlock" / "cache").glob("yaml-*.pickle"))
+    assert len(cached) == 1
+    again = load_config(path)
+    assert again.data == first.data and again.where("services", "web") == first.where(
+        "services", "web")
+    assert again.data["services"].lines == {"web": 2}  # the lines survive the cache
+    path.write_text("services:\n\n  api: {external: 'http://127.0.0.1:2'}\n")
+    changed = load_config(path)
+    assert list(changed.data["services"]) == ["api"]
+    assert changed.where("services", "api").endswith("interlock.yaml:3 (services.api)")
+
+
+def test_a_damaged_cache_file_is_parsed_again_and_an_error_is_never_cached(
+        tmp_path: Path) -> None:
+    path = _stack_file(tmp_path, "services:\n  web: {external: 'http://127.0.0.1:1'}\n")
+    load_config(path)
+    (kept,) = (tmp_path / ".interlock" / "cache").glob("yaml-*.pickle")
+    kept.write_bytes(b"\x80\x05not a pickle")
+    assert list(load_config(path).data["services"]) == ["web"]
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("a: 1\na: 2\n")
+    for _ in range(2):  # the second read parses again, and refuses again
+        with pytest.raises(InterlockError, match='Duplicate key "a"'):
+            read_yaml(twice, cache=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*"))
+
+
+START = """
+import sys
+import behave.__main__
+import interlock.behave.hooks, interlock.behave.steps
+from interlock.suite import Suite
+suite = Suite.load("environment/interlock.yaml", progress=lambda line: None)
+suite.stack()
+suite.close()
+heavy = ("yaml", "psutil", "sqlalchemy", "docker", "jsonschema", "openapi_core",
+         "allure_commons", "nats", "pika", "redis", "paho", "kafka", "aiokafka")
+print("loaded:", sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_a_plain_http_suite_starts_without_the_heavy_libraries(tmp_path: Path) -> None:
+    _stack_file(tmp_path, "services:\n  web: {external: 'http://127.0.0.1:1'}\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    runs = [subprocess.run([sys.executable, "-c", START], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert "loaded: ['yaml']" in runs[0].stdout  # the first start parses the stack file
+    assert "loaded: []" in runs[1].stdout, runs[1].stdout  # the next reads it back
