@@ -31,6 +31,7 @@ from allure_commons.model2 import Link, Status, StatusDetails
 from allure_commons.reporter import AllureReporter
 
 from interlock._core.errors import Failure, InterlockError
+from interlock.behave.allure_writer import BackgroundFileLogger
 from interlock.behave.binding import SuiteMistake
 from interlock.behave.glossary import FILE_NAME
 from interlock.behave.links import repository_url, source_link
@@ -224,6 +225,16 @@ class AllureFormatter(_AllureFormatter):
         allure_commons.plugin_manager.unregister(plugin=self.listener)  # type: ignore[has-type]
         self.listener = InterlockListener(config)
         allure_commons.plugin_manager.register(self.listener)
+        # The same files, written on a thread (allure_writer.py).
+        allure_commons.plugin_manager.unregister(plugin=self.file_logger)  # type: ignore[has-type]
+        self.file_logger = BackgroundFileLogger(self.stream_opener.name)
+        allure_commons.plugin_manager.register(self.file_logger)
+
+    def close(self) -> None:
+        try:
+            super().close()  # (the listener may report the last containers here)
+        finally:
+            self.file_logger.close()
 
 
 def argument_name(step_type: str, sentence: str, is_table: bool) -> str:
