@@ -80,3 +80,15 @@ def test_a_plain_http_suite_starts_without_the_heavy_libraries(tmp_path: Path) -
         assert run.returncode == 0, run.stderr[-3000:]
     assert "loaded: ['yaml']" in runs[0].stdout  # the first start parses the stack file
     assert "loaded: []" in runs[1].stdout, runs[1].stdout  # the next reads it back
+
+
+def test_the_cache_keeps_the_newest_parsed_texts_only(tmp_path: Path) -> None:
+    from interlock._core import config
+
+    cache = tmp_path / "cache"
+    path = tmp_path / "s.yaml"
+    for n in range(config._CACHE_KEPT + 5):
+        path.write_text(f"services: {{web{n}: {{external: 'http://127.0.0.1:1'}}}}\n")
+        assert list(read_yaml(path, cache=cache)["services"]) == [f"web{n}"]
+    assert len(list(cache.glob("yaml-*.pickle"))) == config._CACHE_KEPT
+    assert not list(cache.glob("*.tmp"))

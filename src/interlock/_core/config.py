@@ -90,13 +90,21 @@ def _cache_file(cache: Path | None, text: str) -> Path | None:
     return cache / f"yaml-{digest}.pickle"
 
 
+_CACHE_KEPT = 32  # parsed texts kept (older ones go when a new one is written)
+
+
 def _keep(path: Path, data: bytes) -> None:
-    """Write a cache file whole or not at all (parallel runs may write the same one)."""
+    """Write a cache file whole or not at all (parallel runs may write the same one), in a
+    folder only this user can write to (a cache file is unpickled); the oldest go beyond
+    ``_CACHE_KEPT``."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fresh = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         fresh.write_bytes(data)
         fresh.replace(path)
+        kept = sorted(path.parent.glob("yaml-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-_CACHE_KEPT]:
+            old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only checkout: parsed each time
 
