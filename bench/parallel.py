@@ -33,7 +33,13 @@ def timed(command: list[str]) -> tuple[float, str]:
     output = run.stdout + run.stderr
     summary = SCENARIOS.findall(output)
     if run.returncode != 0 or not summary:
-        sys.exit(f"{' '.join(command)} failed:\n{output[-3000:]}")
+        kept = ROOT / ".interlock" / f"parallel-failed-{os.getpid()}.log"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(output)
+        said = [line for line in output.splitlines()
+                if re.search(r"HOOK-ERROR|set-up error|Error|Failing scenarios|failed", line)]
+        sys.exit(f"{' '.join(command)} failed (whole output: {kept}):\n"
+                 + "\n".join(said[:40]) + f"\n...\n{output[-3000:]}")
     return seconds, summary[-1]
 
 
