@@ -274,3 +274,52 @@ def test_the_report_folders_exist_before_the_workers_start(tmp_path: Path) -> No
     assert junit.is_dir()
     assert text.parent.is_dir()
     assert not text.exists()  # the worker writes it; only its folder is made
+
+
+def test_what_a_killed_run_left_is_swept_by_the_next(tmp_path: Path) -> None:
+    """``interlock run`` and its workers killed outright (SIGKILL, an OOM kill): the shared
+    stack's services and the run's own folder (the workers' logs, the claims) are left; the
+    next run removes both before it starts."""
+    import os
+    import signal
+
+    suite = mini_suite(tmp_path, SERVICES)
+    waits = """
+        Feature: waits {n}
+          Scenario: waits for what never comes
+            When I send GET "/health" to "web"
+            Then within 60 seconds, the response status is 599
+    """
+    for n in range(2):
+        suite.write(f"features/waits_{n}.feature", waits.format(n=n))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**suite.env(), "TMPDIR": str(temp)}
+    before = {p.pid for p in tiny_processes()}
+    command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
+               "-f", "plain"]
+    run = subprocess.Popen(command, cwd=suite.root, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not {p.pid for p in tiny_processes()} - before:
+            time.sleep(0.1)
+        left = {p.pid for p in tiny_processes()} - before
+        assert left, "the shared stack did not start"
+        os.killpg(run.pid, signal.SIGKILL)  # interlock run and its workers, not the services
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    folders = list(temp.glob("interlock-run-*"))
+    assert len(folders) == 1 and {p.pid for p in tiny_processes()} >= left
+    for name in ("waits_0", "waits_1"):
+        (suite.root / "features" / f"{name}.feature").unlink()
+    suite.write("features/plain_0.feature", PLAIN.format(n=0))
+    again = subprocess.run(command, cwd=suite.root, env=env, capture_output=True, text=True,
+                           timeout=300, check=False)
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output[-3000:]
+    assert "interlock: swept folder" in output and "swept process web" in output, output[-3000:]
+    assert not list(temp.glob("interlock-run-*"))  # the killed run's, and this run's own
+    assert not ({p.pid for p in tiny_processes()} & left)

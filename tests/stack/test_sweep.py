@@ -137,3 +137,25 @@ def test_a_process_suite_does_not_import_the_docker_sdk_to_sweep(tmp_path: Path)
                          env=env, check=False)
     assert run.returncode == 0, run.stderr
     assert "docker imported: False" in run.stdout
+
+
+def test_a_zombie_has_ended_for_the_sweep() -> None:
+    """An ended process not yet reaped (a killed run's orphan, when the machine's reaper is
+    slow) holds nothing: its record is swept like a dead one's."""
+    import time
+
+    from interlock.stack.registry import _started
+
+    child = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            state = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":
+                break
+            time.sleep(0.01)
+        assert state == "Z"
+        assert _started(child.pid) == 0.0
+    finally:
+        child.wait()
+    assert _started(os.getpid()) > 0.0

@@ -243,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
                              setting="--config")
     suite = Suite.load(stack_file)
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
+    suite.registry.record_dir(scratch)  # if this process is killed, the next run removes it
     try:
         planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite))
         if shard is not None:  # a CI shard: its features only, spread over this machine's workers

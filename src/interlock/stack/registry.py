@@ -35,7 +35,8 @@ Sweeper = Callable[[str], list[str]]
 def _started(pid: int) -> float:
     """When the process ``pid`` started, in seconds since the epoch (0.0 when there is none),
     to tell it from a later one with the same id: read from ``/proc`` on Linux (the same sum
-    psutil makes, without importing it: about 10 ms of every run's start), else psutil's.
+    psutil makes, without importing it: about 10 ms of every run's start), else psutil's. A
+    zombie (ended, not yet reaped: an orphan whose reaper is slow) has ended: 0.0.
 
     Example:
         >>> abs(_started(os.getpid()) - time.time()) < 3600
@@ -46,8 +47,10 @@ def _started(pid: int) -> float:
     if pid <= 0:
         return 0.0
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X"):  # field 3, the state: zombie, dead
+            return 0.0
+        ticks = int(fields[19])  # field 22, starttime
         return _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
     except FileNotFoundError:
         if Path("/proc/self/stat").exists():
@@ -57,7 +60,8 @@ def _started(pid: int) -> float:
     import psutil
 
     try:
-        return float(psutil.Process(pid).create_time())
+        process = psutil.Process(pid)
+        return 0.0 if process.status() == psutil.STATUS_ZOMBIE else float(process.create_time())
     except psutil.Error:
         return 0.0
 
