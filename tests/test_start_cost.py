@@ -29,7 +29,7 @@ def test_an_unchanged_stack_file_is_read_from_the_cache_and_a_changed_one_again(
         tmp_path: Path) -> None:
     path = _stack_file(tmp_path, "services:\n  web: {external: 'http://127.0.0.1:1'}\n")
     first = load_config(path)
-    cached = list((tmp_path / ".interlock" / "cache").glob("yaml-*.pickle"))
+    cached = list((tmp_path / ".interlock" / "cache").glob("yaml-*.json"))
     assert len(cached) == 1
     again = load_config(path)
     assert again.data == first.data and again.where("services", "web") == first.where(
@@ -45,8 +45,8 @@ def test_a_damaged_cache_file_is_parsed_again_and_an_error_is_never_cached(
         tmp_path: Path) -> None:
     path = _stack_file(tmp_path, "services:\n  web: {external: 'http://127.0.0.1:1'}\n")
     load_config(path)
-    (kept,) = (tmp_path / ".interlock" / "cache").glob("yaml-*.pickle")
-    kept.write_bytes(b"\x80\x05not a pickle")
+    (kept,) = (tmp_path / ".interlock" / "cache").glob("yaml-*.json")
+    kept.write_text('{"text": "services: {}", "document": ["M"')  # cut short
     assert list(load_config(path).data["services"]) == ["web"]
     twice = tmp_path / "twice.yaml"
     twice.write_text("a: 1\na: 2\n")
@@ -90,5 +90,29 @@ def test_the_cache_keeps_the_newest_parsed_texts_only(tmp_path: Path) -> None:
     for n in range(config._CACHE_KEPT + 5):
         path.write_text(f"services: {{web{n}: {{external: 'http://127.0.0.1:1'}}}}\n")
         assert list(read_yaml(path, cache=cache)["services"]) == [f"web{n}"]
-    assert len(list(cache.glob("yaml-*.pickle"))) == config._CACHE_KEPT
+    assert len(list(cache.glob("yaml-*.json"))) == config._CACHE_KEPT
     assert not list(cache.glob("*.tmp"))
+
+
+def test_the_cache_is_this_users_and_a_document_json_cannot_hold_is_parsed_each_time(
+        tmp_path: Path) -> None:
+    import stat
+
+    path = _stack_file(tmp_path, "services:\n  web: {external: 'http://127.0.0.1:1'}\n")
+    load_config(path)
+    (kept,) = (tmp_path / ".interlock" / "cache").glob("yaml-*.json")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    dated = tmp_path / "dated.yaml"
+    dated.write_text("when: 2026-12-06\nlist: [1, {a: 2}]\n")
+    for _ in range(2):
+        document = read_yaml(dated, cache=tmp_path / "other")
+        assert str(document["when"]) == "2026-12-06" and document["list"][1].lines == {"a": 2}
+    assert not list((tmp_path / "other").glob("yaml-*"))
+
+
+def test_a_tab_is_named_in_the_error(tmp_path: Path) -> None:
+    """libyaml's message for a tab does not show it (PyYAML's own parser did): said here."""
+    path = _stack_file(tmp_path, "services:\n\tweb: {external: 'http://127.0.0.1:1'}\n")
+    with pytest.raises(InterlockError, match="a tab: YAML indents with spaces only") as err:
+        load_config(path)
+    assert "interlock.yaml:2" in str(err.value)

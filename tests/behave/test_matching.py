@@ -4,6 +4,7 @@ definition (or none), with the same arguments."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -100,11 +101,19 @@ def test_adding_a_definition_refuses_what_behave_refuses_and_keeps_what_it_keeps
         re.compile(f"^{pattern}$")
     ours, theirs = StepRegistry(), StepRegistry()
     ensure_registered(ours)
+    theirs._interlock_adding = True  # behave's own add_step_definition, from the start
     ensure_registered(theirs)
-    theirs.add_step_definition = StepRegistry.add_step_definition.__get__(theirs)
+    assert "add_step_definition" in vars(ours) and "add_step_definition" not in vars(theirs)
     assert [d.pattern for d in ours.steps["step"]] == [d.pattern for d in theirs.steps["step"]]
 
     def mine(context: object, **_: str) -> None: ...
+
+    @functools.wraps(SENTENCES[0][1])  # a suite's wrapper of a sentence is not the library's
+    def wrapper(context: object, **_: str) -> None: ...
+
+    from interlock.behave.binding import _is_sentence
+
+    assert _is_sentence(SENTENCES[0][1]) and not _is_sentence(wrapper)
 
     cases = [("then", 'the response status is {code:d}'),  # the library's sentence, again
              ("step", "the response status is 200"),  # its text is matched by a sentence

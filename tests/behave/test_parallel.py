@@ -300,12 +300,20 @@ def test_what_a_killed_run_left_is_swept_by_the_next(tmp_path: Path) -> None:
                "-f", "plain"]
     run = subprocess.Popen(command, cwd=suite.root, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.STDOUT, start_new_session=True)
+    runs = suite.root / ".interlock" / "runs"
+
+    def recorded() -> str:  # what the run registry holds (a service is there once started)
+        return " ".join(p.read_text() for p in runs.glob("*.json")) if runs.is_dir() else ""
+
+    left: set[int] = set()
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not {p.pid for p in tiny_processes()} - before:
+        while time.monotonic() < deadline:
+            left = {p.pid for p in tiny_processes()} - before
+            if left and all(f'"{pid}"' in recorded() for pid in left):
+                break
             time.sleep(0.1)
-        left = {p.pid for p in tiny_processes()} - before
-        assert left, "the shared stack did not start"
+        assert left and all(f'"{pid}"' in recorded() for pid in left), "no shared stack"
         os.killpg(run.pid, signal.SIGKILL)  # interlock run and its workers, not the services
         run.wait(timeout=30)
     finally:
@@ -319,7 +327,15 @@ def test_what_a_killed_run_left_is_swept_by_the_next(tmp_path: Path) -> None:
     again = subprocess.run(command, cwd=suite.root, env=env, capture_output=True, text=True,
                            timeout=300, check=False)
     output = again.stdout + again.stderr
-    assert again.returncode == 0, output[-3000:]
-    assert "interlock: swept folder" in output and "swept process web" in output, output[-3000:]
-    assert not list(temp.glob("interlock-run-*"))  # the killed run's, and this run's own
-    assert not ({p.pid for p in tiny_processes()} & left)
+    swept = again.returncode == 0 and "interlock: swept folder" in output and (
+        "swept process web" in output)
+    if not swept:
+        for pid in {p.pid for p in tiny_processes()} & left:
+            os.killpg(pid, signal.SIGKILL)
+    assert swept, output[-3000:]
+    try:
+        assert not list(temp.glob("interlock-run-*"))  # the killed run's, and this run's own
+        assert not ({p.pid for p in tiny_processes()} & left)
+    finally:
+        for pid in {p.pid for p in tiny_processes()} & left:  # (if the sweep missed them)
+            os.killpg(pid, signal.SIGKILL)

@@ -139,9 +139,10 @@ def test_a_process_suite_does_not_import_the_docker_sdk_to_sweep(tmp_path: Path)
     assert "docker imported: False" in run.stdout
 
 
-def test_a_zombie_has_ended_for_the_sweep() -> None:
-    """An ended process not yet reaped (a killed run's orphan, when the machine's reaper is
-    slow) holds nothing: its record is swept like a dead one's."""
+def test_a_zombie_owner_has_ended_for_the_sweep() -> None:
+    """A run's owner that ended and is not yet reaped (a killed run's orphan, when the
+    machine's reaper is slow) holds nothing: its record is swept like a dead one's; a service
+    whose group leader is a zombie is still killed (its group may live on)."""
     import time
 
     from interlock.stack.registry import _started
@@ -155,7 +156,8 @@ def test_a_zombie_has_ended_for_the_sweep() -> None:
                 break
             time.sleep(0.01)
         assert state == "Z"
-        assert _started(child.pid) == 0.0
+        assert _started(child.pid, zombies=False) == 0.0  # a run's owner: ended
+        assert _started(child.pid) > 0.0  # a group's leader: its group may live on
     finally:
         child.wait()
     assert _started(os.getpid()) > 0.0

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
-import pickle
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,9 @@ def read_yaml(path: Path, cache: Path | None = None) -> Any:
     """Read a YAML file whose mappings remember their lines; errors name file, line, column.
 
     With ``cache`` (a folder, the suite's ``.interlock/cache``), what a text parsed to is kept
-    there by the text's hash, and read back while the file is unchanged: a run then never
-    imports PyYAML for its stack file (about 14 ms of every start).
+    there by the text's hash (as JSON, readable by this user only), and read back while the
+    file is unchanged: a run then never imports PyYAML for its stack file (about 14 ms of
+    every start).
 
     Example:
         >>> import tempfile
@@ -67,43 +69,77 @@ def read_yaml(path: Path, cache: Path | None = None) -> Any:
     kept = _cache_file(cache, text)
     if kept is not None:
         try:
-            kept_text, document = pickle.loads(kept.read_bytes())
-            if kept_text == text:  # (compared, not only hashed)
-                return document
-        except Exception:  # missing, half-written, of another version: parsed again
+            found = json.loads(kept.read_text(encoding="utf-8"))
+            if found["text"] == text:  # (compared, not only hashed)
+                return _decoded(found["document"])
+        except (OSError, ValueError, KeyError, TypeError, IndexError):  # parsed again
             pass
     from interlock._core.yaml_located import parse
 
     document = parse(text, path)
     if kept is not None:
-        _keep(kept, pickle.dumps((text, document), protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            encoded = json.dumps({"text": text, "document": _encoded(document)})
+        except (TypeError, ValueError):  # a date, a set, bytes: not kept, parsed each time
+            return document
+        _keep(kept, encoded)
     return document
 
 
-_CACHE_FORMAT = "1"  # changes when what a document holds changes (Located's attributes)
+_CACHE_FORMAT = "2"  # changes when what a document holds changes (Located's attributes)
+_CACHE_KEPT = 32  # parsed texts kept (older ones go when a new one is written)
+
+
+def _encoded(value: Any) -> Any:
+    """A parsed document as JSON: a mapping is ``["M", line, [[key, line, value]...]]``, a
+    list ``["L", [...]]``; text, numbers, booleans and null as they are."""
+    if isinstance(value, dict):
+        lines = getattr(value, "lines", {})
+        return ["M", getattr(value, "line", 0),
+                [[key, lines.get(key, 0), _encoded(item)] for key, item in value.items()]]
+    if isinstance(value, list):
+        return ["L", [_encoded(item) for item in value]]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"not kept: {type(value).__name__}")
+
+
+def _decoded(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    if value[0] == "L":
+        return [_decoded(item) for item in value[1]]
+    mapping = Located()
+    mapping.line = int(value[1])
+    for key, line, item in value[2]:
+        mapping[key] = _decoded(item)
+        if line:
+            mapping.lines[key] = int(line)
+    return mapping
 
 
 def _cache_file(cache: Path | None, text: str) -> Path | None:
     if cache is None:
         return None
     digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{text}".encode()).hexdigest()[:32]
-    return cache / f"yaml-{digest}.pickle"
+    return cache / f"yaml-{digest}.json"
 
 
-_CACHE_KEPT = 32  # parsed texts kept (older ones go when a new one is written)
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Write a cache file whole or not at all (parallel runs may write the same one), in a
-    folder only this user can write to (a cache file is unpickled); the oldest go beyond
-    ``_CACHE_KEPT``."""
+def _keep(path: Path, data: str) -> None:
+    """Write a cache file whole or not at all (parallel runs may write the same one), readable
+    by this user only (a stack file may hold a password); the oldest go beyond
+    ``_CACHE_KEPT``, with any a killed run half wrote."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fresh = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fresh.write_bytes(data)
+        with os.fdopen(os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                       encoding="utf-8") as out:
+            out.write(data)
         fresh.replace(path)
-        kept = sorted(path.parent.glob("yaml-*.pickle"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-_CACHE_KEPT]:
+        kept = sorted(path.parent.glob("yaml-*.json"), key=lambda p: p.stat().st_mtime)
+        stale = [tmp for tmp in path.parent.glob("yaml-*.tmp")  # not another run's, now
+                 if time.time() - tmp.stat().st_mtime > 600]
+        for old in kept[:-_CACHE_KEPT] + stale:
             old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only checkout: parsed each time

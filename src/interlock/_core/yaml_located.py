@@ -78,8 +78,11 @@ def parse(text: str, path: Path | str) -> Any:
         mark = err.problem_mark
         line = f":{mark.line + 1}" if mark else ""
         col = f", column {mark.column + 1}" if mark else ""
+        problem = str(err.problem)
+        if mark is not None and text[mark.index:mark.index + 1] == "\t":  # libyaml omits it
+            problem += " (a tab: YAML indents with spaces only)"
         raise InterlockError(
-            f"The configuration is not valid YAML: {err.problem}{col}",
+            f"The configuration is not valid YAML: {problem}{col}",
             where=f"{path}{line}",
             hint="Check the indentation and quoting on that line (quote values with : or {).",
         ) from None

@@ -44,8 +44,8 @@ def allure_results_dir(context: Any) -> Path | None:
 
 # What Allure and Interlock write into a results folder, and only that: the folder may be one a
 # user chose (-o .), and history/ (Allure's trend, copied in on purpose) stays.
-_RESULT_FILE = re.compile(
-    r"^[0-9a-f-]{36}-(result\.json|container\.json|attachment(\.\w+)?)$"
+_RESULT_FILE = re.compile(  # (a .tmp one: half written by a run that was killed)
+    r"^[0-9a-f-]{36}-(result\.json|container\.json|attachment(\.\w+)?)(\.tmp)?$"
     r"|^(environment\.properties|executor\.json|categories\.json)$"
 )
 
@@ -58,9 +58,10 @@ def clear_old_results(folder: Path) -> int:
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
         >>> _ = (folder / "0b7c8a52-44ee-4e1f-9a57-0a3b1c2d3e4f-result.json").write_text("{}")
+        >>> _ = (folder / "1b7c8a52-44ee-4e1f-9a57-0a3b1c2d3e4f-attachment.txt.tmp").write_text("")
         >>> _ = (folder / "notes.txt").write_text("mine")
         >>> clear_old_results(folder), sorted(p.name for p in folder.iterdir())
-        (1, ['notes.txt'])
+        (2, ['notes.txt'])
     """
     if not folder.is_dir():
         return 0

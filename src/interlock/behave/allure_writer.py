@@ -27,12 +27,22 @@ import queue
 import sys
 import threading
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
 from allure_commons import hookimpl
 from allure_commons.logger import AllureFileLogger
 from attr import asdict
+
+_OPEN: weakref.WeakSet[BackgroundFileLogger] = weakref.WeakSet()  # this process's writers
+
+
+def close_all() -> None:
+    """Wait for every writer of this process (a forked worker ends with ``os._exit``, which
+    runs no ``atexit``: ``forked.py`` calls this first)."""
+    for writer in list(_OPEN):
+        writer.close()
 
 
 class BackgroundFileLogger(AllureFileLogger):
@@ -47,6 +57,7 @@ class BackgroundFileLogger(AllureFileLogger):
                                         name="interlock-allure-files")
         self._thread.start()
         atexit.register(self.close)
+        _OPEN.add(self)
 
     def _write_all(self) -> None:
         while True:
@@ -85,12 +96,14 @@ class BackgroundFileLogger(AllureFileLogger):
         self._queue.put((file_name, body.encode() if isinstance(body, str) else bytes(body)))
 
     def close(self) -> None:
-        """Wait until every file reported so far is written (once; later calls return)."""
+        """Wait until every file reported so far is written (once; later calls return; one
+        interrupted by a signal may be called again)."""
         if not self._thread.is_alive():
             return
         self._queue.put(None)
         self._thread.join()
         atexit.unregister(self.close)
+        _OPEN.discard(self)
         for failure in self._failed[:5]:
             print(f"interlock: an Allure file was not written: {failure}",
                   file=sys.__stderr__, flush=True)

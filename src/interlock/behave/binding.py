@@ -80,8 +80,9 @@ def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
 
 
 def _is_sentence(func: Any) -> bool:
-    """Whether ``func`` is one of the library's sentences (``sentence`` made it)."""
-    return hasattr(func, "interlock_serial")
+    """Whether ``func`` is one of the library's sentences (``sentence`` made it; not a
+    suite's function that wraps one, which ``functools.wraps`` gives the same attributes)."""
+    return any(run is func for _, run in SENTENCES)
 
 
 def ensure_registered(registry: Any) -> None:

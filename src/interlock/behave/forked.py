@@ -118,6 +118,9 @@ def fork_behave(args: Sequence[str], env: Mapping[str, str], output: Path,
         traceback.print_exc()
     finally:
         try:
+            writer = sys.modules.get("interlock.behave.allure_writer")
+            if writer is not None:  # Allure files still queued (os._exit runs no atexit)
+                writer.close_all()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:

@@ -92,8 +92,8 @@ def before_all(context: Any) -> None:
     context.interlock_retries = None
     context.interlock_times = None
     try:
-        one_allure_formatter(getattr(context._runner, "formatters", []))
         _clear_old_results(context)
+        one_allure_formatter(getattr(context._runner, "formatters", []))
         _retries(context)
         _shard(context)
         _claims(context)

@@ -243,8 +243,8 @@ def run(args: argparse.Namespace) -> int:
                              setting="--config")
     suite = Suite.load(stack_file)
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
-    suite.registry.record_dir(scratch)  # if this process is killed, the next run removes it
     try:
+        suite.registry.record_dir(scratch)  # if this process is killed, the next run removes it
         planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite))
         if shard is not None:  # a CI shard: its features only, spread over this machine's workers
             keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
@@ -317,8 +317,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             others_done()
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # (before its record goes with the suite)
         suite.close()
-        shutil.rmtree(scratch, ignore_errors=True)
     print(total([worker.text for worker, _ in results]), end="")
     print(f"Took {time.perf_counter() - started:.1f} s with {len(workers)} workers (wall)")
     return max((code for _, code in results), default=0)

@@ -32,11 +32,13 @@ Sweeper = Callable[[str], list[str]]
 """Removes what a dead run left in some other place (containers, networks); says what."""
 
 
-def _started(pid: int) -> float:
+def _started(pid: int, zombies: bool = True) -> float:
     """When the process ``pid`` started, in seconds since the epoch (0.0 when there is none),
     to tell it from a later one with the same id: read from ``/proc`` on Linux (the same sum
-    psutil makes, without importing it: about 10 ms of every run's start), else psutil's. A
-    zombie (ended, not yet reaped: an orphan whose reaper is slow) has ended: 0.0.
+    psutil makes, without importing it: about 10 ms of every run's start), else psutil's.
+    With ``zombies=False`` a zombie (ended, not yet reaped: an orphan whose reaper is slow)
+    counts as none: a run's owner that is one has ended. (A service's group leader that is one
+    may still have its group alive: the sweep asks with the default.)
 
     Example:
         >>> abs(_started(os.getpid()) - time.time()) < 3600
@@ -48,7 +50,7 @@ def _started(pid: int) -> float:
         return 0.0
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        if fields[0] in ("Z", "X"):  # field 3, the state: zombie, dead
+        if fields[0] in ("Z", "X") and not zombies:  # field 3, the state: zombie, dead
             return 0.0
         ticks = int(fields[19])  # field 22, starttime
         return _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
@@ -61,7 +63,9 @@ def _started(pid: int) -> float:
 
     try:
         process = psutil.Process(pid)
-        return 0.0 if process.status() == psutil.STATUS_ZOMBIE else float(process.create_time())
+        if not zombies and process.status() == psutil.STATUS_ZOMBIE:
+            return 0.0
+        return float(process.create_time())
     except psutil.Error:
         return 0.0
 
@@ -153,7 +157,8 @@ class RunRegistry:
             except (OSError, ValueError):
                 path.unlink(missing_ok=True)
                 continue
-            if _is_alive(record.get("owner_pid", 0), record.get("owner_started", 0.0)):
+            if _is_alive(record.get("owner_pid", 0), record.get("owner_started", 0.0),
+                         zombies=False):
                 continue
             removed.extend(_sweep_record(record))
             self.dead_backends.update(str(b) for b in record.get("backends", []))
@@ -163,10 +168,10 @@ class RunRegistry:
         return removed
 
 
-def _is_alive(pid: int, started: float) -> bool:
+def _is_alive(pid: int, started: float, zombies: bool = True) -> bool:
     if not pid:
         return False
-    actual = _started(pid)
+    actual = _started(pid, zombies)
     return actual != 0.0 and abs(actual - started) < 1.0
 
 
