@@ -40,6 +40,18 @@ Feature: plain {n}
 """
 
 
+# A feature that waits a minute for what never comes: the run is mid-way while it waits.
+WAITS = textwrap.dedent("""
+    Feature: waits {n}
+      Scenario: waits for what never comes
+        When I send GET "/health" to "web"
+        Then within 60 seconds, the response status is 599
+""")
+
+RUN_PLAIN = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
+             "-f", "plain"]
+
+
 def run_parallel(suite: MiniSuite) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
                "-f", "plain", "-f", "allure_behave.formatter:AllureFormatter",
@@ -151,18 +163,11 @@ def test_sigterm_stops_the_workers_and_the_stack(tmp_path: Path) -> None:
     import psutil
 
     suite = mini_suite(tmp_path, SERVICES)
-    waits = """
-        Feature: waits {n}
-          Scenario: waits for what never comes
-            When I send GET "/health" to "web"
-            Then within 60 seconds, the response status is 599
-    """
-    suite.write("features/waits_1.feature", waits.format(n=1))
-    suite.write("features/waits_3.feature", waits.format(n=3))
-    suite.write("features/waits_2.feature", "@serial\n" + textwrap.dedent(waits.format(n=2)))
+    suite.write("features/waits_1.feature", WAITS.format(n=1))
+    suite.write("features/waits_3.feature", WAITS.format(n=3))
+    suite.write("features/waits_2.feature", "@serial\n" + WAITS.format(n=2))
     before = {p.pid for p in tiny_processes()}
-    command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
-               "-f", "plain"]
+    command = RUN_PLAIN
     run = subprocess.Popen(command, cwd=suite.root, env=suite.env(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     try:
@@ -284,20 +289,13 @@ def test_what_a_killed_run_left_is_swept_by_the_next(tmp_path: Path) -> None:
     import signal
 
     suite = mini_suite(tmp_path, SERVICES)
-    waits = """
-        Feature: waits {n}
-          Scenario: waits for what never comes
-            When I send GET "/health" to "web"
-            Then within 60 seconds, the response status is 599
-    """
     for n in range(2):
-        suite.write(f"features/waits_{n}.feature", waits.format(n=n))
+        suite.write(f"features/waits_{n}.feature", WAITS.format(n=n))
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**suite.env(), "TMPDIR": str(temp)}
     before = {p.pid for p in tiny_processes()}
-    command = [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "--no-capture",
-               "-f", "plain"]
+    command = RUN_PLAIN
     run = subprocess.Popen(command, cwd=suite.root, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.STDOUT, start_new_session=True)
     runs = suite.root / ".interlock" / "runs"

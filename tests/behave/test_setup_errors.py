@@ -11,6 +11,17 @@ from typing import Any
 from tests.behave.suite_builder import MiniSuite, mini_suite
 
 
+def _web_suite(root: Path, flags: str = "", ready: str = "ready") -> MiniSuite:
+    """A suite of one service, "web" (the tiny service, with ``flags``), ready on /health
+    (under the key ``ready``)."""
+    return mini_suite(root, f"""
+services:
+  web:
+    process: {{command: "{{tiny}} --port {{port}}{flags}"}}
+    {ready}: {{http: /health}}
+""")
+
+
 def _features(suite: MiniSuite, step: str) -> list[str]:
     stopped = []
     for feature in ("one", "two"):
@@ -32,12 +43,7 @@ def _no_framework_frames(trace: str) -> bool:
 
 def test_a_service_that_does_not_start_is_said_once_and_breaks_each_scenario(
         tmp_path: Path) -> None:
-    suite = mini_suite(tmp_path, """
-services:
-  web:
-    process: {command: "{tiny} --port {port} --exit-at-start"}
-    ready: {http: /health}
-""")
+    suite = _web_suite(tmp_path, flags=" --exit-at-start")
     stopped = _features(suite, 'When I send GET "/health" to "web"')
     result = suite.run()
     output = result.stdout + result.stderr
@@ -62,12 +68,7 @@ services:
 
 
 def test_a_bad_stack_file_is_said_once_and_breaks_each_scenario(tmp_path: Path) -> None:
-    suite = mini_suite(tmp_path, """
-services:
-  web:
-    process: {command: "{tiny} --port {port}"}
-    redy: {http: /health}
-""")
+    suite = _web_suite(tmp_path, ready="redy")  # a misspelt key
     stopped = _features(suite, "Given I am not logged in")
     result = suite.run()
     output = result.stdout + result.stderr
@@ -115,12 +116,7 @@ def test_a_second_allure_formatter_is_said_not_a_traceback(tmp_path: Path) -> No
     Allure formatter and run with allure-behave's too has two, and allure-behave follows one
     scenario at a time (a KeyError at the end of the first scenario, before). Now: one set-up
     error that names both; the first formatter's results say why each scenario was stopped."""
-    suite = mini_suite(tmp_path, """
-services:
-  web:
-    process: {command: "{tiny} --port {port}"}
-    ready: {http: /health}
-""")
+    suite = _web_suite(tmp_path)
     stopped = _features(suite, 'When I send GET "/health" to "web"')
     other = tmp_path / "other-results"
     result = suite.run("-f", "allure_behave.formatter:AllureFormatter", "-o", str(other))

@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from interlock._core.errors import InterlockError
+from interlock._core.report import MemoryReporter
+from interlock._core.secrets import Secrets
 from interlock.db import Databases, ScenarioData
 from interlock.db.config import DatabaseConfig
 from interlock.db.connection import sqlalchemy_url
@@ -200,3 +202,36 @@ def test_template_on_mariadb_is_refused(mariadb_server: str) -> None:
         ScenarioData(databases)
     assert "cleanup: template works on PostgreSQL only" in str(failed.value)
     databases.close()
+
+
+def test_tracked_rows_go_in_one_transaction_a_database_however_interleaved(
+        database_url: str, make_databases: MakeDatabases) -> None:
+    """Rows written in two databases in turn (a, then b, then a again) are removed in one
+    transaction each, not one per run of the same database."""
+    make_databases("tracked")  # (the schema)
+    secrets = Secrets()
+    databases = Databases({name: DatabaseConfig(name, database_url, "tracked", ())
+                           for name in ("a", "b")},
+                          secrets=secrets, reporter=MemoryReporter(secrets))
+    try:
+        data = ScenarioData(databases)
+        data.database("a").insert_rows("customers", [{"id": "a-1", "name": "Alice"}])
+        data.database("b").insert_rows("customers", [{"id": "b-1", "name": "Bob"}])
+        data.database("a").insert_rows("orders", [{"id": "o-1", "customer_id": "a-1",
+                                                    "status": "new"}])
+        begun: list[str] = []
+        engines = {name: databases.get(name).engine for name in ("a", "b")}
+        listeners = {name: (lambda _conn, name=name: begun.append(name)) for name in engines}
+        for name, engine in engines.items():
+            sa.event.listen(engine, "begin", listeners[name])
+        try:
+            data.close()
+        finally:
+            for name, engine in engines.items():
+                sa.event.remove(engine, "begin", listeners[name])
+        assert sorted(begun) == ["a", "b"]
+        left = databases.get("a").query(
+            "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders) AS n")
+        assert int(left[0]["n"]) == 0
+    finally:
+        databases.close()

@@ -183,10 +183,10 @@ def plan(paths: list[Path], root: Path, durations: Durations,
     for name, feature in parsed.items():
         # An @isolated feature has a stack of its own already, in whichever worker runs it.
         isolated = "isolated" in feature.tags
-        own = "" if isolated else why(feature, breaks)
-        alone = "" if isolated or own else why(feature, serial, "serial", correlated)
+        stops = "" if isolated else why(feature, breaks)
+        alone = "" if isolated or stops else why(feature, serial, "serial", correlated)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
-                             alone, own, isolated))
+                             alone, stops, isolated))
     return found
 
 
@@ -414,8 +414,8 @@ def _finish(worker: Worker) -> tuple[Worker, int]:
     worker.text = text
     body = text[:m.start()] if (m := SUMMARY.search(text)) else text
     seconds = time.perf_counter() - worker.started
-    features = sum(int(m.group(1)) + sum(int(n) for n, _ in _COUNT.findall(m.group(4)))
-                   for m in SUMMARY.finditer(text) if m.group(2) == "feature")
+    ran = _counts([text]).get("feature", {})
+    features = sum(number for status, number in ran.items() if status != "flaky")
     print(f"--- worker {worker.number}: {features} feature{'' if features == 1 else 's'}, "
           f"{'passed' if code == 0 else 'FAILED'} ({seconds:.1f} s)", flush=True)
     print(body.rstrip(), flush=True)
@@ -433,14 +433,7 @@ def total(outputs: list[str]) -> str:
         3 features passed, 0 failed, 0 skipped
         5 scenarios passed (1 flaky), 1 failed, 0 skipped, 2 error
     """
-    counts: dict[str, dict[str, int]] = {}
-    for text in outputs:
-        for match in SUMMARY.finditer(text):
-            kind = counts.setdefault(match.group(2), {"passed": 0, "flaky": 0})
-            kind["passed"] += int(match.group(1))
-            kind["flaky"] += int(match.group(3) or 0)
-            for number, status in _COUNT.findall(match.group(4)):
-                kind[status] = kind.get(status, 0) + int(number)
+    counts = _counts(outputs)
     lines = []
     for name in ("feature", "scenario", "step"):
         if name in counts:
@@ -450,6 +443,20 @@ def total(outputs: list[str]) -> str:
             lines.append(f"{passed} {name}{'' if passed == 1 else 's'} passed"
                          f"{f' ({flaky} flaky)' if flaky else ''}{rest}\n")
     return "".join(lines)
+
+
+def _counts(outputs: list[str]) -> dict[str, dict[str, int]]:
+    """behave's summary counts in ``outputs``, added up: by kind ("feature", "scenario",
+    "step"), how many "passed" (of which "flaky") and how many of each other status."""
+    counts: dict[str, dict[str, int]] = {}
+    for text in outputs:
+        for match in SUMMARY.finditer(text):
+            kind = counts.setdefault(match.group(2), {"passed": 0, "flaky": 0})
+            kind["passed"] += int(match.group(1))
+            kind["flaky"] += int(match.group(3) or 0)
+            for number, status in _COUNT.findall(match.group(4)):
+                kind[status] = kind.get(status, 0) + int(number)
+    return counts
 
 
 def add_run_parser(commands: Any) -> None:

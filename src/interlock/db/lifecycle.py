@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,8 +141,10 @@ class ScenarioData:
         # One transaction a database: a run sharing it never reads half the removal (an order
         # whose items are gone). If it fails, each is tried alone: what can go goes, and each
         # problem is said.
-        for _, group in itertools.groupby(reversed(undo), key=lambda item: item.database):
-            items = list(group)
+        by_database: dict[str, list[_Undo]] = {}
+        for item in reversed(undo):  # latest first, within each database
+            by_database.setdefault(item.database, []).append(item)
+        for items in by_database.values():
             try:
                 self._apply(items)
             except InterlockError:

@@ -70,6 +70,16 @@ def _started(pid: int, zombies: bool = True) -> float:
         return 0.0
 
 
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` runs (exists, and is not a zombie waiting to be reaped).
+
+    Example:
+        >>> is_running(os.getpid()), is_running(0)
+        (True, False)
+    """
+    return _started(pid, zombies=False) > 0.0
+
+
 def _boot_time() -> float:
     for line in Path("/proc/stat").read_text().splitlines():
         if line.startswith("btime "):

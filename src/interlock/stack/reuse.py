@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock._core.errors import InterlockError
+from interlock.stack.registry import is_running
 from interlock.stack.stack import Stack
 
 _ON = ("1", "true", "yes")
@@ -114,7 +115,7 @@ class KeptStack:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        if not data.get("error") and not _exists(int(data.get("owner_pid", 0))):
+        if not data.get("error") and not is_running(int(data.get("owner_pid", 0))):
             path.unlink(missing_ok=True)
             return None
         return cls(path, data["name"], int(data["owner_pid"]), data["services"],
@@ -158,11 +159,3 @@ class KeptStack:
     def remove(self) -> None:
         """The stack stopped: nobody may reuse it."""
         self.path.unlink(missing_ok=True)
-
-
-def _exists(pid: int) -> bool:
-    """Whether a process of that id exists (psutil, imported only when a state file is read:
-    most runs never read one)."""
-    import psutil
-
-    return bool(psutil.pid_exists(pid))
