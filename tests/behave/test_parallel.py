@@ -89,6 +89,13 @@ def test_features_share_one_stack_and_its_secrets_and_results_merge(tmp_path: Pa
     # workers take those four one at a time.
     assert "6 features on 2 worker(s), each taking the next one when free; worker 1 starts " \
         "the shared stack, and runs the 2 that need it alone once the others are taken" in output
+    # Said as it happens, on interlock run's own stderr (each worker's output, on stdout, is
+    # shown when it ends).
+    assert "interlock: worker 1 starts the shared stack" in run.stderr
+    assert "interlock: worker 1 runs features/outage.feature (alone on the shared stack)" \
+        in run.stderr
+    assert "interlock: worker 2 runs features/plain_" in run.stderr
+    assert "--- worker " in run.stdout and "--- worker " not in run.stderr
     ran = dict(re.findall(r"^--- worker (\d): (\d+) features?, passed", output, re.MULTILINE))
     assert set(ran) == {"1", "2"} and int(ran["1"]) >= 2, output[-4000:]
     assert int(ran["1"]) + int(ran["2"]) == 6

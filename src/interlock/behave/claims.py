@@ -27,6 +27,21 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 
 CLAIMS_ENV = "INTERLOCK_CLAIMS"  # the folder the workers of one run take features in
+# "<fd>:<worker number>": where a worker says, as it happens, which feature it takes (the
+# terminal of ``interlock run``, which shows each worker's own output only when it ends).
+PROGRESS_ENV = "INTERLOCK_PROGRESS"
+
+
+def tell_run(what: str) -> None:
+    """Tell ``interlock run``'s terminal, now, what this worker does ("runs features/a.feature"):
+    nothing when it is not a worker of one, or that terminal is gone."""
+    fd, _, number = os.environ.get(PROGRESS_ENV, "").partition(":")
+    if not fd.isdigit():
+        return
+    try:
+        os.write(int(fd), f"interlock: worker {number} {what}\n".encode())
+    except OSError:
+        pass
 
 
 class Claims:

@@ -42,7 +42,7 @@ from interlock.behave.allure_files import (
     write_allure_files,
 )
 from interlock.behave.binding import SuiteMistake, ensure_registered
-from interlock.behave.claims import CLAIMS_ENV, Claims
+from interlock.behave.claims import CLAIMS_ENV, Claims, tell_run
 from interlock.behave.links import repository_url, source_link
 from interlock.behave.retries import Retries
 from interlock.behave.setup_errors import SetupErrors, SetupFailed, own_frames
@@ -186,10 +186,12 @@ def _before_all(context: Any) -> None:
     if suite.lends and suite.services:
         # interlock run -j: the other workers wait for this stack; a failure to start it is
         # said by every feature that needs it (and the others stop waiting).
+        tell_run("starts the shared stack")
         try:
-            suite.stack(DEFAULT_STACK)
+            stack = suite.stack(DEFAULT_STACK)
+            tell_run(f"started the shared stack in {stack.started_in or 0.0:.1f} s")
         except InterlockError:
-            pass
+            tell_run("could not start the shared stack (its output says why, at the end)")
 
 
 def before_feature(context: Any, feature: Any) -> None:
@@ -486,6 +488,8 @@ def _claims(context: Any) -> None:
         taken = claims.next()
         if taken is not None:
             features.append(queue[taken])
+            how = " (alone on the shared stack)" if os.path.abspath(taken) in alone else ""
+            tell_run(f"runs {taken}{how}")
 
     for feature in queue.values():
         # Whether it ran, was skipped by --tags or failed: the worker takes the next one

@@ -51,7 +51,7 @@ from typing import Any
 
 from interlock._core.errors import InterlockError
 from interlock._core.shards import Durations
-from interlock.behave.claims import CLAIMS_ENV
+from interlock.behave.claims import CLAIMS_ENV, PROGRESS_ENV
 from interlock.behave.forked import Forked, fork_behave
 
 # behave's summary lines: "3 scenarios passed, 0 failed, 2 error, 0 skipped" (the statuses
@@ -292,17 +292,21 @@ def run(args: argparse.Namespace) -> int:
                 os.close(done)
 
         workers: list[Worker] = []
+        live = os.dup(sys.stderr.fileno())  # where the workers say which feature they take
         try:
             for number in range(1, max(1, min(args.jobs, len(order))) + 1):
+                mine = {**env, PROGRESS_ENV: f"{live}:{number}"}
                 if number == 1 and lends:
-                    lender = {**env, LEND_ENV: str(kept),
+                    lender = {**mine, LEND_ENV: str(kept),
                               ALONE_ENV: os.pathsep.join(f.path for f in private)}
                     workers.append(_start(1, order + private, command, lender, scratch,
-                                          keep=(kept,), close=(done,)))
+                                          keep=(kept, live), close=(done,)))
                     os.close(kept)
                 else:
-                    workers.append(_start(number, order, command, env, scratch,
-                                          close=(done,) if lends else ()))
+                    workers.append(_start(number, order, command, mine, scratch,
+                                          keep=(live,), close=(done,) if lends else ()))
+            os.close(live)
+            live = -1
             print(f"interlock: {len(planned)} features on {len(workers)} worker(s), each "
                   "taking the next one when free"
                   + (f"; worker 1 starts the shared stack, and runs the {len(private)} that "
@@ -316,6 +320,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             others_done()
+            if live >= 0:
+                os.close(live)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # (before its record goes with the suite)
         suite.close()
