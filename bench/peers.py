@@ -8,7 +8,8 @@ runner is a fresh process (`behave` or `pytest`), start-up included, as in CI:
   hand+allure       the same with allure-behave's formatter
   interlock         Interlock's hooks and sentences, the API as an `external:` service,
                     Allure off
-  interlock+allure  Allure on (what `[tool.behave]` in Interlock's template configures)
+  interlock+allure  Allure on: Interlock's formatter, which `[tool.behave]` in Interlock's
+                    template names (allure-behave's, its files written on a thread)
   interlock+junit   Allure and behave's JUnit reporter
   tavern            the same test as a Tavern YAML file under pytest, when Tavern is
                     installed (here, or in the Python given by --tavern-python)
@@ -169,6 +170,10 @@ def behave(*more: str) -> Callable[[Path], list[str]]:
 
 
 ALLURE = ("-f", "allure_behave.formatter:AllureFormatter", "-o", "{folder}/reports/allure")
+# What a suite made by `interlock init` names in its [tool.behave] (the same files, written on
+# a thread of their own: src/interlock/behave/allure_writer.py).
+INTERLOCK_ALLURE = ("-f", "interlock.behave.allure_formatter:AllureFormatter",
+                    "-o", "{folder}/reports/allure")
 JUNIT = ("--junit", "--junit-directory", "{folder}/reports/junit")
 
 
@@ -185,8 +190,8 @@ def make_runners(base: Path, url: str, sizes: tuple[int, ...], tavern: str | Non
         Runner("hand-written", behave(*userdata)),
         Runner("hand+allure", behave(*userdata, *ALLURE)),
         Runner("interlock", behave()),
-        Runner("interlock+allure", behave(*ALLURE)),
-        Runner("interlock+junit", behave(*ALLURE, *JUNIT)),
+        Runner("interlock+allure", behave(*INTERLOCK_ALLURE)),
+        Runner("interlock+junit", behave(*INTERLOCK_ALLURE, *JUNIT)),
     ]
     if baseline is not None:  # another checkout's Interlock, Allure off, in the same rounds
         runners.append(Runner("interlock@baseline", behave()))

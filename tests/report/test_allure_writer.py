@@ -5,6 +5,7 @@ be written is said, once, without a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -49,3 +50,23 @@ def test_a_file_that_cannot_be_written_is_said(tmp_path: Path,
     said = capfd.readouterr().err
     assert "an Allure file was not written:" in said and "gone-attachment.txt" in said
     assert "Traceback" not in said
+
+
+def test_results_are_renamed_into_place_after_their_attachments_written_straight(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[str] = []
+    renamed: list[str] = []
+    write_bytes = Path.write_bytes
+    monkeypatch.setattr(Path, "write_bytes",
+                        lambda self, data: (written.append(self.name), write_bytes(self, data))[1])
+    replace = os.replace
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: (renamed.append(Path(b).name), replace(a, b))[0])
+    logger = BackgroundFileLogger(tmp_path)
+    logger.report_attached_data("GET /orders/1", "a1-attachment.txt")
+    logger.report_attached_data(b"<svg/>", "d1-attachment.svg")
+    logger.report_result(Result(uuid="u1", name="scenario", status=Status.PASSED))
+    logger.close()
+    result = next(tmp_path.glob("*-result.json")).name
+    assert written == ["a1-attachment.txt", "d1-attachment.svg", f"{result}.tmp"]
+    assert renamed == [result]

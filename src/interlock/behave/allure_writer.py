@@ -8,6 +8,13 @@ the files' contents are made where allure-commons makes them (so nothing changes
 reported) and a writer thread does the file system's part while the run goes on; ``close``
 waits until every file is in place.
 
+A result or container file is written whole under another name, then renamed into place (as
+allure-commons does: a reader never sees half a result). An attachment is written straight
+to its own name: the files are written in the order they were reported, and a scenario's
+result (the only file that names its attachments) comes after them, so a reader that finds
+an attachment through its result finds it whole; one rename less for each of a scenario's
+three or four files.
+
 Example:
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -51,7 +58,8 @@ class BackgroundFileLogger(AllureFileLogger):
 
     def __init__(self, report_dir: Path | str) -> None:
         super().__init__(report_dir)
-        self._queue: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        # (file name, contents, whether to write it whole under another name first)
+        self._queue: queue.SimpleQueue[tuple[str, bytes, bool] | None] = queue.SimpleQueue()
         self._failed: list[str] = []
         self._thread = threading.Thread(target=self._write_all, daemon=True,
                                         name="interlock-allure-files")
@@ -64,12 +72,15 @@ class BackgroundFileLogger(AllureFileLogger):
             item = self._queue.get()
             if item is None:
                 return
-            name, data = item
+            name, data, renamed = item
             final = self._report_dir / name
-            fresh = final.with_name(f"{name}.tmp")
             try:
-                fresh.write_bytes(data)
-                os.replace(fresh, final)
+                if renamed:
+                    fresh = final.with_name(f"{name}.tmp")
+                    fresh.write_bytes(data)
+                    os.replace(fresh, final)
+                else:
+                    final.write_bytes(data)
             except OSError as err:
                 self._failed.append(f"{final}: {err.strerror or err}")
 
@@ -77,7 +88,8 @@ class BackgroundFileLogger(AllureFileLogger):
         indent = 4 if os.environ.get("ALLURE_INDENT_OUTPUT") else None
         name = item.file_pattern.format(prefix=uuid.uuid4())
         data = asdict(item, filter=lambda _, value: value or value is False)
-        self._queue.put((name, json.dumps(data, indent=indent, ensure_ascii=False).encode()))
+        self._queue.put((name, json.dumps(data, indent=indent, ensure_ascii=False).encode(),
+                         True))
 
     @hookimpl
     def report_result(self, result: Any) -> None:
@@ -93,7 +105,8 @@ class BackgroundFileLogger(AllureFileLogger):
 
     @hookimpl
     def report_attached_data(self, body: str | bytes, file_name: str) -> None:
-        self._queue.put((file_name, body.encode() if isinstance(body, str) else bytes(body)))
+        self._queue.put((file_name, body.encode() if isinstance(body, str) else bytes(body),
+                         False))
 
     def close(self) -> None:
         """Wait until every file reported so far is written (once; later calls return; one
