@@ -1,6 +1,7 @@
 """What a run's start costs: the stack file is parsed once and then read back from the
 suite's cache while it is unchanged, and a suite that uses no database, broker, container or
-contract imports none of their libraries (nor PyYAML, nor psutil) to start (issue 15)."""
+contract imports none of their libraries (nor PyYAML, nor psutil), nor Interlock's own modules
+for them, to start (issue 15)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ suite.close()
 heavy = ("yaml", "psutil", "sqlalchemy", "docker", "jsonschema", "openapi_core",
          "allure_commons", "nats", "pika", "redis", "paho", "kafka", "aiokafka")
 print("loaded:", sorted(name for name in heavy if name in sys.modules))
+own = ("interlock.auth", "interlock.contracts", "interlock.db", "interlock.events")
+print("own:", sorted(name for name in own if name in sys.modules))
 """
 
 
@@ -80,6 +83,8 @@ def test_a_plain_http_suite_starts_without_the_heavy_libraries(tmp_path: Path) -
         assert run.returncode == 0, run.stderr[-3000:]
     assert "loaded: ['yaml']" in runs[0].stdout  # the first start parses the stack file
     assert "loaded: []" in runs[1].stdout, runs[1].stdout  # the next reads it back
+    # nor Interlock's own modules for the sections the stack file does not have
+    assert "own: []" in runs[1].stdout, runs[1].stdout
 
 
 def test_the_cache_keeps_the_newest_parsed_texts_only(tmp_path: Path) -> None:

@@ -29,11 +29,6 @@ from interlock._core.errors import Failure, InterlockError, did_you_mean
 from interlock._core.report import MemoryReporter, Reporter
 from interlock._core.secrets import Secrets
 from interlock._core.values import Scope, render, render_tree
-from interlock.auth.config import AuthConfig
-from interlock.contracts import Observed, OpenApiContract, SchemaLibrary
-from interlock.db import DatabasesConfig
-from interlock.events.base import Broker
-from interlock.events.config import EventsConfig, brokers_from_dict
 from interlock.http import Connections, HttpSession
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
@@ -45,9 +40,14 @@ from interlock.stack.stack import Stack
 from interlock.stack.turns import Turns
 from interlock.suite_check import check_suite
 
-if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy
+if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy; the
+    # auth, events, databases and contracts modules when the stack file has their sections
     from interlock.auth import Authenticator
+    from interlock.auth.config import AuthConfig
+    from interlock.contracts import OpenApiContract, SchemaLibrary
     from interlock.db import Databases, ScenarioData
+    from interlock.events.base import Broker
+    from interlock.events.config import EventsConfig
     from interlock.stubs import Stub  # and the stub client, when a suite has stubs
 
 DEFAULT_STACK = "default"
@@ -109,12 +109,13 @@ class Suite:
         contracts = settings.get("contracts", [])
         folders = [contracts] if isinstance(contracts, str) else list(contracts)
         self.contract_dirs = [self.root / str(f) for f in folders] + [self.data_dir]
-        self.schemas = SchemaLibrary(self.contract_dirs)
+        self._schemas: SchemaLibrary | None = None
         self.openapi_contracts: dict[str, OpenApiContract] = {}
-        self.auth_config = AuthConfig()  # parsed and checked by check_suite
+        self._auth_config: AuthConfig | None = None  # parsed and checked by check_suite
         self._auth: Authenticator | None = None  # without services: no stack to own it
-        self.events_config = EventsConfig.from_dict(
-            self.section("events"), self.config.where("events"))
+        self._events_config: EventsConfig | None = None
+        if self.section("events"):
+            self._events_config = self._read_events()
         self._brokers: dict[str, Broker] | None = None  # without services (no stack)
         self._databases: Databases | None = None  # without services (no stack)
         data_settings = self.section("data")
@@ -128,6 +129,40 @@ class Suite:
         self._closed = False
         check_suite(self)  # the whole file, before anything starts (nothing to close yet)
         atexit.register(self.close)
+
+    @property
+    def schemas(self) -> SchemaLibrary:
+        """The JSON Schemas of the contract folders (and the data folder), by file name."""
+        if self._schemas is None:
+            from interlock.contracts import SchemaLibrary
+
+            self._schemas = SchemaLibrary(self.contract_dirs)
+        return self._schemas
+
+    @property
+    def auth_config(self) -> AuthConfig:
+        """The stack file's ``auth`` section (empty when it has none)."""
+        if self._auth_config is None:
+            from interlock.auth.config import AuthConfig
+
+            self._auth_config = AuthConfig()
+        return self._auth_config
+
+    @auth_config.setter
+    def auth_config(self, config: AuthConfig) -> None:
+        self._auth_config = config
+
+    @property
+    def events_config(self) -> EventsConfig:
+        """The stack file's ``events`` section (empty when it has none)."""
+        if self._events_config is None:
+            self._events_config = self._read_events()
+        return self._events_config
+
+    def _read_events(self) -> EventsConfig:
+        from interlock.events.config import EventsConfig
+
+        return EventsConfig.from_dict(self.section("events"), self.config.where("events"))
 
     @classmethod
     def load(cls, path: Path | str, **kwargs: Any) -> Suite:
@@ -321,6 +356,8 @@ class Suite:
         stack owns them (they are closed when it stops)."""
 
         def build() -> dict[str, Broker]:
+            from interlock.events.config import brokers_from_dict
+
             where = self.config.where("brokers")
             data = render_tree(self.section("brokers"), self.scope_for(stack), where)
             connected: dict[str, Broker] = {}
@@ -349,7 +386,7 @@ class Suite:
         the stack owns them (they are closed when it stops)."""
 
         def build() -> Databases:
-            from interlock.db import Databases
+            from interlock.db import Databases, DatabasesConfig
 
             where = str(self.config.path)
             data = {
@@ -383,6 +420,8 @@ class Suite:
                 "in environment/interlock.yaml.",
             )
         if service not in self.openapi_contracts:  # loaded by check_suite, unless built by hand
+            from interlock.contracts import OpenApiContract
+
             self.openapi_contracts[service] = OpenApiContract.load(self.root / spec.openapi,
                                                                    self.cache_dir)
         return self.openapi_contracts[service]
@@ -606,6 +645,7 @@ def _answer_checker(name: str, contract: OpenApiContract,
                     secrets: Secrets) -> Callable[[str, str, int, dict[str, str], bytes, str],
                                                   None]:
     """What refuses an answer a stub's OpenAPI document does not allow (a suite mistake)."""
+    from interlock.contracts import Observed
 
     def check(method: str, path: str, status: int, headers: dict[str, str], body: bytes,
               where: str) -> None:

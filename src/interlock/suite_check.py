@@ -31,12 +31,9 @@ from interlock._core.extras import MissingExtra, requires
 from interlock._core.stackfile import block as definition
 from interlock._core.stackfile.model import TEXT_OR_TEXTS, TEXTS, Choice
 from interlock._core.values import Scope, render
-from interlock.auth.config import AuthConfig, LoginFlow, OAuth2Flow
-from interlock.contracts import OpenApiContract
-from interlock.db import DatabasesConfig
-from interlock.events.config import brokers_from_dict
 
 if TYPE_CHECKING:
+    from interlock.auth.config import AuthConfig
     from interlock.stack.spec import ServiceSpec
     from interlock.suite import Suite
 
@@ -69,7 +66,8 @@ def check_suite(suite: Suite) -> None:
     _check_settings(suite, "report")
     _check_dependencies(suite)
     _check_secret_uses(suite)
-    suite.auth_config = _check_auth(suite)
+    if suite.section("auth"):  # (the auth, broker, database and contract modules are
+        suite.auth_config = _check_auth(suite)  # imported only for a file that has them)
     _check_brokers(suite)
     _check_databases(suite)
     _check_openapi(suite)
@@ -158,6 +156,8 @@ def _texts(node: Any, where: str, skip: tuple[str, ...] = ()) -> list[tuple[str,
 
 
 def _check_auth(suite: Suite) -> AuthConfig:
+    from interlock.auth.config import AuthConfig, LoginFlow, OAuth2Flow
+
     where = suite.config.where("auth")
     config = AuthConfig.from_dict(suite.section("auth"), where)
     users = suite.config.section("auth").get("users") or {}
@@ -187,6 +187,8 @@ def _check_brokers(suite: Suite) -> None:
     section = suite.config.section("brokers")
     if not section:
         return
+    from interlock.events.config import brokers_from_dict
+
     where = suite.config.where("brokers")
     for name, block in section.items():
         at = field_where(where, section, name)
@@ -202,6 +204,10 @@ def _check_brokers(suite: Suite) -> None:
 
 def _check_databases(suite: Suite) -> None:
     # Rendered with stand-in addresses, so a misspelt {service.url} is named now.
+    if not suite.config.section("databases") and not suite.config.section("data"):
+        return
+    from interlock.db import DatabasesConfig
+
     where = suite.config.where("databases")
     rendered = _rendered(suite.config.section("databases"), _dry_scope(suite, "db"), where)
     sections = {"databases": rendered, "data": suite.config.section("data")}
@@ -222,6 +228,8 @@ def _check_openapi(suite: Suite) -> None:
     for name, spec in suite.services.items():
         if not spec.openapi:
             continue
+        from interlock.contracts import OpenApiContract
+
         at = _stack_file_where(suite, spec, section, "openapi")
         try:
             suite.openapi_contracts[name] = OpenApiContract.load(suite.root / spec.openapi,

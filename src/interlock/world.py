@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any, cast
 from interlock._core.errors import Failure, InterlockError
 from interlock._core.traffic import SERVICE, note
 from interlock._core.values import Scope, render, render_json, render_jsonpath
-from interlock.contracts import Observed, OpenApiContract, Operation
-from interlock.events.listeners import EventListeners
 from interlock.http import Exchange, HttpSession
 from interlock.stack.proxy import DelayProxy
 from interlock.stack.ready import log_tail
@@ -35,9 +33,12 @@ from interlock.stack.sockets import owner_of
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 
-if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database
+if TYPE_CHECKING:  # SQLAlchemy loads only when a scenario uses a database; the contracts and
+    # the event listeners when one checks a contract or listens for events
     from interlock.auth import Authenticator
+    from interlock.contracts import Observed, OpenApiContract, Operation
     from interlock.db import Database, ScenarioData
+    from interlock.events.listeners import EventListeners
     from interlock.stubs import Received, Stub  # a stub's client loads when a suite has one
 
 
@@ -123,6 +124,8 @@ class World:
         """This scenario's event listeners (configured channels already listened to)."""
 
         def build() -> EventListeners:
+            from interlock.events.listeners import EventListeners
+
             listeners = EventListeners.start(
                 self.suite.brokers_for(self.stack), self.suite.events_config,
                 self.suite.reporter, self.suite.secrets,
@@ -132,7 +135,7 @@ class World:
             self.on_close(listeners.close)
             return listeners
 
-        return cast(EventListeners, self.part("events", build))
+        return cast("EventListeners", self.part("events", build))
 
     @property
     def data(self) -> ScenarioData:
@@ -390,6 +393,8 @@ class World:
 
 def observed(exchange: Exchange) -> Observed:
     """An HTTP exchange as the contract checker sees it."""
+    from interlock.contracts import Observed
+
     return Observed(
         exchange.method, exchange.url, dict(exchange.request_headers), exchange.request_body,
         exchange.status, dict(exchange.response_headers), exchange.response_body,
