@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from interlock._core.config import find_config
+from interlock._core.config import find_config, suite_root
 from interlock._core.errors import InterlockError
 from interlock._core.secrets import Secrets
 from interlock._core.shards import DURATIONS_FILE, merge_reports
@@ -213,7 +213,7 @@ def _docs_and_glossary(docs: Any) -> Any:
 
     def run(args: argparse.Namespace) -> int:
         done = int(docs(args))
-        root = _config_path(args).resolve().parent.parent
+        root = suite_root(_config_path(args))
         if (root / "features").is_dir() and (root / "steps").is_dir():
             print(f"interlock: wrote {write_glossary(root)}")
         return done

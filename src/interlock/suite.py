@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interlock._core.config import SuiteConfig, load_config, require_mapping
+from interlock._core.config import SuiteConfig, cache_folder, load_config, require_mapping
 from interlock._core.errors import Failure, InterlockError, did_you_mean
 from interlock._core.report import MemoryReporter, Reporter
 from interlock._core.secrets import Secrets
@@ -102,7 +102,7 @@ class Suite:
                 self.secrets.add(*self.secrets.config_values(dict(spec.docker.env)))
         self.stack_members = self._stack_members()
         self.registry = RunRegistry(self.root / ".interlock" / "runs")
-        self.cache_dir = self.root / ".interlock" / "cache"  # what is slow to check, checked
+        self.cache_dir = cache_folder(self.root)  # what is slow to check, checked
         self.stacks: dict[str, Stack] = {}
         for name in self.services:  # the plain API's default: the shared default stack
             self.scope.namespaces[name] = self._address_in_default_stack(name)

@@ -52,6 +52,19 @@ def test_a_file_that_cannot_be_written_is_said(tmp_path: Path,
     assert "Traceback" not in said
 
 
+def test_many_files_not_written_are_said_as_five_and_a_count(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "results"
+    logger = BackgroundFileLogger(folder)
+    shutil.rmtree(folder)
+    for n in range(8):
+        logger.report_attached_data("x", f"gone{n}-attachment.txt")
+    logger.close()
+    said = capfd.readouterr().err
+    assert said.count("an Allure file was not written:") == 5
+    assert f"... and 3 more Allure files were not written to {folder}" in said
+
+
 def test_results_are_renamed_into_place_after_their_attachments_written_straight(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written: list[str] = []

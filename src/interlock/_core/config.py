@@ -49,11 +49,27 @@ class Located(dict):
         self.line = 0
 
 
+def suite_root(stack_file: Path) -> Path:
+    """The suite's folder: the stack file's folder's parent (``environment/..``).
+
+    Example:
+        >>> suite_root(Path("/work/shop/environment/interlock.yaml")).as_posix()
+        '/work/shop'
+    """
+    return stack_file.resolve().parent.parent
+
+
+def cache_folder(root: Path) -> Path:
+    """Where a suite keeps what is slow to work out again (the parsed stack file, checked
+    documents): ``.interlock/cache``, beside its run registry."""
+    return root / ".interlock" / "cache"
+
+
 def read_yaml(path: Path, cache: Path | None = None) -> Any:
     """Read a YAML file whose mappings remember their lines; errors name file, line, column.
 
     With ``cache`` (a folder, the suite's ``.interlock/cache``), what a text parsed to is kept
-    there by the text's hash (as JSON, readable by this user only), and read back while the
+    there under the text's hash (as JSON, readable by this user only), and read back while the
     file is unchanged: a run then never imports PyYAML for its stack file (about 14 ms of
     every start).
 
@@ -69,9 +85,7 @@ def read_yaml(path: Path, cache: Path | None = None) -> Any:
     kept = _cache_file(cache, text)
     if kept is not None:
         try:
-            found = json.loads(kept.read_text(encoding="utf-8"))
-            if found["text"] == text:  # (compared, not only hashed)
-                return _decoded(found["document"])
+            return _decoded(json.loads(kept.read_text(encoding="utf-8"))["document"])
         except (OSError, ValueError, KeyError, TypeError, IndexError):  # parsed again
             pass
     from interlock._core.yaml_located import parse
@@ -79,14 +93,14 @@ def read_yaml(path: Path, cache: Path | None = None) -> Any:
     document = parse(text, path)
     if kept is not None:
         try:
-            encoded = json.dumps({"text": text, "document": _encoded(document)})
+            encoded = json.dumps({"document": _encoded(document)})
         except (TypeError, ValueError):  # a date, a set, bytes: not kept, parsed each time
             return document
         _keep(kept, encoded)
     return document
 
 
-_CACHE_FORMAT = "2"  # changes when what a document holds changes (Located's attributes)
+_CACHE_FORMAT = "3"  # changes when what a cache file holds changes (Located's attributes)
 _CACHE_KEPT = 32  # parsed texts kept (older ones go when a new one is written)
 
 
@@ -248,7 +262,7 @@ class SuiteConfig:
     @property
     def root(self) -> Path:
         """The suite's folder: the configuration file's folder's parent (``environment/..``)."""
-        return self.path.resolve().parent.parent
+        return suite_root(self.path)
 
     def section(self, name: str) -> Located:
         """A top-level section (an empty one when absent)."""
@@ -295,7 +309,7 @@ def load_config(path: Path | str, stage: str | None = None) -> SuiteConfig:
     the stage is removed, e.g. a broker or a dependency the stage does without).
     """
     path = Path(path)
-    document = read_yaml(path, cache=path.resolve().parent.parent / ".interlock" / "cache")
+    document = read_yaml(path, cache=cache_folder(suite_root(path)))
     if document is None:
         document = Located()
     if not isinstance(document, Located):

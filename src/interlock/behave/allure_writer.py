@@ -3,7 +3,8 @@
 allure-commons writes each result and attachment as the run goes: a file opened, written,
 closed and renamed into place, in the middle of the scenario. An Interlock scenario has
 three or four files (its HTTP exchanges, its traffic diagram, its result), and creating a file
-costs 0.1 to 0.5 ms on the disks measured (issue 15): as much as the scenario's own steps. Here
+costs 0.05 to 1.5 ms of system time on the disks measured (issue 15, bench/README.md): as
+much as the scenario's own steps. Here
 the files' contents are made where allure-commons makes them (so nothing changes after it is
 reported) and a writer thread does the file system's part while the run goes on; ``close``
 waits until every file is in place.
@@ -120,3 +121,6 @@ class BackgroundFileLogger(AllureFileLogger):
         for failure in self._failed[:5]:
             print(f"interlock: an Allure file was not written: {failure}",
                   file=sys.__stderr__, flush=True)
+        if len(self._failed) > 5:
+            print(f"interlock: ... and {len(self._failed) - 5} more Allure files were not "
+                  f"written to {self._report_dir}", file=sys.__stderr__, flush=True)

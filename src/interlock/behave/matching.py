@@ -138,6 +138,30 @@ def _prefix_of(definition: Any) -> tuple[str, ...]:
     return ()
 
 
+class _Beginnings:
+    """Each definition's beginnings, worked out once per registry (the definition is kept
+    with them, so that its id is not reused while it is known)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+    def may_match(self, definition: Any, text: str) -> bool:
+        """Whether ``text`` starts with one of ``definition``'s beginnings (or they are
+        unknown): only then can the definition match it."""
+        known = self._known.get(id(definition))
+        if known is None or known[0] is not definition:
+            known = self._known[id(definition)] = (definition, _prefix_of(definition))
+        return not known[1] or text.startswith(known[1])
+
+
+def _beginnings_of(registry: Any) -> _Beginnings:
+    """The registry's ``_Beginnings`` (one for adding definitions and for looking steps up)."""
+    found = getattr(registry, "_interlock_beginnings", None)
+    if found is None:
+        found = registry._interlock_beginnings = _Beginnings()
+    return found
+
+
 def install_adding(registry: Any, trusted: Callable[[Any], bool]) -> None:
     """Make ``registry`` (behave's step registry) check a new definition only against the
     definitions whose beginning its text has; the definitions of functions ``trusted`` says
@@ -148,7 +172,7 @@ def install_adding(registry: Any, trusted: Callable[[Any], bool]) -> None:
     from behave.matchers import make_step_matcher
     from behave.step_registry import AmbiguousStep
 
-    prefixes: dict[int, tuple[Any, tuple[str, ...]]] = {}
+    beginnings_known = _beginnings_of(registry)
 
     def add_step_definition(self: Any, keyword: str, step_text: str, func: Any) -> None:
         step_type = keyword.lower()
@@ -159,12 +183,7 @@ def install_adding(registry: Any, trusted: Callable[[Any], bool]) -> None:
         for existing in self.steps[step_type]:
             if self.same_step_matcher(existing, new):
                 return  # a step module imported twice
-            known = prefixes.get(id(existing))
-            if known is None or known[0] is not existing:
-                known = prefixes[id(existing)] = (existing, _prefix_of(existing))
-            if known[1] and not step_text.startswith(known[1]):
-                continue
-            if existing.matches(step_text):
+            if beginnings_known.may_match(existing, step_text) and existing.matches(step_text):
                 raise AmbiguousStep(
                     f"{new.describe()} has already been defined in\n  existing step "
                     f"{existing.describe(existing.SCHEMA_AT_LOCATION)}")
@@ -179,8 +198,7 @@ def install(registry: Any) -> None:
     beginnings; the same definition is found as behave's own loop finds."""
     if getattr(registry, "_interlock_matching", False):
         return
-    # id -> (the definition, kept alive so that its id is not reused; its beginnings)
-    prefixes: dict[int, tuple[Any, tuple[str, ...]]] = {}
+    beginnings_known = _beginnings_of(registry)
     matches: dict[tuple[int, str], Any] = {}  # (id, working folder) -> a first Match
 
     def find_match(self: Any, step: Any) -> Any:
@@ -190,10 +208,7 @@ def install(registry: Any) -> None:
             lists.append(self.steps.get("step", []))
         for definitions in lists:
             for definition in definitions:
-                known = prefixes.get(id(definition))
-                if known is None or known[0] is not definition:
-                    known = prefixes[id(definition)] = (definition, _prefix_of(definition))
-                if known[1] and not text.startswith(known[1]):
+                if not beginnings_known.may_match(definition, text):
                     continue
                 result = _match(definition, text, matches)
                 if result:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interlock._core.config import load_config
+from interlock._core.config import load_config, suite_root
 from interlock._core.secrets import Secrets
 from interlock.living_docs.coverage import coverage
 from interlock.living_docs.markdown import render
@@ -114,7 +114,7 @@ def docs_command(args: argparse.Namespace) -> int:
     """
     config_path = Path(getattr(args, "config", None) or os.environ.get(
         "INTERLOCK_CONFIG", "environment/interlock.yaml"))
-    root = config_path.resolve().parent.parent
+    root = suite_root(config_path)
     results = Path(args.results) if getattr(args, "results", None) else root / DEFAULT_RESULTS
     out = Path(args.out) if getattr(args, "out", None) else root / DEFAULT_OUT
     summary = write_integration_doc(config_path, results, out)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -80,6 +81,7 @@ def is_running(pid: int) -> bool:
     return _started(pid, zombies=False) > 0.0
 
 
+@functools.cache  # (the same for every process asked about: read once)
 def _boot_time() -> float:
     for line in Path("/proc/stat").read_text().splitlines():
         if line.startswith("btime "):
