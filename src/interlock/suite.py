@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -58,6 +59,18 @@ REUSE_WAIT = 600.0  # seconds a reusing run waits for a stack its owner is still
 # Set by ``interlock run -j`` for the worker that starts the shared stack (its name is in the
 # state file INTERLOCK_REUSE names) and lends it to the others: ``interlock.behave.hooks``.
 LEND_ENV = "INTERLOCK_LEND_STACK"
+# A pipe ``interlock run -j`` gives its workers: worker 1 closes its end once the shared stack
+# is up or could not start (or worker 1 ended), which wakes the others waiting to reuse it.
+STACK_UP_ENV = "INTERLOCK_STACK_UP"
+
+
+def inherited_pipe(variable: str) -> int | None:
+    """The pipe end whose number the environment variable holds, if this process has it."""
+    try:
+        fd = int(os.environ.get(variable, ""))
+        return fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+    except (ValueError, OSError):
+        return None
 
 
 class Suite:
@@ -530,7 +543,7 @@ class Suite:
         if kept.starting:  # a parallel run's owner is starting it: wait for its addresses
             self.progress(f"interlock: waiting for pid {kept.owner_pid} to start the stack "
                           f"{stack.name!r} this run shares")
-            kept = kept.started(REUSE_WAIT)
+            kept = kept.started(REUSE_WAIT, up=inherited_pipe(STACK_UP_ENV))
         services = kept.services or {}
         stack.adopt({
             name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))

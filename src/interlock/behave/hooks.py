@@ -24,7 +24,6 @@ import dataclasses
 import os
 import select
 import signal
-import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +54,7 @@ from interlock.behave.sharding import (
 )
 from interlock.behave.tables import table_csv
 from interlock.stack.stack import Stack
-from interlock.suite import DEFAULT_STACK, LEND_ENV, Suite
+from interlock.suite import DEFAULT_STACK, LEND_ENV, STACK_UP_ENV, Suite, inherited_pipe
 from interlock.world import World
 
 # interlock run -j: the feature files that hold the shared stack alone when their turn comes
@@ -192,6 +191,11 @@ def _before_all(context: Any) -> None:
             tell_run(f"started the shared stack in {stack.started_in or 0.0:.1f} s")
         except InterlockError:
             tell_run("could not start the shared stack (its output says why, at the end)")
+        finally:  # its state file says which: the workers waiting for it read it now
+            up = inherited_pipe(STACK_UP_ENV)
+            os.environ.pop(STACK_UP_ENV, None)  # (its number may name another file next)
+            if up is not None:
+                os.close(up)
 
 
 def before_feature(context: Any, feature: Any) -> None:
@@ -538,11 +542,8 @@ def _keep_for_the_others(suite: Suite) -> None:
     """interlock run -j: this worker started the shared stack; it stops it once the other
     workers are done, which ``interlock run`` tells by closing the pipe ``INTERLOCK_LEND_STACK``
     names (it closes by itself if ``interlock run`` dies)."""
-    try:
-        pipe = int(os.environ.get(LEND_ENV, ""))
-        if not stat.S_ISFIFO(os.fstat(pipe).st_mode):
-            return
-    except (ValueError, OSError):
+    pipe = inherited_pipe(LEND_ENV)
+    if pipe is None:
         return
     if not select.select([pipe], [], [], 0)[0]:  # not closed yet: they are still running
         suite.progress("interlock: the other workers still use the shared stack: it stops "

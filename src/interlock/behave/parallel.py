@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     from interlock.behave.hooks import ALONE_ENV, _terminate
     from interlock.behave.sharding import configured_shard, durations_file, record_file
     from interlock.stack.reuse import KeptStack
-    from interlock.suite import DEFAULT_STACK, LEND_ENV, Suite
+    from interlock.suite import DEFAULT_STACK, LEND_ENV, STACK_UP_ENV, Suite
 
     root = Path.cwd()
     behave_args = [a for a in args.behave_args if a != "--"]
@@ -293,20 +293,28 @@ def run(args: argparse.Namespace) -> int:
 
         workers: list[Worker] = []
         live = os.dup(sys.stderr.fileno())  # where the workers say which feature they take
+        # Worker 1 closes its end of this pipe once the shared stack is up (or could not
+        # start, or worker 1 ended): the others wait for that, not for a file to change.
+        up_read, up_write = os.pipe() if lends else (-1, -1)
+        ours = [fd for fd in (live, up_read, up_write) if fd >= 0]  # closed once handed on
         try:
             for number in range(1, max(1, min(args.jobs, len(order))) + 1):
                 mine = {**env, PROGRESS_ENV: f"{live}:{number}"}
                 if number == 1 and lends:
-                    lender = {**mine, LEND_ENV: str(kept),
+                    lender = {**mine, LEND_ENV: str(kept), STACK_UP_ENV: str(up_write),
                               ALONE_ENV: os.pathsep.join(f.path for f in private)}
                     workers.append(_start(1, order + private, command, lender, scratch,
-                                          keep=(kept, live), close=(done,)))
+                                          keep=(kept, live, up_write), close=(done, up_read)))
                     os.close(kept)
+                elif lends:
+                    waits = {**mine, STACK_UP_ENV: str(up_read)}
+                    workers.append(_start(number, order, command, waits, scratch,
+                                          keep=(live, up_read), close=(done, up_write)))
                 else:
                     workers.append(_start(number, order, command, mine, scratch,
-                                          keep=(live,), close=(done,) if lends else ()))
-            os.close(live)
-            live = -1
+                                          keep=(live,)))
+            while ours:
+                os.close(ours.pop())
             print(f"interlock: {len(planned)} features on {len(workers)} worker(s), each "
                   "taking the next one when free"
                   + (f"; worker 1 starts the shared stack, and runs the {len(private)} that "
@@ -320,8 +328,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             others_done()
-            if live >= 0:
-                os.close(live)
+            for fd in ours:
+                os.close(fd)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # (before its record goes with the suite)
         suite.close()

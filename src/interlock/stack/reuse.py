@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,18 +133,25 @@ class KeptStack:
             return ""
         return str(data.get("error") or "") if isinstance(data, dict) else ""
 
-    def started(self, timeout: float) -> KeptStack:
+    def started(self, timeout: float, up: int | None = None) -> KeptStack:
         """The same stack once its owner has started it (``self`` when it has); an
-        ``InterlockError`` when the owner ended first, or did not start it in ``timeout`` s."""
+        ``InterlockError`` when the owner ended first, or did not start it in ``timeout`` s.
+        ``up``: a pipe the owner closes its end of once the stack is up or failed, or by
+        ending (``interlock run -j``); without one, the state file is read every 50 ms."""
         kept: KeptStack | None = self
         deadline = time.monotonic() + timeout
         while kept is not None and kept.starting:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise InterlockError(
                     f"The stack {self.name!r} that pid {self.owner_pid} was starting did not "
                     f"come up within {timeout:g} s", where=str(self.path),
                     hint="The owner's output (interlock run, interlock stack up) says why.")
-            time.sleep(0.05)  # the owner replaces the file once, when the stack is up
+            if up is not None:  # readable once closed (nothing is ever written to it)
+                select.select([up], [], [], left)
+                up = None  # (and stays readable: from here on, the file is read)
+            else:
+                time.sleep(0.05)  # the owner replaces the file once, when the stack is up
             kept = KeptStack.read(self.path.parent, self.path)
         if kept is not None and kept.error:
             raise InterlockError(f"The stack {self.name!r} this run shares did not start",
