@@ -37,6 +37,8 @@ def load(suite_dir: Path, text: str) -> Suite:
     ("services:\n  a:\n    kind: nats\n  b: [\n", "not valid YAML", 5),
     ("services: {}\nstages:\n  ci:\n    servics: {}\n", 'Unknown section "servics" in stage "ci"',
      4),
+    ("services:\n  pay:\n    kind: stub\n    options: {scenario_header: 'trace parent'}\n",
+     'The scenario_header of stub "pay" is not the name of an HTTP header', 4),
 ])
 def test_bad_field_is_named_with_its_line(suite_dir: Path, text: str, message: str,
                                           line: int) -> None:

@@ -121,7 +121,9 @@ def build_app() -> FastAPI:
         pool = links.pool_ready()
         at, event_id = now(), uuid.uuid4()
         if payments is not None:  # charged before the order exists: a refusal leaves none
-            charge = await payments.charge(caller.sub, str(event_id), body["items"])
+            # The caller's trace context goes on to the provider, as a traced service does.
+            charge = await payments.charge(caller.sub, str(event_id), body["items"],
+                                           trace=request.headers.get("traceparent"))
             log.info("charged %s for %r", charge, caller.sub)
         async with pool.connection() as conn:
             order = await store.insert_order(conn, caller.sub, body["items"], body.get("address"),

@@ -16,6 +16,7 @@ with an Interlock stub, demo/contracts/payments.openapi.yaml). Every unit costs 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +50,10 @@ class Payments:
             await self.client.aclose()
             self.client = None
 
-    async def charge(self, customer: str, reference: str, items: list[dict[str, Any]]) -> str:
-        """Charge the order; the charge's id, or an ``ApiError`` the customer can act on."""
+    async def charge(self, customer: str, reference: str, items: list[dict[str, Any]],
+                     trace: str | None = None) -> str:
+        """Charge the order; the charge's id, or an ``ApiError`` the customer can act on.
+        ``trace``: the W3C ``traceparent`` of the request being served, passed on."""
         body = {"amount": amount_of(items), "currency": CURRENCY, "reference": reference,
                 "customerId": customer}
         if self.client is None:
@@ -58,7 +61,8 @@ class Payments:
         client = self.client
         for attempt in range(1, TRIES + 1):
             try:
-                answer = await client.post(self.url.rstrip("/") + "/charges", json=body)
+                answer = await client.post(self.url.rstrip("/") + "/charges", json=body,
+                                           headers=_passed_on(trace))
             except httpx.TimeoutException:
                 self.log.warning("payment provider timed out after %.2f s", self.timeout)
                 raise ApiError(504, "payment provider timed out") from None
@@ -88,3 +92,18 @@ def _field(answer: httpx.Response, name: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return str(value) if value is not None else None
+
+
+def _passed_on(trace: str | None) -> dict[str, str]:
+    """The trace context for the provider: the caller's trace id with a span of this call's
+    own (a W3C ``traceparent``: version, trace id, parent span id, flags).
+
+    >>> _passed_on("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")["traceparent"][:36]
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-'
+    >>> _passed_on(None), _passed_on("junk")
+    ({}, {})
+    """
+    parts = (trace or "").split("-")
+    if len(parts) != 4 or len(parts[1]) != 32:
+        return {}
+    return {"traceparent": f"{parts[0]}-{parts[1]}-{os.urandom(8).hex()}-{parts[3]}"}

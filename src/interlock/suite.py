@@ -307,6 +307,19 @@ class Suite:
         """The services declared as stubs (``kind: stub``)."""
         return [name for name, spec in self.services.items() if spec.kind == "stub"]
 
+    @property
+    def scenario_headers(self) -> dict[str, str]:
+        """The stubs that tell the scenarios' requests apart, each with its header (the stack
+        file's ``options: {scenario_header: traceparent}``): every request a scenario sends
+        carries its id in these headers, for the system to pass on."""
+        found: dict[str, str] = {}
+        for name, spec in self.services.items():
+            if spec.kind == "stub" and "scenario_header" in spec.options:
+                from interlock.stack.kinds.stub import scenario_header
+
+                found[name] = str(scenario_header(name, spec.options))
+        return found
+
     def stub_for(self, stack: Stack | None, name: str, where: str = "") -> Stub:
         """The stub service ``name`` of ``stack`` (the default stack when None), made once
         per stack: with an OpenAPI document, it answers from the document's examples what no
@@ -328,7 +341,8 @@ class Suite:
         from interlock.stubs import Stub  # the stub server's client, when a suite has stubs
 
         def build() -> Stub:
-            stub = Stub(name, running.address(name).url, self.secrets)
+            stub = Stub(name, running.address(name).url, self.secrets,
+                        scenario_header=self.scenario_headers.get(name))
             if spec.openapi:
                 contract = self.openapi(name, where)
                 stub.check_answer = _answer_checker(name, contract, self.secrets)

@@ -66,6 +66,7 @@ def check_suite(suite: Suite) -> None:
     _check_settings(suite, "report")
     _check_dependencies(suite)
     _check_secret_uses(suite)
+    _check_stubs(suite)
     if suite.section("auth"):  # (the auth, broker, database and contract modules are
         suite.auth_config = _check_auth(suite)  # imported only for a file that has them)
     _check_brokers(suite)
@@ -97,6 +98,19 @@ def _check_settings(suite: Suite, section: str) -> None:
             typed(data, f.name, where, kinds, items=str)
         else:
             typed(data, f.name, where, str)
+
+
+def _check_stubs(suite: Suite) -> None:
+    """A stub's ``scenario_header`` is the name of an HTTP header."""
+    for name, spec in suite.services.items():
+        if spec.kind == "stub" and "scenario_header" in spec.options:
+            from interlock.stack.kinds.stub import scenario_header
+
+            try:
+                scenario_header(name, spec.options)
+            except InterlockError as err:
+                err.where = _stack_file_where(suite, spec, suite.section("services"), "options")
+                raise
 
 
 def _stack_file_where(suite: Suite, spec: ServiceSpec, section: Mapping[str, Any],

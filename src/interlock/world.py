@@ -57,6 +57,7 @@ class World:
         self.step_table: Any = None
         self.log_marks = stack.log_marks() if stack else {}
         self.stubs_reported_at: str | None = None  # the step whose stub requests are reported
+        self._scenario_id: str | None = None
 
     # -- values -----------------------------------------------------------------------------
 
@@ -99,6 +100,12 @@ class World:
 
         def build() -> HttpSession:
             session = self.suite.new_http_session(self.stack)
+            for header in sorted(set(self.suite.scenario_headers.values())):
+                # The scenario's id, for the system to pass on to the stubs that tell the
+                # scenarios' requests apart by it (a W3C traceparent: the id is its trace id).
+                session.headers[header] = (
+                    f"00-{self.scenario_id}-{os.urandom(8).hex()}-01"
+                    if header.lower() == "traceparent" else self.scenario_id)
             session.on_exchange.append(self._check_contract_automatically)
             session.explain_unreachable = self.why_unreachable
             self.on_close(session.close)
@@ -160,7 +167,17 @@ class World:
     def stub(self, name: str) -> Stub:
         """The stub service ``name`` of this scenario's stack: ``answer``, ``received``.
         What the scenario sets and what the stub receives are gone after it."""
-        return self.suite.stub_for(self.stack, name, self.where)
+        stub = self.suite.stub_for(self.stack, name, self.where)
+        stub.scenario = self.scenario_id if stub.scenario_header else None
+        return stub
+
+    @property
+    def scenario_id(self) -> str:
+        """This scenario's id (32 hex digits, a W3C trace id): the requests it sends carry it
+        in the headers the stack file's stubs tell scenarios apart by (``scenario_header``)."""
+        if self._scenario_id is None:
+            self._scenario_id = os.urandom(16).hex()
+        return self._scenario_id
 
     def _stubs_here(self) -> list[str]:
         """The stubs running in this scenario's stack (none broken by it)."""

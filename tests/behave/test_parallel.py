@@ -344,3 +344,28 @@ def test_what_a_killed_run_left_is_swept_by_the_next(tmp_path: Path) -> None:
     finally:
         for pid in {p.pid for p in tiny_processes()} & left:  # (if the sweep missed them)
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_stub_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> None:
+    """A stub with a scenario_header: the features that set its answers and count its requests
+    run beside the others; the same steps on another stub still run alone."""
+    from interlock.suite import Suite
+
+    features = tmp_path / "features"
+    features.mkdir()
+    for name, stub in (("scoped", "payments"), ("other", "mail")):
+        (features / f"{name}.feature").write_text(
+            f'Feature: {name}\n  Scenario: one\n    Given the "{stub}" stub answers POST "/x" '
+            f'with status 500\n    Then the "{stub}" stub received 1 request to POST "/x"\n')
+    config = tmp_path / "interlock.yaml"
+    config.write_text("services:\n  payments: {kind: stub, options: {scenario_header: "
+                      "traceparent}}\n  mail: {kind: stub}\n")
+    suite = Suite.load(config, progress=lambda line: None)
+    try:
+        planned = plan([features], tmp_path, Durations.load(tmp_path / "durations.json"),
+                       scoped_stubs=set(suite.scenario_headers))
+    finally:
+        suite.close()
+    assert {Path(p.path).stem: p.alone.split(" (")[0] for p in planned} == {
+        "scoped": "", "other": "it sets how a stub answers, for the features running beside "
+        "it too"}

@@ -107,3 +107,50 @@ def test_an_answer_may_depend_on_the_query_and_the_json_body(stub: Stub) -> None
     assert requests.get(stub.url + "/charges?status=open", timeout=5).status_code == 200
     assert requests.get(stub.url + "/charges?status=paid", timeout=5).status_code == 404
     assert len(stub.requests_to("GET", "/charges?status=open")) == 1
+
+
+def test_a_scoped_stub_sets_checks_and_reports_one_scenarios_requests(stub: Stub) -> None:
+    """With a scenario_header, two scenarios on one stub (two workers of interlock run -j)
+    each see their own answer and their own requests; a request carrying no scenario's id is
+    counted by none, and a failure says the system may not pass the header on."""
+    one = Stub("payments", stub.url, scenario_header="traceparent")
+    two = Stub("payments", stub.url, scenario_header="traceparent")
+    one.scenario, two.scenario = "a" * 32, "b" * 32
+    one.answer("POST", "/charges", status=402)
+    two.answer("POST", "/charges", status=201)
+    sent = [requests.post(f"{stub.url}/charges", json={"n": n},
+                          headers={"traceparent": f"00-{trace}-{'1' * 16}-01"})
+            for n, trace in ((1, "a" * 32), (2, "b" * 32), (3, "b" * 32))]
+    assert [r.status_code for r in sent] == [402, 201, 201]
+    requests.post(f"{stub.url}/charges", json={"n": 4})  # carries no scenario's id
+    assert len(one.received("POST", "/charges", count=1)) == 1
+    assert [r.json() for r in two.received("POST", "/charges", count=2)] == [{"n": 2}, {"n": 3}]
+    assert [r.json() for r in two.new_requests()] == [{"n": 2}, {"n": 3}, {"n": 4}]
+    with pytest.raises(Failure) as failed:
+        one.received("POST", "/charges", count=2)
+    assert "1 request without a traceparent header" in failed.value.details
+    assert "options.scenario_header" in failed.value.details
+    one.close()
+    two.close()
+
+
+def test_a_scenario_sends_its_id_in_the_header_its_stubs_tell_scenarios_apart_by(
+        tmp_path: Path) -> None:
+    """Each scenario's requests carry a traceparent of its own trace id (a new span each
+    session), the id its stubs' answers and checks are limited to."""
+    from interlock.suite import Suite
+    from interlock.world import World
+
+    config = tmp_path / "interlock.yaml"
+    config.write_text("services:\n  payments: {kind: stub, options: {scenario_header: "
+                      "traceparent}}\n  plain: {kind: stub}\n")
+    suite = Suite.load(config, progress=lambda line: None)
+    try:
+        one, two = World(suite, None), World(suite, None)
+        header = one.http.headers["traceparent"]
+        assert header.startswith(f"00-{one.scenario_id}-") and header.endswith("-01")
+        assert len(one.scenario_id) == 32 and one.scenario_id != two.scenario_id
+        assert two.http.headers["traceparent"].split("-")[1] == two.scenario_id
+        assert suite.scenario_headers == {"payments": "traceparent"}
+    finally:
+        suite.close()

@@ -190,3 +190,38 @@ def test_a_stub_whose_journal_was_emptied_elsewhere_reads_it_from_its_start() ->
         mine.close()
         theirs.close()
         served.close()
+
+
+TRACE_A = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACE_B = "0af7651916cd43dd8448eb211c80319c"
+
+
+def traceparent(trace: str, span: str = "00f067aa0ba902b7") -> dict[str, str]:
+    return {"traceparent": f"00-{trace}-{span}-01"}
+
+
+def test_an_answer_for_one_scenario_is_given_to_that_scenarios_requests_only() -> None:
+    """Scenarios that share a stub (interlock run -j) each get their own answer, by the trace
+    id the system passed on; the span id changes at each hop and does not matter."""
+    client = Client(StubApp())
+    program(client, method="POST", path="/charges", status=201, keep=True)  # the default
+    program(client, method="POST", path="/charges", status=402,
+            scenario={"header": "traceparent", "id": TRACE_A})
+    program(client, method="POST", path="/charges", status=503, times=1,
+            scenario={"header": "traceparent", "id": TRACE_B})
+    assert client.post("/charges", headers=traceparent(TRACE_A, "1111111111111111")
+                       ).status_code == 402
+    assert client.post("/charges", headers=traceparent(TRACE_B)).status_code == 503
+    assert client.post("/charges", headers=traceparent(TRACE_B)).status_code == 201  # used up
+    assert client.post("/charges").status_code == 201  # no scenario's: the default
+    listed = client.get("/__interlock/answers").json
+    assert f"POST /charges -> 402 (for traceparent {TRACE_A} only)" in listed
+
+
+def test_a_header_of_the_suites_own_tells_scenarios_apart_by_its_whole_value() -> None:
+    client = Client(StubApp())
+    program(client, method="GET", path="/rates", status=200, keep=True)
+    program(client, method="GET", path="/rates", status=500,
+            scenario={"header": "X-Test-Scenario", "id": "s-1"})
+    assert client.get("/rates", headers={"X-Test-Scenario": "s-1"}).status_code == 500
+    assert client.get("/rates", headers={"X-Test-Scenario": "s-2"}).status_code == 200

@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,11 +97,13 @@ def _scoped(step: Any) -> bool:
 
 
 def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: str = "",
-        correlated: Callable[[str], bool] = lambda channel: False) -> str:
+        correlated: Callable[[str], bool] = lambda channel: False,
+        scoped_stubs: Collection[str] = ()) -> str:
     """Why a parsed feature is special (``tag``, or a step matching one of ``sentences``,
     each with its reason and whether a variable scopes it), or ``""``. A step on a channel
     that is ``correlated`` (the stack file says which field tells a scenario's events apart)
-    counts only its scenario's events."""
+    counts only its scenario's events; a step on a stub of ``scoped_stubs`` (its
+    ``scenario_header``) sets and checks only its scenario's answers and requests."""
     tags = set(feature.tags)
     for scenario in feature.scenarios:
         tags |= set(getattr(scenario, "tags", []))
@@ -117,6 +119,8 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: s
                 continue
             channel = found.groupdict().get("channel")
             if channel is not None and correlated(channel):
+                continue
+            if found.groupdict().get("stub") in scoped_stubs:
                 continue
             return f'{reason} (line {step.line}: "{step.name}")'
     return ""
@@ -157,10 +161,12 @@ _WILDCARD = re.compile(r"[*>#+]")  # NATS, AMQP and MQTT wildcards
 
 
 def plan(paths: list[Path], root: Path, durations: Durations,
-         correlated: Callable[[str], bool] = lambda channel: False) -> list[Planned]:
+         correlated: Callable[[str], bool] = lambda channel: False,
+         scoped_stubs: Collection[str] = ()) -> list[Planned]:
     """Every feature under ``paths`` with its expected duration (from the ``durations``
     file runs record, as CI shards use it) and whether it must run alone on the shared stack,
-    and why (``correlated``: the channels whose events are told apart by scenario)."""
+    and why (``correlated``: the channels whose events are told apart by scenario;
+    ``scoped_stubs``: the stubs whose requests are)."""
     from behave.parser import parse_file
 
     from interlock.behave.binding import SENTENCES
@@ -184,7 +190,8 @@ def plan(paths: list[Path], root: Path, durations: Durations,
         # An @isolated feature has a stack of its own already, in whichever worker runs it.
         isolated = "isolated" in feature.tags
         stops = "" if isolated else why(feature, breaks)
-        alone = "" if isolated or stops else why(feature, serial, "serial", correlated)
+        alone = "" if isolated or stops else why(feature, serial, "serial", correlated,
+                                                 scoped_stubs)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
                              alone, stops, isolated))
     return found
@@ -245,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
     scratch = Path(tempfile.mkdtemp(prefix=f"interlock-run-{os.getpid()}-"))
     try:
         suite.registry.record_dir(scratch)  # if this process is killed, the next run removes it
-        planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite))
+        planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite),
+                       set(suite.scenario_headers))
         if shard is not None:  # a CI shard: its features only, spread over this machine's workers
             keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
                                       shard, durations))

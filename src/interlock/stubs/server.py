@@ -9,7 +9,9 @@ Programming it (what ``interlock.stubs.Stub`` does) goes through its own admin p
 ``/__interlock/``, which the system under test never calls:
 
 * ``POST /__interlock/answers``   one answer: ``{"method", "path", "query", "json", "status",
-  "headers", "body" (base64), "delay", "times", "keep"}``; returns ``{"id": n}``;
+  "headers", "body" (base64), "delay", "times", "keep", "scenario"}``; returns ``{"id": n}``
+  (``"scenario": {"header": "traceparent", "id": "4bf9…"}`` limits it to the requests that
+  carry that scenario's id in that header: see ``scenario_of``);
 * ``DELETE /__interlock/answers/n``   forget answer ``n`` only (a scenario on a stub that
   other runs share removes its own answers this way, and leaves the journal alone);
 * ``POST /__interlock/reset``     forget the scenario's answers and the journal (``keep``
@@ -22,6 +24,11 @@ Which answer a request gets: of the answers that match it (method, path with ``{
 ``*`` segments, query parameters, a JSON body that contains the given one), one limited by
 ``times`` (``once``) before an unlimited one, and among those the newest; an answer whose
 ``times`` are used up is skipped. Nothing matches: 404 with the answers that were set.
+
+A scenario's answers on a stub that scenarios running at the same time share (``interlock run
+-j``) are told apart by a header the system under test passes on from the request the scenario
+sent: the W3C ``traceparent`` (whose trace id is the scenario's; the span id changes at every
+hop), or a header of the suite's own (its whole value).
 
 Example (the app without a server):
     >>> from werkzeug.test import Client
@@ -77,6 +84,26 @@ def path_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + "/".join(parts) + "$")
 
 
+def scenario_of(header: str, value: str | None) -> str | None:
+    """The scenario a request belongs to, from the value of ``header`` (None when it has
+    none): a ``traceparent`` gives its trace id, another header its whole value.
+
+    Example:
+        >>> scenario_of("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        '4bf92f3577b34da6a3ce929d0e0e4736'
+        >>> scenario_of("X-Test-Run", " s-1 "), scenario_of("traceparent", "junk")
+        ('s-1', None)
+    """
+    if value is None or not value.strip():
+        return None
+    if header.lower() != "traceparent":
+        return value.strip()
+    parts = value.strip().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32:
+        return None
+    return parts[1].lower()
+
+
 def contains(actual: Any, expected: Any) -> bool:
     """Whether ``actual`` contains ``expected``: every expected field with a value that
     contains the expected one; every expected array item contained in some actual item.
@@ -114,11 +141,17 @@ class Answer:
         self.delay = float(data.get("delay") or 0)
         self.times: int | None = data.get("times")
         self.keep = bool(data.get("keep"))
+        scenario = data.get("scenario") or {}
+        # A scenario's own answer: only for the requests that carry its id in this header.
+        self.header = str(scenario.get("header") or "") if isinstance(scenario, dict) else ""
+        self.scenario = str(scenario.get("id") or "") if isinstance(scenario, dict) else ""
         self.used = 0
 
     def matches(self, method: str, path: str, query: dict[str, list[str]],
-                body: Callable[[], Any]) -> bool:
+                body: Callable[[], Any], headers: Callable[[str], str | None]) -> bool:
         if self.method not in ("*", method) or not self.pattern.match(path):
+            return False
+        if self.header and scenario_of(self.header, headers(self.header)) != self.scenario:
             return False
         if self.times is not None and self.used >= self.times:
             return False
@@ -135,6 +168,8 @@ class Answer:
         text += f" -> {self.status}"
         if self.times is not None:
             text += f" ({self.times - self.used} of {self.times} left)"
+        if self.header:
+            text += f" (for {self.header} {self.scenario} only)"
         return text
 
 
@@ -212,7 +247,8 @@ class StubApp:
             return parsed[0]
 
         with self._lock:
-            chosen = self._choose(request.method, request.path, query, body_json)
+            chosen = self._choose(request.method, request.path, query, body_json,
+                                  request.headers.get)
             if chosen is not None:
                 chosen.used += 1
             listed = [a.describe() for a in self._answers]
@@ -251,12 +287,12 @@ class StubApp:
         return response
 
     def _choose(self, method: str, path: str, query: dict[str, list[str]],
-                body: Callable[[], Any]) -> Answer | None:
+                body: Callable[[], Any], headers: Callable[[str], str | None]) -> Answer | None:
         # Limited answers (once) first, then the newest: a later answer overrides an earlier.
         for limited in (True, False):
             for answer in reversed(self._answers):
                 if (answer.times is not None) == limited and answer.matches(method, path, query,
-                                                                            body):
+                                                                            body, headers):
                     return answer
         return None
 

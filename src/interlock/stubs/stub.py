@@ -33,7 +33,7 @@ import requests
 from interlock._core.errors import Failure, InterlockError
 from interlock._core.match import compare, expect_match
 from interlock._core.secrets import Secrets
-from interlock.stubs.server import ADMIN, JOURNAL_LENGTH, StubApp, path_pattern
+from interlock.stubs.server import ADMIN, JOURNAL_LENGTH, StubApp, path_pattern, scenario_of
 
 _UNSET: Any = object()
 _SHOWN = 10  # requests listed in a failure
@@ -68,6 +68,13 @@ class Received:
             entry.get("answer"), number,
         )
 
+    def scenario(self, header: str) -> str | None:
+        """The scenario the request belongs to, by the id the system passed on in
+        ``header`` (``traceparent``: its trace id); None when it carries none."""
+        wanted = header.lower()
+        value = next((v for k, v in self.headers if k.lower() == wanted), None)
+        return scenario_of(header, value)
+
     @property
     def target(self) -> str:
         """The path with its query string."""
@@ -98,12 +105,19 @@ class Stub:
     """One stub service as the test sees it: ``answer``, ``received``, ``reset``.
 
     ``url`` is the stub as the test reaches it (the host's address). ``secrets`` hides what
-    must not reach a message.
+    must not reach a message. With a ``scenario_header`` (the stack file's option of that
+    name: the header the system passes on from the test's request, ``traceparent``), the
+    answers this stub sets while ``scenario`` is set apply to that scenario's requests only,
+    and what it checks and reports are that scenario's requests: scenarios that run at the
+    same time (``interlock run -j``) may share the stub.
     """
 
     def __init__(self, name: str, url: str, secrets: Secrets | None = None,
-                 http: requests.Session | None = None) -> None:
+                 http: requests.Session | None = None,
+                 scenario_header: str | None = None) -> None:
         self.name = name
+        self.scenario_header = scenario_header
+        self.scenario: str | None = None  # the running scenario's id (with scenario_header)
         self.url = url.rstrip("/")
         self.secrets = secrets or Secrets()
         self._own_http = http is None
@@ -172,6 +186,8 @@ class Stub:
             "body": base64.b64encode(payload).decode(), "delay": float(delay),
             "times": 1 if once else times, "keep": keep,
         }
+        if self.scenario_header and self.scenario and not keep:
+            answer["scenario"] = {"header": self.scenario_header, "id": self.scenario}
         reply = self._admin("POST", "answers", where, json=answer)
         if keep:
             self._kept.append(answer)
@@ -234,18 +250,33 @@ class Stub:
         return [Received.from_entry(entry, since + i) for i, entry in enumerate(entries)]
 
     def new_requests(self, where: str = "") -> list[Received]:
-        """The requests received since the last call (for the report, step by step)."""
+        """The requests received since the last call (for the report, step by step): with a
+        ``scenario_header``, the scenario's own and those that carry no scenario's id."""
         fresh = self.journal(self.seen, where)
         self.seen += len(fresh)
-        return fresh
+        if not self._scoped:
+            return fresh
+        return [r for r in fresh if r.scenario(str(self.scenario_header)) in (None,
+                                                                               self.scenario)]
 
     def requests_to(self, method: str, path: str, where: str = "") -> list[Received]:
-        """The requests received for ``method path`` (the same patterns as ``answer``)."""
+        """The requests received for ``method path`` (the same patterns as ``answer``); with
+        a ``scenario_header``, the scenario's own only."""
         pattern = path_pattern(path.partition("?")[0])
         query = path.partition("?")[2]
-        return [r for r in self.journal(self.start, where)
+        return [r for r in self._mine(self.journal(self.start, where))
                 if r.method == method.upper() and pattern.match(r.path)
                 and (not query or _has_query(r.query, query))]
+
+    @property
+    def _scoped(self) -> bool:
+        return bool(self.scenario_header and self.scenario)
+
+    def _mine(self, journal: list[Received]) -> list[Received]:
+        """The scenario's requests in ``journal`` (all of them when the stub is not scoped)."""
+        if not self._scoped:
+            return journal
+        return [r for r in journal if r.scenario(str(self.scenario_header)) == self.scenario]
 
     def received(self, method: str, path: str, *, json_contains: Any = None,
                  count: int | None = None, where: str = "") -> list[Received]:
@@ -284,12 +315,22 @@ class Stub:
         return found
 
     def _listing(self, where: str) -> str:
-        journal = self.journal(self.start, where)
-        if not journal:
-            return "it received no request in this scenario"
-        lines = [f"  {r.line(self.secrets)}" for r in journal[-_SHOWN:]]
-        more = f" (the last {_SHOWN})" if len(journal) > _SHOWN else ""
-        return f"what it received{more}:\n" + "\n".join(lines)
+        everything = self.journal(self.start, where)
+        journal = self._mine(everything)
+        unmarked = ([r for r in everything if r.scenario(str(self.scenario_header)) is None]
+                    if self._scoped else [])
+        text = "it received no request in this scenario"
+        if journal:
+            lines = [f"  {r.line(self.secrets)}" for r in journal[-_SHOWN:]]
+            more = f" (the last {_SHOWN})" if len(journal) > _SHOWN else ""
+            text = f"what it received{more}:\n" + "\n".join(lines)
+        if unmarked:
+            text += (f"\nand {len(unmarked)} request{'' if len(unmarked) == 1 else 's'} without "
+                     f"a {self.scenario_header} header, which no scenario can claim (the "
+                     f"stack file's services.{self.name}.options.scenario_header says the "
+                     f"system passes it on from the test's request: does it?), the last: "
+                     f"{unmarked[-1].line(self.secrets)}")
+        return text
 
     # -- the admin paths --------------------------------------------------------------------
 

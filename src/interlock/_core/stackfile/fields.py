@@ -121,7 +121,7 @@ SERVICE = Block((
           default={}, example={"DATABASE_URL": "{db.url}/orders"}),
     Field("options", FREE_MAPPING, "Settings of the kind: postgres {databases: [..], image}, "
           "mariadb {databases: [..], user, password}, redis {password}, nats {image}, "
-          "stub {image}; rabbitmq and mosquitto take none.", default={},
+          "stub {image, scenario_header}; rabbitmq and mosquitto take none.", default={},
           example={"databases": ["orders"]}),
     Field("openapi", TEXT, "The service's OpenAPI document, relative to the suite folder "
           "(for a stub: what it answers by default and checks every request against).",

@@ -6,7 +6,10 @@ the Docker backend the same file runs in a plain Python container (option ``imag
 ``INTERLOCK_BASE_IMAGE`` when set, else ``python:3.11-slim``, like the delay proxy; any image
 with ``python3`` 3.9 or later) with werkzeug mounted
 read-only beside it, so containers reach it by its service name. Nothing is built or
-downloaded. Options: ``image``.
+downloaded. Options: ``image``; ``scenario_header``, the header the system passes on from the
+test's request to the stub (``traceparent``, the W3C trace context, or a header of the
+suite's own): a scenario's answers then apply to its own requests only, and it checks only
+those, so that features which set answers run beside others under ``interlock run -j``.
 
 Example:
     >>> from pathlib import Path
@@ -18,14 +21,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from interlock._core.errors import InterlockError
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck, python_image
 from interlock.stack.kinds._local import known_options
 
-OPTIONS = ("image",)
+OPTIONS = ("image", "scenario_header")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header's name (RFC 9110)
 CONTAINER_PORT = 8080
 _HOME = "/opt/interlock-stub"
 _READY = ReadyCheck("http", path="/__interlock/health", status=200, timeout=30)
@@ -95,6 +101,28 @@ def _origin(module: str) -> Path:
     return Path(spec.origin).resolve()
 
 
+def scenario_header(name: str, options: Mapping[str, object]) -> str | None:
+    """The header that tells the scenarios' requests apart (option ``scenario_header``), or
+    None; a clear error for one that is not a header's name.
+
+    Example:
+        >>> scenario_header("payments", {"scenario_header": "traceparent"})
+        'traceparent'
+    """
+    given = options.get("scenario_header")
+    if given is None:
+        return None
+    if not isinstance(given, str) or not _TOKEN.fullmatch(given):
+        raise InterlockError(
+            f'The scenario_header of stub "{name}" is not the name of an HTTP header: {given!r}',
+            where=f"services.{name}.options.scenario_header",
+            hint="Name the header the system passes on from the test's request to the stub: "
+            "scenario_header: traceparent (W3C trace context), or a header of your own.",
+        )
+    return given
+
+
 def _options(ctx: KindContext) -> str:
     known_options(ctx, "stub", OPTIONS)
+    scenario_header(ctx.name, ctx.options)
     return str(ctx.options.get("image") or "")
