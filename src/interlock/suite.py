@@ -341,8 +341,10 @@ class Suite:
         from interlock.stubs import Stub  # the stub server's client, when a suite has stubs
 
         def build() -> Stub:
-            stub = Stub(name, running.address(name).url, self.secrets,
-                        scenario_header=self.scenario_headers.get(name))
+            address = running.address(name)
+            stub = Stub(name, address.url, self.secrets,
+                        scenario_header=self.scenario_headers.get(name),
+                        changes_file=address.extra.get("changes_file"))
             if spec.openapi:
                 contract = self.openapi(name, where)
                 stub.check_answer = _answer_checker(name, contract, self.secrets)

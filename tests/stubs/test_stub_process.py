@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -154,3 +155,45 @@ def test_a_scenario_sends_its_id_in_the_header_its_stubs_tell_scenarios_apart_by
         assert suite.scenario_headers == {"payments": "traceparent"}
     finally:
         suite.close()
+
+
+class _Counting(requests.Session):
+    """A session that counts the journal requests it makes."""
+
+    journal_reads = 0
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if "/__interlock/requests" in url:
+            self.journal_reads += 1
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_the_journal_is_asked_for_only_after_the_stub_received_something(
+        tmp_path: Path) -> None:
+    """A local stub server says in a file when its journal changes: a step during which it
+    received nothing costs no request; one during which it did reads it (and a restarted
+    server, which starts from another number, is read again)."""
+    spec = ServiceSpec.from_dict("payments", {"kind": "stub"}, where="test")
+    stack = Stack("stubs", {"payments": spec}, run_dir=tmp_path / "run",
+                  progress=lambda line: None)
+    try:
+        stack.start()
+        address = stack.address("payments")
+        http = _Counting()
+        stub = Stub("payments", address.url, http=http,
+                    changes_file=address.extra["changes_file"])
+        stub.answer("POST", "/charges", status=201)
+        assert stub.new_requests() == [] and http.journal_reads == 1  # first: read once
+        assert stub.new_requests() == [] and stub.new_requests() == []
+        assert http.journal_reads == 1  # nothing received: nothing asked
+        requests.post(f"{address.url}/charges", json={"n": 1})
+        assert [r.json() for r in stub.new_requests()] == [{"n": 1}]
+        assert http.journal_reads == 2
+        assert stub.new_requests() == [] and http.journal_reads == 2
+        stack.restart("payments")
+        stub.reset()  # what a scenario's end does
+        requests.post(f"{address.url}/charges", json={"n": 2})
+        assert [r.status for r in stub.new_requests()] == [404]  # the new server's journal
+        http.close()
+    finally:
+        stack.stop()

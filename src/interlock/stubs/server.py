@@ -20,6 +20,11 @@ Programming it (what ``interlock.stubs.Stub`` does) goes through its own admin p
   in the header ``X-Interlock-Journal-Length``: shorter than ``n`` when it was emptied since);
 * ``GET /__interlock/health``     200 once it listens.
 
+With ``--changes-file PATH`` the server also keeps, in that file's first 8 bytes, a number
+that changes whenever its journal does (a request received, a reset; a new server starts
+from another number): the test reads it after every step and asks for the journal only when
+it moved, instead of making a request per step.
+
 Which answer a request gets: of the answers that match it (method, path with ``{var}`` and
 ``*`` segments, query parameters, a JSON body that contains the given one), one limited by
 ``times`` (``once``) before an unlimited one, and among those the newest; an answer whose
@@ -46,7 +51,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -176,11 +183,22 @@ class Answer:
 class StubApp:
     """The WSGI app: answers, the journal, and the admin paths."""
 
-    def __init__(self) -> None:
+    def __init__(self, changes_file: str | None = None) -> None:
         self._lock = threading.Lock()
         self._answers: list[Answer] = []
         self._journal: list[dict[str, Any]] = []
         self._numbers = 0
+        self._changes = -1
+        self._version = time.time_ns()  # another server's number never matches this one's
+        if changes_file:
+            self._changes = os.open(changes_file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._changed()
+
+    def _changed(self) -> None:
+        """The journal changed (called holding the lock): the changes file says so."""
+        if self._changes >= 0:
+            self._version += 1
+            os.pwrite(self._changes, struct.pack("<Q", self._version), 0)
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -220,6 +238,7 @@ class StubApp:
                 for answer in self._answers:
                     answer.used = 0
                 self._journal = []
+                self._changed()
                 kept = len(self._answers)
             return _json({"ok": True, "kept": kept})  # a restarted server has lost its own
         if what == "requests" and request.method == "GET":
@@ -282,6 +301,7 @@ class StubApp:
         }
         with self._lock:  # kept on arrival: a delayed answer's request is its scenario's
             self._journal.append(entry)
+            self._changed()
         if delay:
             time.sleep(delay)
         return response
@@ -315,8 +335,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", default="stub")
+    parser.add_argument("--changes-file", help="where to say that the journal changed")
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, StubApp(), threaded=True,
+    server = make_server(args.host, args.port, StubApp(args.changes_file), threaded=True,
                          request_handler=QuietHandler)
     print(f"stub {args.name} listening on {args.host}:{server.server_port}", flush=True)
     server.serve_forever()

@@ -114,8 +114,12 @@ class Stub:
 
     def __init__(self, name: str, url: str, secrets: Secrets | None = None,
                  http: requests.Session | None = None,
-                 scenario_header: str | None = None) -> None:
+                 scenario_header: str | None = None, changes_file: str | None = None) -> None:
         self.name = name
+        # Where the server says its journal changed (a local server's): read after each step,
+        # so that a step during which the stub received nothing costs no request.
+        self.changes_file = changes_file
+        self._reported: bytes | None = None  # what that file said when the journal was read
         self.scenario_header = scenario_header
         self.scenario: str | None = None  # the running scenario's id (with scenario_header)
         self.url = url.rstrip("/")
@@ -202,6 +206,7 @@ class Stub:
         for answer in self._kept:
             self._admin("POST", "answers", where, json=answer)
         self.seen = self.start = 0
+        self._reported = None
         self.stale = False
 
     def reset(self, where: str = "") -> None:
@@ -210,6 +215,7 @@ class Stub:
         are set again."""
         reply = self._admin("POST", "reset", where)
         self.seen = self.start = 0
+        self._reported = None
         self.own_answers = []
         if int(reply.get("kept", len(self._kept))) < len(self._kept):
             self.restore(where)
@@ -252,8 +258,12 @@ class Stub:
     def new_requests(self, where: str = "") -> list[Received]:
         """The requests received since the last call (for the report, step by step): with a
         ``scenario_header``, the scenario's own and those that carry no scenario's id."""
+        changes = self._changes()  # read first: a request received after it is read again
+        if changes is not None and changes == self._reported:
+            return []  # the journal has not changed since it was read
         fresh = self.journal(self.seen, where)
         self.seen += len(fresh)
+        self._reported = changes
         if not self._scoped:
             return fresh
         return [r for r in fresh if r.scenario(str(self.scenario_header)) in (None,
@@ -267,6 +277,18 @@ class Stub:
         return [r for r in self._mine(self.journal(self.start, where))
                 if r.method == method.upper() and pattern.match(r.path)
                 and (not query or _has_query(r.query, query))]
+
+    def _changes(self) -> bytes | None:
+        """What the server's changes file says now; None without one (a server in a
+        container, one not started yet): the journal is then asked for every time."""
+        if not self.changes_file:
+            return None
+        try:  # opened each time: a restarted server writes a new file
+            with open(self.changes_file, "rb") as file:
+                said = file.read(8)
+        except OSError:
+            return None
+        return said if len(said) == 8 else None
 
     @property
     def _scoped(self) -> bool:

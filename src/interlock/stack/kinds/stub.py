@@ -38,15 +38,19 @@ _READY = ReadyCheck("http", path="/__interlock/health", status=200, timeout=30)
 
 
 def plan(ctx: KindContext) -> ProcessPlan:
-    """The stub server as a local process on 127.0.0.1:``ctx.port``."""
+    """The stub server as a local process on 127.0.0.1:``ctx.port``, saying in a file of its
+    folder when its journal changes (``{name.changes_file}``: the test reads it after each
+    step instead of asking the server)."""
     _options(ctx)
+    changes = ctx.workdir / "journal-changes"
     return ProcessPlan(
         command=[sys.executable, str(_server_file()), "--host", "127.0.0.1",
-                 "--port", str(ctx.port), "--name", ctx.name],
+                 "--port", str(ctx.port), "--name", ctx.name, "--changes-file", str(changes)],
         port=ctx.port,
         url=f"http://127.0.0.1:{ctx.port}",
         ready=_READY,
         env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
+        extra={"changes_file": str(changes)},
     )
 
 
