@@ -71,3 +71,13 @@ def test_an_event_that_is_not_json_shows_its_body_redacted(secrets: Secrets) -> 
     with pytest.raises(InterlockError) as caught:
         Event.now("orders", f"not json {LONG}".encode()).json(secrets)
     assert START not in str(caught.value)
+
+
+def test_a_secret_inside_a_longer_one_hides_the_longer_one_whole() -> None:
+    """Values are hidden longest first: a token that contains the password is one mask, and a
+    value added after the first redaction is hidden too."""
+    secrets = Secrets()
+    secrets.add("pw-1234")
+    assert secrets.redact("a pw-1234 b") == "a *** b"
+    secrets.add("tok.pw-1234.sig")
+    assert secrets.redact("Bearer tok.pw-1234.sig and pw-1234") == "Bearer *** and ***"

@@ -1,4 +1,4 @@
-@e2e @serial @allure.label.epic:Orders @allure.label.owner:product-team
+@e2e @allure.label.epic:Orders @allure.label.owner:product-team
 Feature: Paying for an order
   A customer pays when ordering; the payment provider is a partner we do not run. The
   business cares that nobody gets an order they did not pay for, that a passing hiccup at

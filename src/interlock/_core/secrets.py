@@ -56,7 +56,7 @@ class Secrets:
 
     def __init__(self, headers: Iterable[str] = (), fields: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._ordered: list[str] | None = None  # the values, longest first
         self.headers = {h.lower() for h in SENSITIVE_HEADERS} | {h.lower() for h in headers}
         extra = "|".join(re.escape(f) for f in fields)
         self._fields = re.compile(
@@ -71,7 +71,7 @@ class Secrets:
             text = str(value)
             if len(text) >= _MIN_LENGTH and text not in self._values:
                 self._values.add(text)
-                self._pattern = None
+                self._ordered = None
 
     def __contains__(self, value: str) -> bool:
         return value in self._values
@@ -80,11 +80,15 @@ class Secrets:
         """``text`` with every known secret value replaced by ``***``."""
         if not self._values or not text:
             return text
-        if self._pattern is None:
-            # Longest first, so a token that contains another secret is hidden whole.
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-        return self._pattern.sub(MASK, text)
+        if self._ordered is None:
+            # Longest first, so a token that contains another secret is hidden whole. (Each
+            # value is looked for in turn: a regex of them all was recompiled at every login's
+            # new token, and is slower on long texts than C's substring search.)
+            self._ordered = sorted(self._values, key=len, reverse=True)
+        for value in self._ordered:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
 
     def shorten(self, text: str, limit: int, more: str = "…") -> str:
         """``text`` redacted, **then** cut to ``limit`` characters (``more`` marks the cut).
