@@ -200,18 +200,29 @@ def install(registry: Any) -> None:
         return
     beginnings_known = _beginnings_of(registry)
     matches: dict[tuple[int, str], Any] = {}  # (id, working folder) -> a first Match
+    # A step's text -> the definition that matched it, and how many definitions there were
+    # then: a suite says the same sentences again and again, and the definitions before it
+    # in the list did not match that text (none is removed; one added is seen in the count).
+    matched: dict[tuple[str, str], tuple[int, Any]] = {}
 
     def find_match(self: Any, step: Any) -> Any:
         text = step.name
         lists = [self.steps[step.step_type]]
         if step.step_type != "step":
             lists.append(self.steps.get("step", []))
+        count = sum(len(definitions) for definitions in lists)
+        known = matched.get((step.step_type, text))
+        if known is not None and known[0] == count:
+            result = _match(known[1], text, matches)
+            if result:
+                return result
         for definitions in lists:
             for definition in definitions:
                 if not beginnings_known.may_match(definition, text):
                     continue
                 result = _match(definition, text, matches)
                 if result:
+                    matched[(step.step_type, text)] = (count, definition)
                     return result
         return None
 
