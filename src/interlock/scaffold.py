@@ -201,7 +201,9 @@ STUB_SERVICE = """
   payments:
     kind: stub                  # an HTTP stub for a service your system calls but you do not
                                 # run; point your service at {payments.url}; scenarios say
-                                # how it answers (openapi: its contract gives default answers)
+                                # how it answers (openapi: its contract gives default answers;
+                                # options: {scenario_header: traceparent} when your system
+                                # passes the trace context on: scenarios then share it)
 """
 
 
