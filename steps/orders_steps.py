@@ -216,6 +216,7 @@ def provider_down(context: Any) -> None:
 def customer_tries_to_order(context: Any, quantity: int, product: str) -> None:
     """A customer orders the product; whether the shop accepts it is checked next."""
     world = _world(context)
+    context.charges_before = len(_charges(world))  # the attempt's own are those after these
     context.attempt = _send(world, "customer", "POST", "/orders",
                             json={"items": [{"productId": product, "quantity": quantity}]})
 
@@ -249,14 +250,19 @@ def told_unavailable(context: Any) -> None:
     _expect(world, context.attempt, 503, "The customer was not told the payment failed")
 
 
+def _charges(world: Any) -> list[Any]:
+    """The charges the payment provider was asked for in this scenario."""
+    return list(world.stub("payments").requests_to("POST", "/charges", world.where))
+
+
 @then("the customer has no order")
 @domain_step
 def customer_has_no_order(context: Any) -> None:
     """The refused attempt left no order behind: nothing was recorded under the reference
-    orders asked the payment provider to charge (this scenario's own charges: the stub tells
-    them apart by trace, so other features may place orders meanwhile)."""
+    orders asked the payment provider to charge for it (the attempt's own charges: the stub
+    tells scenarios apart by trace, so other features may place orders meanwhile)."""
     world = _world(context)
-    charges = world.stub("payments").requests_to("POST", "/charges", world.where)
+    charges = _charges(world)[getattr(context, "charges_before", 0):]
     references = sorted({str((charge.json() or {}).get("reference")) for charge in charges})
     if not references:
         raise Failure("The payment provider was never asked to charge the customer",

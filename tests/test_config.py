@@ -39,6 +39,8 @@ def load(suite_dir: Path, text: str) -> Suite:
      4),
     ("services:\n  pay:\n    kind: stub\n    options: {scenario_header: 'trace parent'}\n",
      'The scenario_header of stub "pay" is not the name of an HTTP header', 4),
+    ("services:\n  pay:\n    kind: stub\n    options: {scenario_header: Authorization}\n",
+     'The scenario_header of stub "pay" cannot be Authorization: it carries credentials', 4),
 ])
 def test_bad_field_is_named_with_its_line(suite_dir: Path, text: str, message: str,
                                           line: int) -> None:

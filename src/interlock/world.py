@@ -227,14 +227,22 @@ class World:
         say what the stub answers."""
         answers = stub.answers(self.where)
         listing = "\n".join(f"  {line}" for line in answers) or "  (none)"
+        hint = (f'Set one before this step: Given the "{stub.name}" stub answers '
+                f'{received.method} "{received.path}" with status 200 (or give the stub an '
+                "OpenAPI document whose examples answer it).")
+        header = stub.scenario_header
+        if header and stub.own_answers and received.scenario(header) != stub.scenario:
+            # The scenario set answers, but the request did not carry its id.
+            hint = (f"The scenario's answers are for requests whose {header} header carries "
+                    f"{stub.scenario}; this one carried "
+                    f"{received.scenario(header) or 'none'}: the system must pass the header "
+                    "on from the test's request (the stack file's services."
+                    f"{stub.name}.options.scenario_header).")
         return InterlockError(
             f'The "{stub.name}" stub has no answer for {received.method} {received.path}, '
             "which the system sent during this step (it got a 404)",
             details=f"{received.line(self.suite.secrets)}\nthe answers set:\n{listing}",
-            where=self.where,
-            hint=f'Set one before this step: Given the "{stub.name}" stub answers '
-            f'{received.method} "{received.path}" with status 200 (or give the stub an '
-            "OpenAPI document whose examples answer it).",
+            where=self.where, hint=hint,
         )
 
     def _as_exchange(self, stub: Stub, received: Received) -> Exchange:
@@ -263,6 +271,7 @@ class World:
                 stub.next_scenario(self.where)
             else:
                 stub.reset(self.where)
+            stub.scenario = None  # (a hook's answers after this are nobody's scenario's)
 
     def _restore_stubs(self) -> None:
         for name in self._stubs_here():

@@ -369,3 +369,22 @@ def test_a_stub_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> N
     assert {Path(p.path).stem: p.alone.split(" (")[0] for p in planned} == {
         "scoped": "", "other": "it sets how a stub answers, for the features running beside "
         "it too"}
+
+
+def test_only_sentences_marked_per_stub_scenario_are_shared_on_a_scoped_stub(
+        tmp_path: Path) -> None:
+    """A serial sentence naming a stub runs beside others on a stub that tells scenarios
+    apart only when it says it is about the scenario's own requests (a sentence about the
+    whole journal would not be)."""
+    from behave.parser import parse_file
+
+    from interlock.behave.parallel import why
+
+    path = tmp_path / "one.feature"
+    path.write_text('Feature: one\n  Scenario: one\n    Then the "payments" stub forgets all\n')
+    feature = parse_file(str(path))
+    pattern = re.compile(r'the "(?P<stub>[^"]+)" stub forgets all')
+    for per_stub, expected in ((True, ""), (False, "it forgets every scenario's requests")):
+        reason = why(feature, [(pattern, "it forgets every scenario's requests", False,
+                                per_stub)], scoped_stubs={"payments"})
+        assert reason.split(" (")[0] == expected

@@ -325,3 +325,32 @@ def test_a_stub_restarted_by_a_step_gets_its_documents_answers_back(tmp_path: Pa
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "2 scenarios passed, 0 failed" in output
+
+
+def test_a_scoped_stubs_answer_missed_for_want_of_the_header_says_so(tmp_path: Path) -> None:
+    """On a stub that tells scenarios apart, the scenario's requests carry its trace id; a
+    request that reaches the stub without one gets none of the scenario's answers, and the
+    message says so and what the system must pass on (one carrying another scenario's id is
+    that scenario's, and not reported here)."""
+    suite = mini_suite(tmp_path, "services:\n  payments:\n    kind: stub\n"
+                                 "    options: {scenario_header: traceparent}\n")
+    suite.write("features/scoped.feature", """
+        Feature: scoped
+          Scenario: its own request gets its answer
+            Given the "payments" stub answers POST "/charges" with status 201
+            When I send POST "/charges" to "payments"
+            Then the response status is 201
+            And the "payments" stub received 1 request to POST "/charges"
+
+          Scenario: a request without the trace gets none
+            Given the "payments" stub answers POST "/charges" with status 201
+            And the request header "traceparent" is "not-a-trace"
+            When I send POST "/charges" to "payments"
+    """)
+    result = suite.run()
+    output = result.stdout + result.stderr
+    assert "1 scenario passed, 1 failed" in output, output[-3000:]
+    assert 'The "payments" stub has no answer for POST /charges' in output
+    assert "this one carried none: the system must pass the header on" in output
+    assert "services.payments.options.scenario_header" in output
+    assert "Traceback" not in output

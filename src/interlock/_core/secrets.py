@@ -80,12 +80,13 @@ class Secrets:
         """``text`` with every known secret value replaced by ``***``."""
         if not self._values or not text:
             return text
-        if self._ordered is None:
+        ordered = self._ordered  # (one read: another thread may add a value meanwhile)
+        if ordered is None:
             # Longest first, so a token that contains another secret is hidden whole. (Each
             # value is looked for in turn: a regex of them all was recompiled at every login's
             # new token, and is slower on long texts than C's substring search.)
-            self._ordered = sorted(self._values, key=len, reverse=True)
-        for value in self._ordered:
+            ordered = self._ordered = sorted(self._values, key=len, reverse=True)
+        for value in ordered:
             if value in text:
                 text = text.replace(value, MASK)
         return text

@@ -14,10 +14,12 @@ earlier runs recorded (``reports/durations.json``, as CI shards use them; by sce
 when there are none), so that they end together (``claims.py``).
 
 What makes sharing safe is decided here, not by the user, and the reason is printed: a feature
-that stops or slows a service, sets a stub's answers, is tagged ``@serial``, or empties or
-counts a whole table or counts or refuses events (unless the counting step names a
-``{variable}``, the order id the scenario created, which limits it to the scenario's own, or
-is on a channel the stack file correlates, ``events: correlate:``) never runs beside another
+that stops or slows a service, sets a stub's answers or counts its requests (unless the stub
+tells the scenarios' requests apart, ``options: {scenario_header: traceparent}``), is tagged
+``@serial``, or empties or counts a whole table or counts or refuses events (unless the
+counting step names a ``{variable}``, the order id the scenario created, which limits it to
+the scenario's own, or is on a channel the stack file correlates, ``events: correlate:``)
+never runs beside another
 one: worker 1 runs such features once the queue of the others is empty, each holding the
 stack alone (the others wait for their turn, ``stack/turns.py``), while the other workers
 run the ``@isolated`` features, which start stacks of their own.
@@ -96,11 +98,12 @@ def _scoped(step: Any) -> bool:
     return bool(_VARIABLE.search(" ".join((step.name, step.text or "", cells))))
 
 
-def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: str = "",
+def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, bool]], tag: str = "",
         correlated: Callable[[str], bool] = lambda channel: False,
         scoped_stubs: Collection[str] = ()) -> str:
     """Why a parsed feature is special (``tag``, or a step matching one of ``sentences``,
-    each with its reason and whether a variable scopes it), or ``""``. A step on a channel
+    each with its reason, whether a variable scopes it and whether a stub that tells
+    scenarios apart does), or ``""``. A step on a channel
     that is ``correlated`` (the stack file says which field tells a scenario's events apart)
     counts only its scenario's events; a step on a stub of ``scoped_stubs`` (its
     ``scenario_header``) sets and checks only its scenario's answers and requests."""
@@ -113,14 +116,14 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool]], tag: s
     for scenario in feature.walk_scenarios():
         steps.extend(scenario.steps)
     for step in steps:
-        for pattern, reason, scoped in sentences:
+        for pattern, reason, scoped, per_stub in sentences:
             found = pattern.fullmatch(step.name)
             if found is None or (scoped and _scoped(step)):
                 continue
             channel = found.groupdict().get("channel")
             if channel is not None and correlated(channel):
                 continue
-            if found.groupdict().get("stub") in scoped_stubs:
+            if per_stub and found.groupdict().get("stub") in scoped_stubs:
                 continue
             return f'{reason} (line {step.line}: "{step.name}")'
     return ""
@@ -173,9 +176,10 @@ def plan(paths: list[Path], root: Path, durations: Durations,
     from interlock.behave.steps import __name__ as _steps  # noqa: F401  (registers them)
 
     serial = [(re.compile(pattern), str(getattr(run, "interlock_serial", "")),
-               bool(getattr(run, "interlock_scoped", False)))
+               bool(getattr(run, "interlock_scoped", False)),
+               bool(getattr(run, "interlock_per_stub_scenario", False)))
               for pattern, run in SENTENCES if getattr(run, "interlock_serial", "")]
-    breaks = [(re.compile(pattern), str(getattr(run, "interlock_breaks", "")), False)
+    breaks = [(re.compile(pattern), str(getattr(run, "interlock_breaks", "")), False, False)
               for pattern, run in SENTENCES if getattr(run, "interlock_breaks", "")]
     parsed: dict[str, Any] = {}
     for path in _feature_files(paths, root):
@@ -487,9 +491,10 @@ def add_run_parser(commands: Any) -> None:
         "run", help="run the suite's features on N workers that share one stack",
         description="Runs behave on N worker processes that share one stack (started and "
         "stopped once); each takes the next feature when free, the heaviest first. Features "
-        "that must not run beside others (@serial, faults, stub answers, whole-table or "
-        "event counts) run alone on the stack once the others are done, while the other "
-        "workers run the @isolated ones; the reason is printed.")
+        "that must not run beside others (@serial, faults, answers of a stub that does not "
+        "tell scenarios apart, whole-table or event counts) run alone on the stack once "
+        "the others are done, while the other workers run the @isolated ones; the reason is "
+        "printed.")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (2)")
     parser.add_argument("behave_args", nargs=argparse.REMAINDER,
                         help="behave's arguments (feature paths, -D, --tags...), as for behave")

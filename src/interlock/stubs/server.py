@@ -189,7 +189,8 @@ class StubApp:
         self._journal: list[dict[str, Any]] = []
         self._numbers = 0
         self._changes = -1
-        self._version = time.time_ns()  # another server's number never matches this one's
+        # Another server's number (a restarted one's) never matches this one's.
+        self._version = int.from_bytes(os.urandom(7), "big")
         if changes_file:
             self._changes = os.open(changes_file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             self._changed()

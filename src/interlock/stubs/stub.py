@@ -230,7 +230,8 @@ class Stub:
         """A new scenario starts on a stub other runs may share (``interlock run -j``, or a
         stack kept up by ``interlock stack up``): the journal is not cleared under them, and
         this scenario reads the requests received from now on. The answers the scenario set are
-        removed (``interlock run -j`` runs a feature that sets answers alone on the stack)."""
+        removed (``interlock run -j`` runs a feature that sets answers alone on the stack,
+        unless the stub tells the scenarios' requests apart: ``scenario_header``)."""
         for number in self.own_answers:
             self._admin("DELETE", f"answers/{number}", where, missing_ok=True)
         self.own_answers = []
@@ -272,18 +273,14 @@ class Stub:
     def requests_to(self, method: str, path: str, where: str = "") -> list[Received]:
         """The requests received for ``method path`` (the same patterns as ``answer``); with
         a ``scenario_header``, the scenario's own only."""
-        pattern = path_pattern(path.partition("?")[0])
-        query = path.partition("?")[2]
-        return [r for r in self._mine(self.journal(self.start, where))
-                if r.method == method.upper() and pattern.match(r.path)
-                and (not query or _has_query(r.query, query))]
+        return _to(self._mine(self.journal(self.start, where)), method, path)
 
     def _changes(self) -> bytes | None:
         """What the server's changes file says now; None without one (a server in a
         container, one not started yet): the journal is then asked for every time."""
         if not self.changes_file:
             return None
-        try:  # opened each time: a restarted server writes a new file
+        try:  # opened each time: a restarted server writes it anew (maybe a new file)
             with open(self.changes_file, "rb") as file:
                 said = file.read(8)
         except OSError:
@@ -334,23 +331,47 @@ class Stub:
                 f'{"" if len(found) == 1 else "s"} to {wanted}, not {count}',
                 details=self._listing(where), where=where,
             )
+        unmarked = _to(self._unmarked(self.journal(self.start, where)), method, path)
+        if count is not None and unmarked:  # "no request", "exactly 2": they may be its own
+            raise Failure(
+                f'The "{self.name}" stub received {len(unmarked)} request'
+                f'{"" if len(unmarked) == 1 else "s"} to {wanted} without a '
+                f"{self.scenario_header} header: whose they are cannot be told",
+                details=self._listing(where), where=where,
+                hint=f"The stack file's services.{self.name}.options.scenario_header says "
+                "the system passes that header on from the test's request to the stub: make "
+                "it do so (a traced service passes traceparent on), or remove the option.",
+            )
         return found
+
+    def _unmarked(self, journal: list[Received]) -> list[Received]:
+        """The requests in ``journal`` that carry no scenario's id (none when not scoped)."""
+        if not self._scoped:
+            return []
+        return [r for r in journal if r.scenario(str(self.scenario_header)) is None]
 
     def _listing(self, where: str) -> str:
         everything = self.journal(self.start, where)
         journal = self._mine(everything)
-        unmarked = ([r for r in everything if r.scenario(str(self.scenario_header)) is None]
-                    if self._scoped else [])
+        unmarked = self._unmarked(everything)
         text = "it received no request in this scenario"
         if journal:
             lines = [f"  {r.line(self.secrets)}" for r in journal[-_SHOWN:]]
             more = f" (the last {_SHOWN})" if len(journal) > _SHOWN else ""
             text = f"what it received{more}:\n" + "\n".join(lines)
+        if not self._scoped:
+            return text
+        header = self.scenario_header
+        others = len(everything) - len(journal) - len(unmarked)
+        text += (f"\n(this scenario's requests carry {self.scenario} in their {header} header"
+                 + (f"; none did, and {others} carried other scenarios' ids: does the "
+                    "system start a trace of its own instead of going on with the test's?"
+                    if others and not journal else "") + ")")
         if unmarked:
             text += (f"\nand {len(unmarked)} request{'' if len(unmarked) == 1 else 's'} without "
-                     f"a {self.scenario_header} header, which no scenario can claim (the "
-                     f"stack file's services.{self.name}.options.scenario_header says the "
-                     f"system passes it on from the test's request: does it?), the last: "
+                     f"a {header} header, which no scenario can claim (the stack file's "
+                     f"services.{self.name}.options.scenario_header says the system passes it "
+                     f"on from the test's request: does it?), the last: "
                      f"{unmarked[-1].line(self.secrets)}")
         return text
 
@@ -376,6 +397,14 @@ class Stub:
                 details=response.text[:500], where=where,
             )
         return response if whole else response.json()
+
+
+def _to(journal: list[Received], method: str, path: str) -> list[Received]:
+    """The requests in ``journal`` for ``method path`` (the same patterns as answers)."""
+    pattern = path_pattern(path.partition("?")[0])
+    query = path.partition("?")[2]
+    return [r for r in journal if r.method == method.upper() and pattern.match(r.path)
+            and (not query or _has_query(r.query, query))]
 
 
 def _has_query(actual: str, wanted: str) -> bool:

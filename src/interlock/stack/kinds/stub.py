@@ -27,11 +27,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from interlock._core.errors import InterlockError
+from interlock._core.secrets import SENSITIVE_HEADERS
 from interlock.stack.base import DockerPlan, KindContext, ProcessPlan, ReadyCheck, python_image
 from interlock.stack.kinds._local import known_options
 
 OPTIONS = ("image", "scenario_header")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header's name (RFC 9110)
+_TAKEN = {"host", "connection", "transfer-encoding", "accept", "user-agent"}
 CONTAINER_PORT = 8080
 _HOME = "/opt/interlock-stub"
 _READY = ReadyCheck("http", path="/__interlock/health", status=200, timeout=30)
@@ -122,6 +124,17 @@ def scenario_header(name: str, options: Mapping[str, object]) -> str | None:
             where=f"services.{name}.options.scenario_header",
             hint="Name the header the system passes on from the test's request to the stub: "
             "scenario_header: traceparent (W3C trace context), or a header of your own.",
+        )
+    lowered = given.lower()
+    sensitive = lowered in SENSITIVE_HEADERS
+    if sensitive or lowered in _TAKEN or lowered.startswith("content-"):
+        why = ("it carries credentials, which are hidden in the report" if sensitive
+               else "the requests use it for something else")
+        raise InterlockError(
+            f'The scenario_header of stub "{name}" cannot be {given}: {why}',
+            where=f"services.{name}.options.scenario_header",
+            hint="Use traceparent (W3C trace context), or a header of your own that the system "
+            "passes on, e.g. X-Test-Scenario.",
         )
     return given
 
