@@ -564,7 +564,8 @@ class Suite:
         stack.adopt({
             name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))
             for name, s in services.items()
-        }, {name: Path(s["log"]) for name, s in services.items() if s.get("log")})
+        }, {name: Path(s["log"]) for name, s in services.items() if s.get("log")},
+            {name: s["log_source"] for name, s in services.items() if s.get("log_source")})
         self.progress(f"interlock: reusing the stack kept up by pid {kept.owner_pid}")
         return True
 

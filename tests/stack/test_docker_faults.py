@@ -186,3 +186,31 @@ def test_a_container_another_process_removes_during_the_sweep_is_no_error(
     engine.sweep()  # nor does sweeping them
     engine.sweep([run_id])
     assert run_id not in engine.runs()
+
+
+def test_a_run_sharing_the_stack_reads_a_containers_log_through_the_engine(
+    engine: DockerEngine, images: Images, run_id: str, tmp_path: Path
+) -> None:
+    """A worker of ``interlock run -j`` (or a run with INTERLOCK_REUSE) that did not start a
+    container reads its log from the engine, as the run that started it does: the container
+    writes its log file only when it is removed."""
+    from interlock import eventually
+    from interlock.stack.spec import ServiceSpec
+    from interlock.stack.stack import Stack
+
+    svc = web(engine, images, run_id)
+    assert svc.log_source() == {"backend": "docker", "container": svc.container.id}
+    spec = ServiceSpec.from_dict("web", {"external": {"url": svc.address.url}}, where="test")
+    borrower = Stack("shared", {"web": spec}, run_dir=tmp_path / "run",
+                     progress=lambda line: None)
+    borrower.adopt({"web": svc.address}, {"web": tmp_path / "never-written.log"},
+                   {"web": svc.log_source()})
+    assert "listening on 8000" in borrower.log_since("web", None)
+    mark = borrower.log_marks()["web"]
+    requests.get(f"{svc.address.url}/after-the-mark", timeout=5)
+
+    def logged() -> None:
+        assert "/after-the-mark" in borrower.log_since("web", mark)
+
+    eventually(logged, 10)
+    assert "listening on 8000" not in borrower.log_since("web", mark)

@@ -76,6 +76,7 @@ class KeptStack:
             services[name] = {
                 "url": address.url, "host": address.host, "port": address.port,
                 "extra": dict(address.extra), "log": str(service.log_path or ""),
+                "log_source": service.log_source(),
             }
         return cls._save(path or state_path(root), stack.name, services, secrets)
 

@@ -51,9 +51,11 @@ class _Adopted(RunningService):
 
     backend = "reused"
 
-    def __init__(self, name: str, address: Address, log_path: Path | None = None) -> None:
+    def __init__(self, name: str, address: Address, log_path: Path | None = None,
+                 reader: Any = None) -> None:
         super().__init__(name, address)
         self.log_path = log_path
+        self.reader = reader  # its backend's way to read the log (a container's, by the engine)
 
     def log(self) -> str:
         """What the service wrote so far, read from its owner's log file."""
@@ -61,13 +63,18 @@ class _Adopted(RunningService):
 
     def log_mark(self) -> float:
         """The log file's size: a mark costs no read (every scenario of a worker takes one)."""
+        if self.reader is not None:
+            return float(self.reader.log_mark())
         try:
             return float(self.log_path.stat().st_size) if self.log_path else 0.0
         except OSError:
             return 0.0
 
     def log_since(self, mark: float | None) -> str:
-        """What it logged after ``mark`` (a byte offset in the owner's log file)."""
+        """What it logged after ``mark`` (a byte offset in the owner's log file, or what its
+        backend's reader takes)."""
+        if self.reader is not None:
+            return str(self.reader.log_since(mark))
         if self.log_path is None:
             return ""
         try:
@@ -127,16 +134,21 @@ class Stack:
         )
 
     def adopt(self, addresses: Mapping[str, Address],
-              logs: Mapping[str, Path] | None = None) -> None:
+              logs: Mapping[str, Path] | None = None,
+              sources: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """Use services somebody else started (``interlock stack up``) instead of starting them.
 
         They are treated as external: their addresses are known, faults cannot reach them;
-        their logs are read from ``logs`` (a file per service) when given.
+        their logs are read from ``logs`` (a file per service) when given, or as ``sources``
+        say (a ``log_source``: its backend reads it, e.g. a container's through the engine).
         """
         self.adopted = self.shared = True
         for name, address in addresses.items():
             if name in self.specs:
-                self.running[name] = _Adopted(name, address, (logs or {}).get(name))
+                source = (sources or {}).get(name)
+                reader = (BACKENDS.load(source["backend"]).adopted_log(source)
+                          if source and source.get("backend") else None)
+                self.running[name] = _Adopted(name, address, (logs or {}).get(name), reader)
 
     # -- the graph -------------------------------------------------------------------------
 

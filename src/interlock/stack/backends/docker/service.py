@@ -182,6 +182,11 @@ class DockerService(RunningService):
         (cheaper than fetching a long log whole at every scenario)."""
         return time.time()
 
+    def log_source(self) -> dict[str, str]:
+        """The container, whose log another run sharing the stack asks the engine for (the
+        log file is written only when the container is removed)."""
+        return {"backend": "docker", "container": str(self.container.id)}
+
     def log_since(self, mark: float | None) -> str:
         """What the container wrote after ``mark`` (a ``log_mark``; everything for None)."""
         if mark is None:
@@ -410,3 +415,28 @@ def _accepts_and_holds(host: str, port: int, hold: float = 0.1) -> bool:
                 return True
     except OSError:
         return False
+
+
+class ContainerLog:
+    """The log of a container another run started, read through the engine (a worker of
+    ``interlock run -j`` that shares worker 1's stack): marks are timestamps, as for
+    ``DockerService``. A container that is gone, or an engine that does not answer, reads as
+    an empty log (the step that reads it says what it looked for)."""
+
+    def __init__(self, container: str, connect: Callable[[], Any]) -> None:
+        self.container_id = container
+        self._connect = connect
+        self._container: Any = None
+
+    def log_mark(self) -> float:
+        return time.time()
+
+    def log_since(self, mark: float | None) -> str:
+        try:
+            if self._container is None:
+                self._container = self._connect().client.containers.get(self.container_id)
+            raw = (self._container.logs(stdout=True, stderr=True) if not mark else
+                   self._container.logs(stdout=True, stderr=True, since=mark))
+        except (NotFound, APIError, InterlockError):
+            return ""
+        return bytes(raw).decode("utf-8", errors="replace")
