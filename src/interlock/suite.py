@@ -129,6 +129,10 @@ class Suite:
         self._events_config: EventsConfig | None = None
         if self.section("events"):
             self._events_config = self._read_events()
+        # The stubs that tell the scenarios' requests apart, each with its header (the stack
+        # file's options: {scenario_header: traceparent}): every request a scenario sends
+        # carries its id in these headers, for the system to pass on. Read by check_suite.
+        self.scenario_headers: dict[str, str] = {}
         self._brokers: dict[str, Broker] | None = None  # without services (no stack)
         self._databases: Databases | None = None  # without services (no stack)
         data_settings = self.section("data")
@@ -306,19 +310,6 @@ class Suite:
     def stub_names(self) -> list[str]:
         """The services declared as stubs (``kind: stub``)."""
         return [name for name, spec in self.services.items() if spec.kind == "stub"]
-
-    @property
-    def scenario_headers(self) -> dict[str, str]:
-        """The stubs that tell the scenarios' requests apart, each with its header (the stack
-        file's ``options: {scenario_header: traceparent}``): every request a scenario sends
-        carries its id in these headers, for the system to pass on."""
-        found: dict[str, str] = {}
-        for name, spec in self.services.items():
-            if spec.kind == "stub" and "scenario_header" in spec.options:
-                from interlock.stack.kinds.stub import scenario_header
-
-                found[name] = str(scenario_header(name, spec.options))
-        return found
 
     def stub_for(self, stack: Stack | None, name: str, where: str = "") -> Stub:
         """The stub service ``name`` of ``stack`` (the default stack when None), made once

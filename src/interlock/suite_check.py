@@ -58,7 +58,8 @@ def check_suite(suite: Suite) -> None:
     """Check every section of ``suite``'s stack file; the first mistake is raised.
 
     What ``Suite`` parses as it is built (services, stacks, events, secrets) is already
-    checked; this adds the dependencies, the secrets the file uses, auth, brokers,
+    checked; this adds the dependencies, the secrets the file uses, the stubs' scenario
+    headers (kept in ``suite.scenario_headers``), auth, brokers,
     databases, the OpenAPI documents and the event schemas (the documents are kept, so they
     are parsed once per run).
     """
@@ -66,7 +67,7 @@ def check_suite(suite: Suite) -> None:
     _check_settings(suite, "report")
     _check_dependencies(suite)
     _check_secret_uses(suite)
-    _check_stubs(suite)
+    suite.scenario_headers = _check_stubs(suite)
     if suite.section("auth"):  # (the auth, broker, database and contract modules are
         suite.auth_config = _check_auth(suite)  # imported only for a file that has them)
     _check_brokers(suite)
@@ -100,17 +101,19 @@ def _check_settings(suite: Suite, section: str) -> None:
             typed(data, f.name, where, str)
 
 
-def _check_stubs(suite: Suite) -> None:
-    """A stub's ``scenario_header`` is the name of an HTTP header."""
+def _check_stubs(suite: Suite) -> dict[str, str]:
+    """The stubs' ``scenario_header`` options (each the name of an HTTP header), by stub."""
+    found: dict[str, str] = {}
     for name, spec in suite.services.items():
         if spec.kind == "stub" and "scenario_header" in spec.options:
             from interlock.stack.kinds.stub import scenario_header
 
             try:
-                scenario_header(name, spec.options)
+                found[name] = str(scenario_header(name, spec.options))
             except InterlockError as err:
                 err.where = _stack_file_where(suite, spec, suite.section("services"), "options")
                 raise
+    return found
 
 
 def _stack_file_where(suite: Suite, spec: ServiceSpec, section: Mapping[str, Any],

@@ -100,12 +100,12 @@ class World:
 
         def build() -> HttpSession:
             session = self.suite.new_http_session(self.stack)
-            for header in sorted(set(self.suite.scenario_headers.values())):
-                # The scenario's id, for the system to pass on to the stubs that tell the
-                # scenarios' requests apart by it (a W3C traceparent: the id is its trace id).
-                session.headers[header] = (
-                    f"00-{self.scenario_id}-{os.urandom(8).hex()}-01"
-                    if header.lower() == "traceparent" else self.scenario_id)
+            headers = sorted(set(self.suite.scenario_headers.values()))
+            if headers:  # the scenario's id, for the system to pass on to the stubs that
+                from interlock.stubs.server import scenario_value  # tell scenarios apart by it
+
+                for header in headers:
+                    session.headers[header] = scenario_value(header, self.scenario_id)
             session.on_exchange.append(self._check_contract_automatically)
             session.explain_unreachable = self.why_unreachable
             self.on_close(session.close)

@@ -214,3 +214,5 @@ def test_a_run_sharing_the_stack_reads_a_containers_log_through_the_engine(
 
     eventually(logged, 10)
     assert "listening on 8000" not in borrower.log_since("web", mark)
+    borrower.stop()  # closes the engine connection it read the logs through, not the container
+    assert svc.is_running()

@@ -172,7 +172,7 @@ class RunningService:
     def log_source(self) -> dict[str, str]:
         """How another run that shares the stack (a worker of ``interlock run -j``, a run
         with ``INTERLOCK_REUSE``) reads this service's log, when not from ``log_path``: the
-        backend's name and what its ``adopted_log`` needs (none by default)."""
+        backend's name and what its ``adopted_logs`` reader needs (none by default)."""
         return {}
 
     def _cannot(self, action: str, verb: str) -> InterlockError:

@@ -45,6 +45,10 @@ from interlock.stack.spec import ServiceSpec
 T = TypeVar("T")
 
 
+def _close(thing: Any) -> None:
+    thing.close()
+
+
 class _Adopted(RunningService):
     """A service of a stack kept up by ``interlock stack up`` (or ``interlock run -j``): its
     address, and its log file when its owner keeps one."""
@@ -146,8 +150,11 @@ class Stack:
         for name, address in addresses.items():
             if name in self.specs:
                 source = (sources or {}).get(name)
-                reader = (BACKENDS.load(source["backend"]).adopted_log(source)
-                          if source and source.get("backend") else None)
+                reader = None
+                if source and source.get("backend"):  # one reader of each backend's logs
+                    backend = BACKENDS.load(source["backend"])
+                    reader = self.own(f"adopted logs: {source['backend']}",
+                                      backend.adopted_logs, _close).reader(source)
                 self.running[name] = _Adopted(name, address, (logs or {}).get(name), reader)
 
     # -- the graph -------------------------------------------------------------------------

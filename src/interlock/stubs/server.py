@@ -111,6 +111,21 @@ def scenario_of(header: str, value: str | None) -> str | None:
     return parts[1].lower()
 
 
+def scenario_value(header: str, scenario: str) -> str:
+    """What a request of ``scenario`` (32 hex digits) carries in ``header``, for the system to
+    pass on: a W3C ``traceparent`` with the scenario's id as its trace id (and a span id of
+    its own), or the id itself in another header. ``scenario_of`` reads it back.
+
+    Example:
+        >>> value = scenario_value("traceparent", "4bf92f3577b34da6a3ce929d0e0e4736")
+        >>> scenario_of("traceparent", value), scenario_value("X-Test-Scenario", "s-1")
+        ('4bf92f3577b34da6a3ce929d0e0e4736', 's-1')
+    """
+    if header.lower() != "traceparent":
+        return scenario
+    return f"00-{scenario}-{os.urandom(8).hex()}-01"
+
+
 def contains(actual: Any, expected: Any) -> bool:
     """Whether ``actual`` contains ``expected``: every expected field with a value that
     contains the expected one; every expected array item contained in some actual item.

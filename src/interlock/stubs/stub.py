@@ -267,13 +267,12 @@ class Stub:
         self._reported = changes
         if not self._scoped:
             return fresh
-        return [r for r in fresh if r.scenario(str(self.scenario_header)) in (None,
-                                                                               self.scenario)]
+        return [r for r in fresh if self._owner(r) in (None, self.scenario)]
 
     def requests_to(self, method: str, path: str, where: str = "") -> list[Received]:
         """The requests received for ``method path`` (the same patterns as ``answer``); with
         a ``scenario_header``, the scenario's own only."""
-        return _to(self._mine(self.journal(self.start, where)), method, path)
+        return _to(self._sorted(self.journal(self.start, where)).mine, method, path)
 
     def _changes(self) -> bytes | None:
         """What the server's changes file says now; None without one (a server in a
@@ -291,11 +290,21 @@ class Stub:
     def _scoped(self) -> bool:
         return bool(self.scenario_header and self.scenario)
 
-    def _mine(self, journal: list[Received]) -> list[Received]:
-        """The scenario's requests in ``journal`` (all of them when the stub is not scoped)."""
+    def _owner(self, request: Received) -> str | None:
+        """The id of the scenario ``request`` carries in the stub's ``scenario_header``."""
+        return request.scenario(self.scenario_header or "")
+
+    def _sorted(self, journal: list[Received]) -> _Sorted:
+        """``journal`` sorted by whose it is: the scenario's own (every request when the stub
+        is not scoped), those that carry no scenario's id, and other scenarios'."""
         if not self._scoped:
-            return journal
-        return [r for r in journal if r.scenario(str(self.scenario_header)) == self.scenario]
+            return _Sorted(journal, [], [])
+        found = _Sorted([], [], [])
+        for request in journal:
+            owner = self._owner(request)
+            (found.mine if owner == self.scenario else found.unmarked if owner is None
+             else found.others).append(request)
+        return found
 
     def received(self, method: str, path: str, *, json_contains: Any = None,
                  count: int | None = None, where: str = "") -> list[Received]:
@@ -303,7 +312,8 @@ class Stub:
         with a JSON body that contains ``json_contains`` (when given); the matching
         requests. A ``Failure`` lists what the stub did receive."""
         wanted = f"{method.upper()} {path}"
-        found = self.requests_to(method, path, where)
+        journal = self._sorted(self.journal(self.start, where))  # read once for the check
+        found = _to(journal.mine, method, path)
         if json_contains is not None:
             fitting = [r for r in found if r.json() is not None
                        and not compare(json_contains, r.json(), "contains")]
@@ -314,14 +324,14 @@ class Stub:
                                  what=f'the JSON of {wanted} to the "{self.name}" stub',
                                  where=where, secrets=self.secrets)
                 except Failure as failure:
-                    failure.details += "\n" + self._listing(where)
+                    failure.details += "\n" + self._listing(journal)
                     raise
             found = fitting
         if count is None and not found:
             raise Failure(
                 f'The "{self.name}" stub received no {wanted}'
                 + (" with the expected JSON" if json_contains is not None else ""),
-                details=self._listing(where), where=where,
+                details=self._listing(journal), where=where,
                 hint="Check the path and method the system calls, or wait for it: "
                 f'Then within 5 seconds, the "{self.name}" stub received {wanted}',
             )
@@ -329,44 +339,37 @@ class Stub:
             raise Failure(
                 f'The "{self.name}" stub received {len(found)} request'
                 f'{"" if len(found) == 1 else "s"} to {wanted}, not {count}',
-                details=self._listing(where), where=where,
+                details=self._listing(journal), where=where,
             )
-        unmarked = _to(self._unmarked(self.journal(self.start, where)), method, path)
+        unmarked = _to(journal.unmarked, method, path)
         if count is not None and unmarked:  # "no request", "exactly 2": they may be its own
             raise Failure(
                 f'The "{self.name}" stub received {len(unmarked)} request'
                 f'{"" if len(unmarked) == 1 else "s"} to {wanted} without a '
                 f"{self.scenario_header} header: whose they are cannot be told",
-                details=self._listing(where), where=where,
+                details=self._listing(journal), where=where,
                 hint=f"The stack file's services.{self.name}.options.scenario_header says "
                 "the system passes that header on from the test's request to the stub: make "
                 "it do so (a traced service passes traceparent on), or remove the option.",
             )
         return found
 
-    def _unmarked(self, journal: list[Received]) -> list[Received]:
-        """The requests in ``journal`` that carry no scenario's id (none when not scoped)."""
-        if not self._scoped:
-            return []
-        return [r for r in journal if r.scenario(str(self.scenario_header)) is None]
-
-    def _listing(self, where: str) -> str:
-        everything = self.journal(self.start, where)
-        journal = self._mine(everything)
-        unmarked = self._unmarked(everything)
+    def _listing(self, journal: _Sorted) -> str:
+        """What the stub received in this scenario, for a failure (``journal``: sorted)."""
+        mine, unmarked = journal.mine, journal.unmarked
         text = "it received no request in this scenario"
-        if journal:
-            lines = [f"  {r.line(self.secrets)}" for r in journal[-_SHOWN:]]
-            more = f" (the last {_SHOWN})" if len(journal) > _SHOWN else ""
+        if mine:
+            lines = [f"  {r.line(self.secrets)}" for r in mine[-_SHOWN:]]
+            more = f" (the last {_SHOWN})" if len(mine) > _SHOWN else ""
             text = f"what it received{more}:\n" + "\n".join(lines)
         if not self._scoped:
             return text
         header = self.scenario_header
-        others = len(everything) - len(journal) - len(unmarked)
+        others = len(journal.others)
         text += (f"\n(this scenario's requests carry {self.scenario} in their {header} header"
                  + (f"; none did, and {others} carried other scenarios' ids: does the "
                     "system start a trace of its own instead of going on with the test's?"
-                    if others and not journal else "") + ")")
+                    if others and not mine else "") + ")")
         if unmarked:
             text += (f"\nand {len(unmarked)} request{'' if len(unmarked) == 1 else 's'} without "
                      f"a {header} header, which no scenario can claim (the stack file's "
@@ -397,6 +400,15 @@ class Stub:
                 details=response.text[:500], where=where,
             )
         return response if whole else response.json()
+
+
+@dataclass
+class _Sorted:
+    """A stub's journal by whose each request is (``Stub._sorted``)."""
+
+    mine: list[Received]  # the scenario's own (every request, when the stub is not scoped)
+    unmarked: list[Received]  # carrying no scenario's id
+    others: list[Received]  # carrying another scenario's
 
 
 def _to(journal: list[Received], method: str, path: str) -> list[Received]:

@@ -9,14 +9,13 @@ released by ``close``. A service with ``delay_proxy: true`` gets its proxy conta
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from interlock._core.errors import InterlockError
 from interlock._core.values import Scope, render
 from interlock.stack.backends.docker.delay import ContainerDelay, direct_alias
 from interlock.stack.backends.docker.engine import DockerEngine
-from interlock.stack.backends.docker.service import ContainerLog
+from interlock.stack.backends.docker.service import AdoptedLogs
 from interlock.stack.backends.docker.spec import ContainerSpec, addresses_seen_from
 from interlock.stack.base import KindContext, RunningService, StackPlace
 from interlock.stack.kinds import kind_module
@@ -40,10 +39,10 @@ class DockerBackend:
         return spec.docker is not None or bool(spec.kind)
 
     @classmethod
-    def adopted_log(cls, source: Mapping[str, str]) -> ContainerLog:
-        """The log of a container another run started (its ``log_source``), for a run that
+    def adopted_logs(cls) -> AdoptedLogs:
+        """The logs of containers another run started (their ``log_source``), for a run that
         shares its stack: read through the engine, connected on first use."""
-        return ContainerLog(source["container"], DockerEngine.connect)
+        return AdoptedLogs(DockerEngine.connect)
 
     def engine(self) -> DockerEngine:
         """The engine, connected on first use."""

@@ -28,7 +28,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -417,15 +417,44 @@ def _accepts_and_holds(host: str, port: int, hold: float = 0.1) -> bool:
         return False
 
 
-class ContainerLog:
-    """The log of a container another run started, read through the engine (a worker of
-    ``interlock run -j`` that shares worker 1's stack): marks are timestamps, as for
-    ``DockerService``. A container that is gone, or an engine that does not answer, reads as
-    an empty log (the step that reads it says what it looked for)."""
+class AdoptedLogs:
+    """The logs of containers another run started, for a run that shares its stack (a
+    worker of ``interlock run -j`` other than the first, a run with ``INTERLOCK_REUSE``): read
+    through the engine, over one connection made on first read and closed with the stack.
+    A container that is gone, or an engine that does not answer, reads as an empty log (the
+    step that reads it says what it looked for)."""
 
-    def __init__(self, container: str, connect: Callable[[], Any]) -> None:
-        self.container_id = container
+    def __init__(self, connect: Callable[[], Any]) -> None:
         self._connect = connect
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def reader(self, source: Mapping[str, str]) -> ContainerLog:
+        """The log of the container a ``DockerService.log_source`` names."""
+        return ContainerLog(source["container"], self._container)
+
+    def _container(self, container_id: str) -> Any:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._connect()
+            engine = self._engine
+        return engine.client.containers.get(container_id)
+
+    def close(self) -> None:
+        """Close the connection, if one was made."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+
+
+class ContainerLog:
+    """One container's log (``AdoptedLogs.reader``): marks are timestamps, as for
+    ``DockerService``."""
+
+    def __init__(self, container: str, find: Callable[[str], Any]) -> None:
+        self.container_id = container
+        self._find = find
         self._container: Any = None
 
     def log_mark(self) -> float:
@@ -434,7 +463,7 @@ class ContainerLog:
     def log_since(self, mark: float | None) -> str:
         try:
             if self._container is None:
-                self._container = self._connect().client.containers.get(self.container_id)
+                self._container = self._find(self.container_id)
             raw = (self._container.logs(stdout=True, stderr=True) if not mark else
                    self._container.logs(stdout=True, stderr=True, since=mark))
         except (NotFound, APIError, InterlockError):
