@@ -369,6 +369,10 @@ def test_a_stub_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> N
     assert {Path(p.path).stem: p.alone.split(" (")[0] for p in planned} == {
         "scoped": "", "other": "it sets how a stub answers, for the features running beside "
         "it too"}
+    other = next(p for p in planned if Path(p.path).stem == "other")
+    assert other.alone.endswith('it would run beside them if the "mail" stub told scenarios '
+                                "apart (services.mail.options.scenario_header: a header the "
+                                "system passes on, e.g. traceparent)")
 
 
 def test_only_sentences_marked_per_stub_scenario_are_shared_on_a_scoped_stub(

@@ -123,9 +123,15 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, bool]], 
             channel = found.groupdict().get("channel")
             if channel is not None and correlated(channel):
                 continue
-            if per_stub and found.groupdict().get("stub") in scoped_stubs:
+            stub = found.groupdict().get("stub") if per_stub else None
+            if stub is not None and stub in scoped_stubs:
                 continue
-            return f'{reason} (line {step.line}: "{step.name}")'
+            said = f'{reason} (line {step.line}: "{step.name}")'
+            if stub is not None:  # how to let it share the stack
+                said += (f'; it would run beside them if the "{stub}" stub told scenarios '
+                         f"apart (services.{stub}.options.scenario_header: a header the "
+                         "system passes on, e.g. traceparent)")
+            return said
     return ""
 
 
