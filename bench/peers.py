@@ -193,15 +193,16 @@ def make_runners(base: Path, url: str, sizes: tuple[int, ...], tavern: str | Non
         Runner("interlock+allure", behave(*INTERLOCK_ALLURE)),
         Runner("interlock+junit", behave(*INTERLOCK_ALLURE, *JUNIT)),
     ]
-    if baseline is not None:  # another checkout's Interlock, Allure off, in the same rounds
+    if baseline is not None:  # another checkout's Interlock, Allure off and on, same rounds
         runners.append(Runner("interlock@baseline", behave()))
+        runners.append(Runner("interlock+allure@baseline", behave(*INTERLOCK_ALLURE)))
     if tavern:
         runners.append(Runner("tavern", lambda folder: [
             tavern, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_orders.tavern.yaml"]))
     pythonpath = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
     for runner in runners:
         runner.env["PYTHONPATH"] = pythonpath
-        if runner.name == "interlock@baseline" and baseline is not None:
+        if runner.name.endswith("@baseline") and baseline is not None:
             runner.env["PYTHONPATH"] = os.pathsep.join(
                 [str(baseline), os.environ.get("PYTHONPATH", "")])
         for size in sizes:
@@ -252,8 +253,9 @@ def main() -> None:
     parser.add_argument("--interlock-src", type=Path, default=ROOT / "src",
                         help="the Interlock source to measure (default: this checkout's)")
     parser.add_argument("--baseline-src", type=Path,
-                        help="another checkout's src/: its Interlock (Allure off) runs in the "
-                        "same rounds as interlock@baseline, to compare before and after")
+                        help="another checkout's src/: its Interlock runs in the same rounds, "
+                        "Allure off and on (interlock@baseline, interlock+allure@baseline), to "
+                        "compare before and after")
     args = parser.parse_args()
     sizes = (args.scenarios, 1)
     tavern = tavern_python(args.tavern_python)
@@ -299,13 +301,13 @@ def main() -> None:
           f"rounds; each run a fresh process; medians")
     print("wall: what a user waits; CPU: the runner process's own user+system time (steadier "
           "on a busy machine; the API's time is not in it)")
-    print(f"{'runner':18} {'wall':>8} {'ratio':>6} {'CPU':>8} {'ratio':>6} "
+    print(f"{'runner':25} {'wall':>8} {'ratio':>6} {'CPU':>8} {'ratio':>6} "
           f"{'CPU start-up':>13} {'CPU/scenario':>13}")
     for runner in runners:
         run, cpu = statistics.median(runner.times), statistics.median(runner.cpu)
         one = statistics.median(runner.startup_cpu)
         per = (cpu - one) / max(1, args.scenarios - 1)
-        print(f"{runner.name:18} {run:6.3f} s {statistics.median(ratios[runner.name]):6.2f} "
+        print(f"{runner.name:25} {run:6.3f} s {statistics.median(ratios[runner.name]):6.2f} "
               f"{cpu:6.3f} s {statistics.median(cpu_ratios[runner.name]):6.2f} "
               f"{one:11.3f} s {per * 1e3:10.2f} ms")
     if not tavern:
@@ -318,7 +320,9 @@ def main() -> None:
               + (f"; goal tavern / interlock >= 3: {median['tavern'] / median['interlock']:.2f}"
                  if tavern else "")
               + (f"; interlock / interlock@baseline: "
-                 f"{median['interlock'] / median['interlock@baseline']:.2f}"
+                 f"{median['interlock'] / median['interlock@baseline']:.2f}, "
+                 f"interlock+allure / interlock+allure@baseline: "
+                 f"{median['interlock+allure'] / median['interlock+allure@baseline']:.2f}"
                  if "interlock@baseline" in median else ""))
 
 

@@ -225,7 +225,7 @@ class AllureFormatter(_AllureFormatter):
         allure_commons.plugin_manager.unregister(plugin=self.listener)  # type: ignore[has-type]
         self.listener = InterlockListener(config)
         allure_commons.plugin_manager.register(self.listener)
-        # The same files, written on a thread (allure_writer.py).
+        # The same files, written by a process of their own (allure_writer.py).
         allure_commons.plugin_manager.unregister(plugin=self.file_logger)  # type: ignore[has-type]
         self.file_logger = BackgroundFileLogger(self.stream_opener.name)
         allure_commons.plugin_manager.register(self.file_logger)
