@@ -50,9 +50,18 @@ def serve(source: BinaryIO, folder: str | os.PathLike[str]) -> list[str]:
     as ``"path: reason"``."""
     failed = []
     while header := source.readline():
-        name, size, renamed = header.decode("utf-8").rstrip("\n").split("\t")
-        data = source.read(int(size))
-        if len(data) < int(size):  # the run's process died part way through handing it on
+        if not header.endswith(b"\n"):  # the run's process stopped part way through a header
+            failed.append(f"{folder}: the last file handed on was cut short")
+            break
+        try:
+            name, size, renamed = header.decode("utf-8").rstrip("\n").split("\t")
+            length = int(size)
+        except ValueError:  # (UnicodeDecodeError is one) not a header: the rest is unreadable
+            failed.append(f"{folder}: a file's header was unreadable; the files after it were "
+                          "not written")
+            break
+        data = source.read(length)
+        if len(data) < length:  # the run's process stopped part way through handing it on
             failed.append(f"{os.path.join(folder, name)}: cut short")
             break
         try:

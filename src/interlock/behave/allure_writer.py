@@ -21,8 +21,10 @@ three or four files.
 
 The writer ends when its input does: when ``close`` closes it, or when the run's process
 dies (the system closes the pipe), after writing what it was given; Ctrl-C does not stop it
-before that. Where it cannot be started (or stops), the files are written by the run's own
-process, as allure-commons writes them.
+before that. Where it cannot be started, the files are written by the run's own process, as
+allure-commons writes them; if it stops (killed), the files from then on are, and ``close``
+says that those handed to it before may be missing. A process forked from the run lets go of
+the pipe and writes its own files.
 
 Example:
     >>> import tempfile, pathlib
@@ -37,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import os
 import subprocess
@@ -54,12 +57,31 @@ from interlock.behave import _file_writer
 
 _OPEN: weakref.WeakSet[BackgroundFileLogger] = weakref.WeakSet()  # this process's writers
 
+# The writer runs apart from the terminal's process group (Ctrl-C is for the run, and would
+# lose the files it was handed): a session of its own, a process group of its own on Windows.
+_APART: dict[str, Any] = (
+    {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)} if os.name == "nt"
+    else {"start_new_session": True})
+
 
 def close_all() -> None:
     """Wait for every writer of this process (a forked worker ends with ``os._exit``, which
     runs no ``atexit``: ``forked.py`` calls this first)."""
     for writer in list(_OPEN):
         writer.close()
+
+
+def _forked() -> None:
+    """In a process forked from this one (a step's ``multiprocessing``, say), the writers'
+    pipes are the parent's: the child lets go of them (else a writer would not see its input
+    end while the child lives, and the run's ``close`` would wait for it) and writes its own
+    files itself."""
+    for writer in list(_OPEN):
+        writer.let_go()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 class BackgroundFileLogger(AllureFileLogger):
@@ -70,15 +92,18 @@ class BackgroundFileLogger(AllureFileLogger):
         super().__init__(report_dir)
         self._failed: list[str] = []
         self._closed = False
+        self._cut = ""  # a file a signal interrupted the handing on of (written here instead)
         self._writer: subprocess.Popen[bytes] | None = None
         self._handing = False  # whether files go to the writer (else they are written here)
+        script = Path(_file_writer.__file__)
         try:
+            if not script.is_file():  # (Interlock run from a zip archive: no file to run)
+                raise FileNotFoundError(errno.ENOENT, "no such file", str(script))
             self._writer = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(Path(_file_writer.__file__)),
-                 str(self._report_dir)],
+                [sys.executable, "-I", "-S", str(script), str(self._report_dir)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 bufsize=0,  # each file handed on when reported: none lost if this process dies
-                start_new_session=True)  # Ctrl-C reaches the terminal's group, not the writer
+                **_APART)
             self._handing = True
         except OSError as err:  # written here instead, as allure-commons does
             self._stopped(f"could not be started ({err.strerror or err})")
@@ -86,18 +111,41 @@ class BackgroundFileLogger(AllureFileLogger):
         _OPEN.add(self)
 
     def _put(self, name: str, data: bytes, renamed: bool) -> None:
-        if self._handing and self._writer is not None and self._writer.stdin is not None:
-            rest = memoryview(_file_writer.item(name, data, renamed))
+        stdin = self._writer.stdin if self._writer is not None else None
+        if (self._handing and not self._closed and stdin is not None
+                and "\t" not in name and "\n" not in name):  # (the writer reads them as framing)
+            frame = _file_writer.item(name, data, renamed)
+            rest = memoryview(frame)
             try:
                 while rest:  # (a signal may end a write part way)
-                    rest = rest[self._writer.stdin.write(rest) or 0:]
+                    rest = rest[stdin.write(rest) or 0:]
                 return
-            except OSError as err:  # (a file cut short there is not written: see serve)
+            except OSError as err:
                 self._stopped(f"stopped ({err.strerror or err})")
+                self._cut = name if len(rest) < len(frame) else self._cut
+            except BaseException:  # Ctrl-C part way: this file is written here, then it goes on
+                if rest and len(rest) < len(frame):  # the writer's input ends in half of it
+                    self._handing, self._cut = False, name
+                if rest:
+                    self._write_here(name, data, renamed)
+                raise
+        self._write_here(name, data, renamed)
+
+    def _write_here(self, name: str, data: bytes, renamed: bool) -> None:
         try:
             _file_writer.write(self._report_dir, name, data, renamed)
         except OSError as err:
             self._failed.append(f"{self._report_dir / name}: {err.strerror or err}")
+
+    def let_go(self) -> None:
+        """Close this process's ends of the writer's pipes without waiting for it (in a
+        forked child: the parent's run still hands files to it); the files reported from here
+        on are written here."""
+        if self._writer is not None:
+            for pipe in (self._writer.stdin, self._writer.stdout):
+                if pipe is not None:
+                    pipe.close()
+        self._writer, self._handing = None, False
 
     def _stopped(self, how: str) -> None:
         """The writer process is gone: this process writes the files from here on."""
@@ -134,7 +182,13 @@ class BackgroundFileLogger(AllureFileLogger):
             return
         if self._writer is not None:
             said, _ = self._writer.communicate()
-            self._failed[:0] = said.decode(errors="replace").splitlines()
+            self._failed[:0] = [line for line in said.decode(errors="replace").splitlines()
+                                if not (self._cut and line.endswith("cut short"))]  # (it is
+            # the file this process wrote itself: the one being handed on when a signal came)
+            if self._writer.returncode != 0:
+                self._failed[:0] = [
+                    f"{self._report_dir}: the process writing them ended early (exit code "
+                    f"{self._writer.returncode}); files reported before that may be missing"]
         self._closed = True
         atexit.unregister(self.close)
         _OPEN.discard(self)
