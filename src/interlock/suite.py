@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -578,10 +580,19 @@ class Suite:
     # -- end --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop every stack and close every connection. Safe to call twice."""
+        """Stop every stack and close every connection. Safe to call twice.
+
+        A Ctrl-C or SIGTERM that comes meanwhile waits until it is done (a CI runner's stop
+        sent to every process of a run reaches this one while it stops its services: an
+        interruption half-way would leave them), then takes its course; a second one
+        interrupts at once."""
         if self._closed:
             return
         self._closed = True
+        with signals_after_cleanup(self.progress):
+            self._close()
+
+    def _close(self) -> None:
         problems: list[str] = []
         brokers, self._brokers = self._brokers or {}, None
         for broker in brokers.values():
@@ -614,6 +625,48 @@ class Suite:
         shutil.rmtree(scratch_folder() / f"interlock-{self.registry.run_id}", ignore_errors=True)
         if problems:
             self.progress("interlock: problems while stopping: " + "; ".join(problems))
+
+
+_STOP_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+@contextmanager
+def signals_after_cleanup(say: Callable[[str], None]) -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done, then deliver the first one that came
+    (a second one is delivered at once). Outside the main thread (where Python runs signal
+    handlers) the block runs as it is.
+
+    Example:
+        >>> with signals_after_cleanup(print):
+        ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    before: dict[int, Any] = {}
+
+    def hold(number: int, frame: Any) -> None:
+        if came:  # the second: at once, as the run's own handler would
+            for held, handler in before.items():
+                signal.signal(held, handler if handler is not None else signal.SIG_DFL)
+            signal.raise_signal(number)
+            return
+        came.append(number)
+        say("interlock: stopping what this run started first (again to stop at once)")
+
+    for name in _STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            before[number] = signal.signal(number, hold)
+    try:
+        yield
+    finally:
+        for held, handler in before.items():
+            if signal.getsignal(held) is hold:  # (None: not set from Python, the default)
+                signal.signal(held, handler if handler is not None else signal.SIG_DFL)
+    if came:
+        signal.raise_signal(came[0])
 
 
 def private_folder(folder: Path) -> None:

@@ -91,6 +91,38 @@ def test_an_exception_in_after_all_still_stops_everything(suite: MiniSuite) -> N
     assert_nothing_left(suite, before)
 
 
+def test_a_sigterm_while_the_run_stops_its_services_waits_until_they_are_stopped(
+        suite: MiniSuite) -> None:
+    """A CI runner's stop reaches the run while it closes (every process of a run is sent
+    SIGTERM, one after the other): the services, the run's folder and its record are gone
+    before the signal ends the run."""
+    suite.write("environment.py", """
+        import os
+        import signal
+
+        from interlock.behave import hooks
+        from interlock.behave.hooks import *  # noqa
+
+
+        def before_all(context):
+            hooks.before_all(context)
+            context.interlock_suite.on_close(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    """)
+    before = tiny_processes()
+    folders = set(Path("/dev/shm").glob("interlock-*"))
+    try:
+        result = suite.run()
+        said = result.stdout + result.stderr
+        assert_nothing_left(suite, before)
+        assert set(Path("/dev/shm").glob("interlock-*")) <= folders
+        assert result.returncode != 0 and "stopping what this run started first" in said, said
+        assert said.index("stopping what this run started first") < said.index(
+            "KeyboardInterrupt")  # (the run's own answer to SIGTERM, once all is stopped)
+    finally:
+        for pid in tiny_processes() - before:
+            psutil.Process(pid).kill()
+
+
 def test_services_of_a_killed_run_are_swept_by_the_next_run(suite: MiniSuite) -> None:
     """SIGKILL to behave alone: its services are orphaned; the next run removes them."""
     suite.write("features/slow.feature", """
