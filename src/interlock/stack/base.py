@@ -164,6 +164,9 @@ class RunningService:
     backend = "none"  # the backend's name, for messages
     status_is_free = False  # is_running() costs nothing (a poll), so it may be asked often
     log_path: Path | None = None  # where its log is kept on disk, when it is
+    # How long a line it wrote may take to reach ``log_since``: none for a log file the
+    # process writes itself; a container's log is copied by the engine, a moment later.
+    log_lag = 0.0
 
     def __init__(self, name: str, address: Address) -> None:
         self.name = name

@@ -60,6 +60,7 @@ class _Adopted(RunningService):
         super().__init__(name, address)
         self.log_path = log_path
         self.reader = reader  # its backend's way to read the log (a container's, by the engine)
+        self.log_lag = float(getattr(reader, "log_lag", 0.0))
 
     def log(self) -> str:
         """What the service wrote so far, read from its owner's log file."""

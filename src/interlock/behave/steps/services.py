@@ -10,6 +10,7 @@ from typing import Any
 
 from interlock._core.errors import Failure
 from interlock._core.values import parse_duration
+from interlock._core.waiting import eventually
 from interlock.behave.binding import DURATION, q, sentence
 from interlock.stack.ready import log_tail
 
@@ -67,14 +68,25 @@ def service_log_contains(world: Any, service: str, text: str) -> None:
     service = world.render(service)
     stack = world.require_stack()
     expected = world.render(text)
-    stack.service(service, world.where)  # an unknown name is an error that lists the known
-    window = stack.log_since(service, world.log_marks.get(service))
-    if expected not in window:
-        raise Failure(
-            f'The log of "{service}" does not contain "{expected}" (since the scenario started)',
-            details="log tail:\n"
-            + world.suite.secrets.redact(log_tail(window or stack.log_since(service, None), 15)),
-            hint="Prefix the step with 'within 5 seconds,' if the line comes a little later.",
-        )
+    running = stack.service(service, world.where)  # an unknown name lists the known ones
+
+    def check() -> None:
+        window = stack.log_since(service, world.log_marks.get(service))
+        if expected not in window:
+            raise Failure(
+                f'The log of "{service}" does not contain "{expected}" (since the scenario '
+                "started)",
+                details="log tail:\n" + world.suite.secrets.redact(
+                    log_tail(window or stack.log_since(service, None), 15)),
+                hint="Prefix the step with 'within 5 seconds,' if the line comes a little later.",
+            )
+
+    if not running.log_lag:
+        check()
+        return
+    try:  # a line already written may still be on its way (a container's, through the engine)
+        eventually(check, running.log_lag)
+    except Failure as gave_up:
+        raise (gave_up.__cause__ if isinstance(gave_up.__cause__, Failure) else gave_up) from None
 
 

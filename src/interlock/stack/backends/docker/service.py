@@ -182,6 +182,10 @@ class DockerService(RunningService):
         (cheaper than fetching a long log whole at every scenario)."""
         return time.time()
 
+    # Its log is read through the engine, which copies each line from the container's output
+    # a moment after the service wrote it (longer on a busy machine).
+    log_lag = 1.0
+
     def log_source(self) -> dict[str, str]:
         """The container, whose log another run sharing the stack asks the engine for (the
         log file is written only when the container is removed)."""
@@ -451,6 +455,8 @@ class AdoptedLogs:
 class ContainerLog:
     """One container's log (``AdoptedLogs.reader``): marks are timestamps, as for
     ``DockerService``."""
+
+    log_lag = 1.0  # as a DockerService's: the engine copies each line a moment later
 
     def __init__(self, container: str, find: Callable[[str], Any]) -> None:
         self.container_id = container
