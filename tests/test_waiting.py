@@ -146,3 +146,11 @@ def test_a_failure_in_before_retry_counts_as_a_failed_attempt():
         "passed on attempt 2"
     )
     assert len(resends) == 2
+
+
+def test_without_retitle_the_last_failure_is_raised_as_the_check_raised_it():
+    check = Flaky(failures=10**9)
+    with pytest.raises(Failure) as failed:
+        eventually(check, timeout=0.05, interval=0.01, retitle=False)
+    assert failed.value.title == "response JSON does not match"
+    assert f'"pending #{check.calls}"' in str(failed.value.details) and check.calls > 1

@@ -646,14 +646,19 @@ def signals_after_cleanup(say: Callable[[str], None]) -> Iterator[None]:
     came: list[int] = []
     before: dict[int, Any] = {}
 
+    def restore() -> None:
+        for held, handler in before.items():
+            if signal.getsignal(held) is hold:  # (None: not set from Python, the default)
+                signal.signal(held, handler if handler is not None else signal.SIG_DFL)
+
     def hold(number: int, frame: Any) -> None:
         if came:  # the second: at once, as the run's own handler would
-            for held, handler in before.items():
-                signal.signal(held, handler if handler is not None else signal.SIG_DFL)
+            restore()
             signal.raise_signal(number)
             return
         came.append(number)
-        say("interlock: stopping what this run started first (again to stop at once)")
+        say("interlock: stopping what this run started first; Ctrl-C again stops at once "
+            "and may leave services running (the next run removes them)")
 
     for name in _STOP_SIGNALS:
         number = getattr(signal, name, None)
@@ -662,9 +667,7 @@ def signals_after_cleanup(say: Callable[[str], None]) -> Iterator[None]:
     try:
         yield
     finally:
-        for held, handler in before.items():
-            if signal.getsignal(held) is hold:  # (None: not set from Python, the default)
-                signal.signal(held, handler if handler is not None else signal.SIG_DFL)
+        restore()
     if came:
         signal.raise_signal(came[0])
 

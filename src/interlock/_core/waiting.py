@@ -35,6 +35,7 @@ def eventually(
     before_retry: Callable[[], None] | None = None,
     interval: float = 0.05,
     max_interval: float = 0.5,
+    retitle: bool = True,
 ) -> T:
     """Call ``check`` until it stops raising ``Failure`` or ``timeout`` seconds have passed.
 
@@ -42,7 +43,8 @@ def eventually(
     re-run the query). Pauses start at ``interval`` and grow by half up to ``max_interval``,
     never past the deadline. The check always runs at least once, and once more at the
     deadline if the last pause ended there, so a condition that becomes true "just in time"
-    is seen.
+    is seen. The last failure is retitled with how long it was tried; ``retitle=False``
+    raises it as the check did (a settling wait the step's own words do not mention).
 
     Example:
         >>> eventually(lambda: 42, timeout=1)
@@ -68,6 +70,8 @@ def eventually(
         except Failure as failure:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if not retitle:
+                    raise
                 raise _gave_up(failure, timeout, attempts) from failure
             pause.wait(min(delay, remaining))
             delay = min(delay * 1.5, max(max_interval, interval))

@@ -122,7 +122,8 @@ class BackgroundFileLogger(AllureFileLogger):
                 return
             except OSError as err:
                 self._stopped(f"stopped ({err.strerror or err})")
-                self._cut = name if len(rest) < len(frame) else self._cut
+                if len(rest) < len(frame):
+                    self._cut = name
             except BaseException:  # Ctrl-C part way: this file is written here, then it goes on
                 if rest and len(rest) < len(frame):  # the writer's input ends in half of it
                     self._handing, self._cut = False, name

@@ -63,6 +63,11 @@ def _last_stop(attrs: dict[str, Any]) -> float:
     return whole + float(match.group(2) or 0)
 
 
+# A container's log is read through the engine, which copies each line from the container's
+# output a moment after the service wrote it (longer on a busy machine): ``log_lag``.
+ENGINE_LOG_LAG = 1.0
+
+
 class DockerService(RunningService):
     """One container of a stack; a ``RunningService``.
 
@@ -182,9 +187,7 @@ class DockerService(RunningService):
         (cheaper than fetching a long log whole at every scenario)."""
         return time.time()
 
-    # Its log is read through the engine, which copies each line from the container's output
-    # a moment after the service wrote it (longer on a busy machine).
-    log_lag = 1.0
+    log_lag = ENGINE_LOG_LAG
 
     def log_source(self) -> dict[str, str]:
         """The container, whose log another run sharing the stack asks the engine for (the
@@ -456,7 +459,7 @@ class ContainerLog:
     """One container's log (``AdoptedLogs.reader``): marks are timestamps, as for
     ``DockerService``."""
 
-    log_lag = 1.0  # as a DockerService's: the engine copies each line a moment later
+    log_lag = ENGINE_LOG_LAG
 
     def __init__(self, container: str, find: Callable[[str], Any]) -> None:
         self.container_id = container
