@@ -100,6 +100,48 @@ def test_logs_since_a_mark_are_the_scenarios_own(make_stack) -> None:
     assert stack.logs_since(marks) == {"api": "during the scenario\n"}
 
 
+def _copied_late(service: MemoryService, reads: list[int]) -> None:
+    """The service's log as an engine copies it: its last line reaches a reader only from
+    the second read on (``reads`` counts them)."""
+    whole = service.log_since
+    service.log_lag = 1.0
+
+    def late(mark: float | None) -> str:
+        reads.append(1)
+        text = whole(mark)
+        return text if len(reads) > 1 else text.rsplit("last words\n", 1)[0]
+
+    service.log_since = late  # type: ignore[method-assign]
+
+
+def test_a_failed_scenarios_logs_wait_for_lines_the_engine_copies_late(make_stack) -> None:
+    stack = make_stack(spec("api"))
+    stack.start()
+    marks = stack.log_marks()
+    memory(stack, "api").say("during the scenario")
+    memory(stack, "api").say("last words")
+    reads: list[int] = []
+    _copied_late(memory(stack, "api"), reads)
+    assert stack.logs_since(marks) == {"api": "during the scenario\n"}  # read once: too soon
+    reads.clear()
+    assert stack.logs_since(marks, settle=True) == {
+        "api": "during the scenario\nlast words\n"}
+    assert len(reads) >= 3  # read again until it stopped growing
+
+
+def test_a_log_that_is_never_late_is_read_once(make_stack) -> None:
+    stack = make_stack(spec("api"))
+    stack.start()
+    marks = stack.log_marks()
+    memory(stack, "api").say("during the scenario")
+    reads: list[int] = []
+    whole = memory(stack, "api").log_since
+    memory(stack, "api").log_since = (  # type: ignore[method-assign]
+        lambda mark: (reads.append(1), whole(mark))[1])
+    assert stack.logs_since(marks, settle=True) == {"api": "during the scenario\n"}
+    assert len(reads) == 1
+
+
 def test_stop_goes_in_waves_dependents_first(make_stack) -> None:
     stack = make_stack(spec("db"), spec("api", "db"), spec("web", "api"), spec("cron", "db"))
     stack.start()

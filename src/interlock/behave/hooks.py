@@ -458,7 +458,7 @@ def after_scenario(context: Any, scenario: Any) -> None:
     problems = world.close()
     if world.stack is not None:
         if scenario.status.has_failed():
-            for name, text in world.stack.logs_since(world.log_marks).items():
+            for name, text in world.stack.logs_since(world.log_marks, settle=True).items():
                 suite.reporter.attach(f"log of {name}", text, TEXT)
         for line in world.stack.heal():
             suite.progress(f"interlock: healed {line}")

@@ -44,6 +44,10 @@ from interlock.stack.spec import ServiceSpec
 
 T = TypeVar("T")
 
+# A late log (``RunningService.log_lag``) is taken as complete once it has not grown for this
+# long (the engine copies a burst of lines within milliseconds of each other).
+LOG_QUIET = 0.25
+
 
 def _close(thing: Any) -> None:
     thing.close()
@@ -421,14 +425,28 @@ class Stack:
         """What one service logged since ``mark`` (its whole log without a mark)."""
         return self.service(name).log_since(mark)
 
-    def logs_since(self, marks: Mapping[str, float]) -> dict[str, str]:
-        """What each service logged since ``marks`` (redacted)."""
-        result = {}
-        for name in list(self.running):
-            text = self.log_since(name, marks.get(name))
-            if text.strip():
-                result[name] = self.secrets.redact(text)
-        return result
+    def logs_since(self, marks: Mapping[str, float], settle: bool = False) -> dict[str, str]:
+        """What each service logged since ``marks`` (redacted).
+
+        With ``settle`` (a failed scenario's logs, for its report), the logs that reach
+        Interlock a moment late (a container's, copied by the engine: ``log_lag``) are read
+        again until none of them has grown for ``LOG_QUIET`` seconds, or until the longest
+        lag has passed: the lines a service wrote just before the failure are its evidence.
+        """
+        names = list(self.running)
+        texts = {name: self.log_since(name, marks.get(name)) for name in names}
+        late = [name for name in names if self.running[name].log_lag > 0] if settle else []
+        if late:
+            began = quiet = time.monotonic()
+            lag = max(self.running[name].log_lag for name in late)
+            while time.monotonic() - quiet < LOG_QUIET and time.monotonic() - began < lag:
+                if self._stopping.wait(LOG_QUIET / 5):  # the engine's copy, polled
+                    break  # the stack is stopping (Ctrl-C): what was read is what there is
+                for name in late:
+                    again = self.log_since(name, marks.get(name))
+                    if again != texts[name]:
+                        texts[name], quiet = again, time.monotonic()
+        return {name: self.secrets.redact(text) for name, text in texts.items() if text.strip()}
 
     # -- stop ------------------------------------------------------------------------------
 
