@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from interlock._core.errors import InterlockError
+from interlock.stack import stack as stack_module
 from interlock.stack.backends.memory import MemoryService
 from interlock.stack.spec import ServiceSpec
 from interlock.stack.stack import Stack
@@ -100,33 +101,78 @@ def test_logs_since_a_mark_are_the_scenarios_own(make_stack) -> None:
     assert stack.logs_since(marks) == {"api": "during the scenario\n"}
 
 
-def _copied_late(service: MemoryService, reads: list[int]) -> None:
-    """The service's log as an engine copies it: its last line reaches a reader only from
-    the second read on (``reads`` counts them)."""
-    whole = service.log_since
-    service.log_lag = 1.0
+class _EngineCopy:
+    """A service's log as the engine copies it, read by ``logs_since``: ``reads`` counts the
+    reads; ``shown(n)`` is how much of the whole log the n-th read sees."""
 
-    def late(mark: float | None) -> str:
-        reads.append(1)
-        text = whole(mark)
-        return text if len(reads) > 1 else text.rsplit("last words\n", 1)[0]
+    def __init__(self, service: MemoryService, shown: Callable[[int, str], str],
+                 lag: float = 1.0) -> None:
+        self.whole = service.log_since
+        self.shown = shown
+        self.reads = 0
+        service.log_lag = lag
+        service.log_since = self.read  # type: ignore[method-assign]
 
-    service.log_since = late  # type: ignore[method-assign]
+    def read(self, mark: float | None) -> str:
+        self.reads += 1
+        return self.shown(self.reads, self.whole(mark))
 
 
-def test_a_failed_scenarios_logs_wait_for_lines_the_engine_copies_late(make_stack) -> None:
+@pytest.fixture
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Late logs are waited for 20 ms, not 250: these tests run in milliseconds."""
+    monkeypatch.setattr(stack_module, "LOG_QUIET", 0.02)
+
+
+def lines(text: str, count: int) -> str:
+    return "".join(text.splitlines(keepends=True)[:count])
+
+
+def test_a_failed_scenarios_logs_wait_for_lines_the_engine_copies_late(make_stack,
+                                                                       quick) -> None:
     stack = make_stack(spec("api"))
     stack.start()
     marks = stack.log_marks()
-    memory(stack, "api").say("during the scenario")
-    memory(stack, "api").say("last words")
-    reads: list[int] = []
-    _copied_late(memory(stack, "api"), reads)
+    for line in ("during the scenario", "last words"):
+        memory(stack, "api").say(line)
+    copy = _EngineCopy(memory(stack, "api"), lambda n, text: text if n > 1 else lines(text, 1))
     assert stack.logs_since(marks) == {"api": "during the scenario\n"}  # read once: too soon
-    reads.clear()
+    copy.reads = 0
     assert stack.logs_since(marks, settle=True) == {
         "api": "during the scenario\nlast words\n"}
-    assert len(reads) >= 3  # read again until it stopped growing
+    assert copy.reads >= 3  # read again until it stayed as it was
+
+
+def test_a_late_log_is_waited_for_while_it_grows(make_stack, quick) -> None:
+    stack = make_stack(spec("api"))
+    stack.start()
+    marks = stack.log_marks()
+    for number in range(1, 13):
+        memory(stack, "api").say(f"line {number}")
+    # One more line every read, each after the one before: longer, in all, than LOG_QUIET.
+    _EngineCopy(memory(stack, "api"), lambda n, text: lines(text, n))
+    assert stack.logs_since(marks, settle=True)["api"].endswith("line 12\n")
+
+
+def test_a_late_log_is_waited_for_no_longer_than_its_lag(make_stack, quick) -> None:
+    stack = make_stack(spec("api"))
+    stack.start()
+    marks = stack.log_marks()
+    memory(stack, "api").say("ever more")
+    # It grows at every read, for ever: the lag (0.1 s) ends the wait.
+    copy = _EngineCopy(memory(stack, "api"), lambda n, text: text * n, lag=0.1)
+    text = stack.logs_since(marks, settle=True)["api"]
+    assert text == "ever more\n" * copy.reads
+
+
+def test_a_read_that_fails_while_waiting_keeps_what_was_read(make_stack, quick) -> None:
+    stack = make_stack(spec("api"))
+    stack.start()
+    marks = stack.log_marks()
+    memory(stack, "api").say("the evidence")
+    # The engine answers once, then fails (read as nothing: the container is gone).
+    _EngineCopy(memory(stack, "api"), lambda n, text: text if n == 1 else "")
+    assert stack.logs_since(marks, settle=True) == {"api": "the evidence\n"}
 
 
 def test_a_log_that_is_never_late_is_read_once(make_stack) -> None:
@@ -134,12 +180,9 @@ def test_a_log_that_is_never_late_is_read_once(make_stack) -> None:
     stack.start()
     marks = stack.log_marks()
     memory(stack, "api").say("during the scenario")
-    reads: list[int] = []
-    whole = memory(stack, "api").log_since
-    memory(stack, "api").log_since = (  # type: ignore[method-assign]
-        lambda mark: (reads.append(1), whole(mark))[1])
+    copy = _EngineCopy(memory(stack, "api"), lambda n, text: text, lag=0.0)
     assert stack.logs_since(marks, settle=True) == {"api": "during the scenario\n"}
-    assert len(reads) == 1
+    assert copy.reads == 1
 
 
 def test_stop_goes_in_waves_dependents_first(make_stack) -> None:

@@ -44,8 +44,9 @@ from interlock.stack.spec import ServiceSpec
 
 T = TypeVar("T")
 
-# A late log (``RunningService.log_lag``) is taken as complete once it has not grown for this
-# long (the engine copies a burst of lines within milliseconds of each other).
+# How long a failed scenario's late logs (``RunningService.log_lag``) are waited for, and how
+# long one must stay as it is, once it grew, to be taken as complete (the engine copies a
+# burst of lines within milliseconds of each other).
 LOG_QUIET = 0.25
 
 
@@ -430,22 +431,24 @@ class Stack:
 
         With ``settle`` (a failed scenario's logs, for its report), the logs that reach
         Interlock a moment late (a container's, copied by the engine: ``log_lag``) are read
-        again until none of them has grown for ``LOG_QUIET`` seconds, or until the longest
-        lag has passed: the lines a service wrote just before the failure are its evidence.
+        again: for ``LOG_QUIET`` seconds, and on while they keep growing, at most for the
+        longest lag. The lines a service wrote just before the failure are its evidence; a
+        line the engine copies later than that is missed (on a busy machine, rarely). Only
+        growth is taken: a read that fails (the engine's error reads as nothing) keeps what
+        was read before.
         """
-        names = list(self.running)
-        texts = {name: self.log_since(name, marks.get(name)) for name in names}
-        late = [name for name in names if self.running[name].log_lag > 0] if settle else []
+        services = dict(self.running)
+        texts = {name: service.log_since(marks.get(name)) for name, service in services.items()}
+        late = {name: s for name, s in services.items() if s.log_lag > 0} if settle else {}
         if late:
-            began = quiet = time.monotonic()
-            lag = max(self.running[name].log_lag for name in late)
-            while time.monotonic() - quiet < LOG_QUIET and time.monotonic() - began < lag:
-                if self._stopping.wait(LOG_QUIET / 5):  # the engine's copy, polled
-                    break  # the stack is stopping (Ctrl-C): what was read is what there is
-                for name in late:
-                    again = self.log_since(name, marks.get(name))
-                    if again != texts[name]:
-                        texts[name], quiet = again, time.monotonic()
+            began = grew = time.monotonic()
+            lag = max(service.log_lag for service in late.values())
+            while time.monotonic() - grew < LOG_QUIET and time.monotonic() - began < lag:
+                time.sleep(LOG_QUIET / 5)  # the engine's copy, polled
+                for name, service in late.items():
+                    again = service.log_since(marks.get(name))
+                    if len(again) > len(texts[name]):
+                        texts[name], grew = again, time.monotonic()
         return {name: self.secrets.redact(text) for name, text in texts.items() if text.strip()}
 
     # -- stop ------------------------------------------------------------------------------
