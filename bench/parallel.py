@@ -86,7 +86,10 @@ def sections(wall: float, recorded: Path, kinds: dict[str, str]) -> Sections:
     from interlock._core.shards import Durations
 
     seconds = Durations.load(recorded).seconds
-    total = {kind: sum(s for path, s in seconds.items() if kinds.get(path, "shared") == kind)
+    unknown = sorted(set(seconds) - set(kinds))
+    if unknown:  # recorded under another name than the plan's (a path from another folder)
+        sys.exit(f"the serial run recorded features the plan does not know: {unknown}")
+    total = {kind: sum(s for path, s in seconds.items() if kinds[path] == kind)
              for kind in ("shared", "alone", "isolated")}
     return Sections(wall, total["shared"], total["alone"], total["isolated"])
 
@@ -101,23 +104,16 @@ def kinds_of(paths: list[str]) -> dict[str, str]:
     suite = Suite.load(find_config(None, ROOT, setting="--config"))
     try:
         planned = plan([Path(p) for p in paths or ["features"]], ROOT,
-                       Durations(ROOT / "durations.json"), correlated_channels(suite),
-                       set(suite.scenario_headers))
+                       Durations.load(ROOT / "reports" / "durations.json"),
+                       correlated_channels(suite), set(suite.scenario_headers))
     finally:
         suite.close()
     return {p.path: "isolated" if p.isolated else "alone" if p.alone or p.breaks else "shared"
             for p in planned}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("paths", nargs="*", help="feature files or folders (features/)")
-    args = parser.parse_args()
-    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-    kinds = kinds_of(args.paths)
-    scratch = Path(tempfile.mkdtemp(prefix="interlock-bench-parallel-"))
+def measure(args: argparse.Namespace, kinds: dict[str, str], scratch: Path) -> None:
+    """The interleaved rounds; the serial runs record their durations in ``scratch``."""
     parallel = [sys.executable, "-m", "interlock.cli", "run", "-j", str(args.jobs),
                 "-f", "null", *args.paths]
     serial_times: list[float] = []
@@ -149,6 +145,18 @@ def main() -> None:
           f"sections: {statistics.median(bounds):.2f}x")
     if len(summaries) != 1:
         sys.exit(f"the runs passed different scenarios: {sorted(summaries)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("paths", nargs="*", help="feature files or folders (features/)")
+    args = parser.parse_args()
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # the plan's code, from this checkout
+    kinds = kinds_of(args.paths)
+    with tempfile.TemporaryDirectory(prefix="interlock-bench-parallel-") as scratch:
+        measure(args, kinds, Path(scratch))
 
 
 if __name__ == "__main__":
