@@ -65,3 +65,29 @@ def test_a_container_reaches_the_stub_by_name_and_the_test_sees_what_it_sent(
         assert stub.journal() == []
     finally:
         stub.close()
+
+
+def test_a_stub_in_a_container_says_on_this_machine_when_its_journal_changed(
+    stack: Stack,
+) -> None:
+    """The server in the container keeps its changes file in a file of this machine's,
+    mounted: a step during which it received nothing costs no request, as with a local
+    server; one during which a container called it reads the journal."""
+    from tests.stubs.test_stub_process import _Counting
+
+    address = stack.address("payments")
+    changes = address.extra["changes_file"]
+    assert Path(changes).is_file() and len(Path(changes).read_bytes()) == 8  # written by it
+    http = _Counting()
+    stub = Stub("payments", address.url, http=http, changes_file=changes)
+    try:
+        stub.answer("GET", "/charges/{id}", status=200, body="ok")
+        assert stub.new_requests() == [] and http.journal_reads == 1  # first: read once
+        assert stub.new_requests() == [] and http.journal_reads == 1  # nothing: nothing asked
+        payments_url = env_of(stack.service("shop"))["PAYMENTS_URL"]
+        call(stack, "shop", f"{payments_url}/charges/ch-8")
+        assert [r.path for r in stub.new_requests()] == ["/charges/ch-8"]
+        assert http.journal_reads == 2
+    finally:
+        stub.close()
+        http.close()

@@ -118,6 +118,8 @@ class DockerPlan:
     setup: list[list[str]] = field(default_factory=list)
     # Bind mounts, host path -> "/path/in/container[:ro]" (a kind that brings its own code).
     volumes: dict[str, str] = field(default_factory=dict)
+    # What the test reads of it on this machine, beside its address (a stub's changes file).
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 Kind = Callable[[KindContext], ProcessPlan]

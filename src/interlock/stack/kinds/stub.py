@@ -57,22 +57,30 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
-    """The same server in a Python container, its code and werkzeug mounted read-only."""
+    """The same server in a Python container, its code and werkzeug mounted read-only, and
+    its changes file a file of this machine's (made here, empty, so that the engine mounts a
+    file and not a folder), which the test reads as it reads a local server's."""
     image = _options(ctx) or python_image()
+    changes = ctx.workdir / "journal-changes"
+    changes.parent.mkdir(parents=True, exist_ok=True)
+    changes.touch(mode=0o600)
     return DockerPlan(
         image=image,
         container_port=CONTAINER_PORT,
         url_template="http://{host}:{port}",
         ready=_READY,
         command=["python3", f"{_HOME}/stub_server.py", "--host", "0.0.0.0",
-                 "--port", str(CONTAINER_PORT), "--name", ctx.name],
+                 "--port", str(CONTAINER_PORT), "--name", ctx.name,
+                 "--changes-file", f"{_HOME}/journal-changes"],
         env={"PYTHONPATH": f"{_HOME}/lib", "PYTHONDONTWRITEBYTECODE": "1",
              "PYTHONUNBUFFERED": "1"},
         volumes={
             str(_server_file()): f"{_HOME}/stub_server.py:ro",
+            str(changes): f"{_HOME}/journal-changes",
             **_mounted("werkzeug"),
             **_mounted("markupsafe"),
         },
+        extra={"changes_file": str(changes)},
     )
 
 

@@ -233,7 +233,7 @@ class DockerEngine:
             spec.name, container, network=network, container_port=spec.port,
             url_template=spec.url_template, ready=spec.ready,
             log_path=log_dir / f"{spec.name}.log" if log_dir else None,
-            progress=progress, redact=redact, job=spec.job,
+            progress=progress, redact=redact, job=spec.job, extra=spec.extra,
         )
         if spec.ready is None and spec.port and not spec.job and not service.has_healthcheck():
             # Nothing said how to know it is ready: at least it must answer on its port.

@@ -90,8 +90,10 @@ class DockerService(RunningService):
         progress: Callable[[str], None] = lambda line: None,
         redact: Callable[[str], str] = lambda text: text,
         job: bool = False,
+        extra: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name  # set before the address, which reads the container
+        self.extra = dict(extra or {})  # what its address also says (a kind's, on this host)
         self.job = job  # runs to completion: done (exit 0) counts as well
         self.container = container
         self.network = network
@@ -140,7 +142,8 @@ class DockerService(RunningService):
 
     def _host_address(self) -> Address:
         port = self.published_port
-        return Address(self.url_template.format(host="127.0.0.1", port=port), "127.0.0.1", port)
+        return Address(self.url_template.format(host="127.0.0.1", port=port), "127.0.0.1", port,
+                       self.extra)
 
     # --- state -----------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ class ContainerSpec:
     healthcheck: Mapping[str, Any] | None = None  # the engine's form; None keeps the image's
     target: str = ""  # the build stage to build
     job: bool = False  # runs to completion: ready once it exited 0
+    extra: Mapping[str, str] = field(default_factory=dict)  # the address's extra (a kind's)
 
     def __post_init__(self) -> None:
         if not self.image and not self.build:
@@ -76,6 +77,7 @@ class ContainerSpec:
             "image": plan.image, "port": plan.container_port, "url_template": plan.url_template,
             "ready": plan.ready, "env": dict(plan.env), "command": tuple(plan.command or ()),
             "setup": tuple(tuple(step) for step in plan.setup), "volumes": dict(plan.volumes),
+            "extra": dict(plan.extra),
         }
         values.update(overrides)
         return cls(name, **values)
