@@ -4,8 +4,10 @@ request gets, ``once``, matching, the journal and the reset."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
+import pytest
 from werkzeug.test import Client
 
 from interlock.stubs.server import StubApp
@@ -225,3 +227,28 @@ def test_a_header_of_the_suites_own_tells_scenarios_apart_by_its_whole_value() -
             scenario={"header": "X-Test-Scenario", "id": "s-1"})
     assert client.get("/rates", headers={"X-Test-Scenario": "s-1"}).status_code == 500
     assert client.get("/rates", headers={"X-Test-Scenario": "s-2"}).status_code == 200
+
+
+def test_a_changes_file_it_cannot_write_is_said_and_the_server_runs_without_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In a container, the changes file is the host's, mounted: it may not be writable. The
+    server says so and answers as before (the test then asks for the journal)."""
+    missing = tmp_path / "no-such-folder" / "journal-changes"
+    client = Client(StubApp(str(missing)))
+    program(client, method="GET", path="/charges", status=200)
+    assert client.get("/charges").status_code == 200
+    assert len(client.get("/__interlock/requests").get_json()) == 1
+    assert f"cannot keep the changes file {missing}" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_a_changes_file_says_every_change_of_the_journal(tmp_path: Path) -> None:
+    changes = tmp_path / "journal-changes"
+    client = Client(StubApp(str(changes)))
+    first = changes.read_bytes()
+    assert len(first) == 8
+    client.get("/nothing-set")  # received (a 404): the journal changed
+    second = changes.read_bytes()
+    assert second != first
+    client.post("/__interlock/reset")
+    assert changes.read_bytes() != second
