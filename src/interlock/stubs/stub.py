@@ -116,8 +116,9 @@ class Stub:
                  http: requests.Session | None = None,
                  scenario_header: str | None = None, changes_file: str | None = None) -> None:
         self.name = name
-        # Where the server says its journal changed (a local server's): read after each step,
-        # so that a step during which the stub received nothing costs no request.
+        # Where the server says its journal changed (a file of this machine's, mounted into
+        # a server's container): read after each step, so that a step during which the stub
+        # received nothing costs no request.
         self.changes_file = changes_file
         self._reported: bytes | None = None  # what that file said when the journal was read
         self.scenario_header = scenario_header
@@ -275,8 +276,9 @@ class Stub:
         return _to(self._sorted(self.journal(self.start, where)).mine, method, path)
 
     def _changes(self) -> bytes | None:
-        """What the server's changes file says now; None without one (a server in a
-        container, one not started yet): the journal is then asked for every time."""
+        """What the server's changes file says now; None without one, or while it says
+        nothing (a server that could not write it, one not started yet): the journal is then
+        asked for every time."""
         if not self.changes_file:
             return None
         try:  # opened each time: a restarted server writes it anew (maybe a new file)
