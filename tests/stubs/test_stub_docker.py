@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from interlock.stack.backends.docker import DockerEngine
 from interlock.stack.registry import RunRegistry
@@ -75,6 +76,7 @@ def test_a_stub_in_a_container_says_on_this_machine_when_its_journal_changed(
     server; one during which a container called it reads the journal."""
     from tests.stubs.test_stub_process import _Counting
 
+    assert stack.backend_for(stack.specs["payments"]).engine().same_machine  # type: ignore[attr-defined]
     address = stack.address("payments")
     changes = address.extra["changes_file"]
     assert Path(changes).is_file() and len(Path(changes).read_bytes()) == 8  # written by it
@@ -91,3 +93,12 @@ def test_a_stub_in_a_container_says_on_this_machine_when_its_journal_changed(
     finally:
         stub.close()
         http.close()
+    stack.restart("payments")  # the same container: a new server, a new number
+    # (a new Stub: the old one's kept-alive connection went with the old server)
+    stub = Stub("payments", address.url, changes_file=changes)
+    try:
+        assert stub.new_requests() == []  # the new server's journal: empty
+        requests.get(f"{address.url}/charges/ch-9", timeout=10)  # (a 404: nothing set)
+        assert [r.path for r in stub.new_requests()] == ["/charges/ch-9"]
+    finally:
+        stub.close()

@@ -85,6 +85,9 @@ class KindContext:
     port: int  # the main port, already chosen free
     options: Mapping[str, Any] = field(default_factory=dict)  # the service's `options:` block
     free_port: Callable[[], int] = lambda: 0  # more ports if the server needs them
+    # Docker only: the engine runs on this machine's kernel, so a file of this machine's that
+    # is mounted into a container is the same file, its writes seen at once on both sides.
+    same_machine: bool = False
 
 
 @dataclass

@@ -57,30 +57,44 @@ def plan(ctx: KindContext) -> ProcessPlan:
 
 
 def docker_plan(ctx: KindContext) -> DockerPlan:
-    """The same server in a Python container, its code and werkzeug mounted read-only, and
-    its changes file a file of this machine's (made here, empty, so that the engine mounts a
-    file and not a folder), which the test reads as it reads a local server's."""
+    """The same server in a Python container, its code and werkzeug mounted read-only.
+
+    When the engine runs on this machine (``ctx.same_machine``), its changes file is a file
+    of this machine's, mounted (made here, empty, so that the engine mounts a file and not a
+    folder), and the test reads it as it reads a local server's. Elsewhere (Docker Desktop's
+    VM, a remote engine) a write in the container may reach this side late, or the folder
+    may not be shared with the engine at all: the test asks for the journal after every step.
+
+    Example:
+        >>> import tempfile
+        >>> there = docker_plan(KindContext("payments", Path(tempfile.mkdtemp()), 0))
+        >>> "changes_file" in there.extra, "--changes-file" in there.command
+        (False, False)
+    """
     image = _options(ctx) or python_image()
-    changes = ctx.workdir / "journal-changes"
-    changes.parent.mkdir(parents=True, exist_ok=True)
-    changes.touch(mode=0o600)
+    command = ["python3", f"{_HOME}/stub_server.py", "--host", "0.0.0.0",
+               "--port", str(CONTAINER_PORT), "--name", ctx.name]
+    volumes = {str(_server_file()): f"{_HOME}/stub_server.py:ro",
+               **_mounted("werkzeug"), **_mounted("markupsafe")}
+    extra: dict[str, str] = {}
+    if ctx.same_machine:
+        changes = ctx.workdir / "journal-changes"
+        changes.parent.mkdir(parents=True, exist_ok=True)
+        changes.write_bytes(b"")  # empty: until the server writes it, the test asks
+        changes.chmod(0o600)
+        command += ["--changes-file", f"{_HOME}/journal-changes"]
+        volumes[str(changes)] = f"{_HOME}/journal-changes"
+        extra["changes_file"] = str(changes)
     return DockerPlan(
         image=image,
         container_port=CONTAINER_PORT,
         url_template="http://{host}:{port}",
         ready=_READY,
-        command=["python3", f"{_HOME}/stub_server.py", "--host", "0.0.0.0",
-                 "--port", str(CONTAINER_PORT), "--name", ctx.name,
-                 "--changes-file", f"{_HOME}/journal-changes"],
+        command=command,
         env={"PYTHONPATH": f"{_HOME}/lib", "PYTHONDONTWRITEBYTECODE": "1",
              "PYTHONUNBUFFERED": "1"},
-        volumes={
-            str(_server_file()): f"{_HOME}/stub_server.py:ro",
-            str(changes): f"{_HOME}/journal-changes",
-            **_mounted("werkzeug"),
-            **_mounted("markupsafe"),
-        },
-        extra={"changes_file": str(changes)},
+        volumes=volumes,
+        extra=extra,
     )
 
 

@@ -113,7 +113,7 @@ class DockerBackend:
         if spec.kind:
             module = kind_module(spec.kind, spec.where)
             ctx = KindContext(spec.name, self.place.run_dir / spec.name, 0, spec.options,
-                              free_port)
+                              free_port, same_machine=self.engine().same_machine)
             plan = module.docker_plan(ctx)
             return ContainerSpec.from_plan(
                 spec.name, plan, env={**plan.env, **env}, base_dir=self.place.root,

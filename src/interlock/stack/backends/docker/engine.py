@@ -24,7 +24,9 @@ Example (needs an engine, so not run as a doctest):
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import platform
 import re
 import sys
 import threading
@@ -121,6 +123,18 @@ class DockerEngine:
     def close(self) -> None:
         """Close the connection (containers keep running)."""
         self.client.close()
+
+    @functools.cached_property
+    def same_machine(self) -> bool:
+        """Whether the engine runs on this machine's kernel: reached through a local socket
+        or 127.0.0.1, and its kernel this one (not Docker Desktop's or Colima's VM, nor a
+        remote engine). Only then is a file mounted from here the same file in the
+        container, written on one side and seen at once on the other."""
+        try:
+            info = self.client.info()
+        except (DockerException, OSError):
+            return False
+        return same_machine(str(self.client.api.base_url), info, platform.release())
 
     # --- names and networks ----------------------------------------------------------------
 
@@ -339,6 +353,26 @@ class DockerEngine:
         engine whose ``interlock.owner`` process no longer exists on this host.
         """
         return sweep(self.client, run_ids)
+
+
+def same_machine(base_url: str, info: dict[str, Any], kernel: str) -> bool:
+    """Whether an engine reached at ``base_url`` (the SDK's: ``http+docker://localhost`` for
+    a unix socket) that says ``info`` of itself runs on the kernel ``kernel``.
+
+    Example:
+        >>> linux = {"KernelVersion": "6.1.0-18-amd64", "OperatingSystem": "Debian GNU/Linux 12"}
+        >>> same_machine("http+docker://localhost", linux, "6.1.0-18-amd64")
+        True
+        >>> same_machine("http://10.0.0.7:2375", linux, "6.1.0-18-amd64")  # another machine
+        False
+        >>> desktop = {"KernelVersion": "6.10.14-linuxkit", "OperatingSystem": "Docker Desktop"}
+        >>> same_machine("http+docker://localhost", desktop, "6.1.0-18-amd64")  # its own VM
+        False
+    """
+    local = re.match(r"^(http\+docker://|https?://(127\.0\.0\.1|localhost|\[::1\])[:/])",
+                     base_url)
+    return (local is not None and str(info.get("KernelVersion", "")) == kernel
+            and "Docker Desktop" not in str(info.get("OperatingSystem", "")))
 
 
 def _unreachable(tried: str, url: str, err: Exception, where: str) -> InterlockError:
