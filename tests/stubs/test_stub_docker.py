@@ -94,11 +94,25 @@ def test_a_stub_in_a_container_says_on_this_machine_when_its_journal_changed(
         stub.close()
         http.close()
     stack.restart("payments")  # the same container: a new server, a new number
-    # (a new Stub: the old one's kept-alive connection went with the old server)
     stub = Stub("payments", address.url, changes_file=changes)
     try:
         assert stub.new_requests() == []  # the new server's journal: empty
         requests.get(f"{address.url}/charges/ch-9", timeout=10)  # (a 404: nothing set)
         assert [r.path for r in stub.new_requests()] == ["/charges/ch-9"]
+    finally:
+        stub.close()
+
+
+def test_the_stub_answers_the_same_client_after_its_container_restarted(stack: Stack) -> None:
+    """A scenario that stopped the stub is healed by a restart of its container, and the
+    next scenario programs the same stub client: its kept-alive connection went with the old
+    server, and the next request goes on a new one."""
+    stub = Stub("payments", stack.address("payments").url)
+    try:
+        stub.answer("GET", "/charges/{id}", status=200, body="before")
+        stack.restart("payments")
+        stub.reset()  # what the scenario's end does: on the connection kept from before
+        stub.answer("GET", "/charges/{id}", status=200, body="after")
+        assert requests.get(f"{stub.url}/charges/ch-1", timeout=10).text == "after"
     finally:
         stub.close()
