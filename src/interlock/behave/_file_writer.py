@@ -28,10 +28,17 @@ import signal
 import sys
 from typing import BinaryIO
 
+CUT_SHORT = "cut short"  # how a file the run stopped handing on part way is said
+
+
+def can_hand_on(name: str) -> bool:
+    """Whether a file of this name can be handed on (a tab or a line break would read as
+    the header's framing; allure-commons names files from a uuid and a suffix)."""
+    return "\t" not in name and "\n" not in name
+
 
 def item(name: str, data: bytes, renamed: bool = False) -> bytes:
-    """One file as the writer reads it (``name`` has no tab or line break: allure-commons
-    names files from a uuid and a suffix)."""
+    """One file as the writer reads it (a ``name`` that ``can_hand_on``)."""
     return f"{name}\t{len(data)}\t{int(renamed)}\n".encode() + data
 
 
@@ -51,7 +58,7 @@ def serve(source: BinaryIO, folder: str | os.PathLike[str]) -> list[str]:
     failed = []
     while header := source.readline():
         if not header.endswith(b"\n"):  # the run's process stopped part way through a header
-            failed.append(f"{folder}: the last file handed on was cut short")
+            failed.append(f"{folder}: the last file handed on was {CUT_SHORT}")
             break
         try:
             name, size, renamed = header.decode("utf-8").rstrip("\n").split("\t")
@@ -62,7 +69,7 @@ def serve(source: BinaryIO, folder: str | os.PathLike[str]) -> list[str]:
             break
         data = source.read(length)
         if len(data) < length:  # the run's process stopped part way through handing it on
-            failed.append(f"{os.path.join(folder, name)}: cut short")
+            failed.append(f"{os.path.join(folder, name)}: {CUT_SHORT}")
             break
         try:
             write(folder, name, data, renamed == "1")

@@ -113,7 +113,7 @@ class BackgroundFileLogger(AllureFileLogger):
     def _put(self, name: str, data: bytes, renamed: bool) -> None:
         stdin = self._writer.stdin if self._writer is not None else None
         if (self._handing and not self._closed and stdin is not None
-                and "\t" not in name and "\n" not in name):  # (the writer reads them as framing)
+                and _file_writer.can_hand_on(name)):
             frame = _file_writer.item(name, data, renamed)
             rest = memoryview(frame)
             try:
@@ -183,9 +183,10 @@ class BackgroundFileLogger(AllureFileLogger):
             return
         if self._writer is not None:
             said, _ = self._writer.communicate()
+            # (a file said cut short is the one this process wrote itself: the one being
+            # handed on when a signal came)
             self._failed[:0] = [line for line in said.decode(errors="replace").splitlines()
-                                if not (self._cut and line.endswith("cut short"))]  # (it is
-            # the file this process wrote itself: the one being handed on when a signal came)
+                                if not (self._cut and line.endswith(_file_writer.CUT_SHORT))]
             if self._writer.returncode != 0:
                 self._failed[:0] = [
                     f"{self._report_dir}: the process writing them ended early (exit code "

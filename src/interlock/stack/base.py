@@ -20,6 +20,7 @@ Example (a kind, the way ``stack/kinds/redis.py`` writes one):
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -81,7 +82,8 @@ class KindContext:
     """What a built-in kind is given to plan a server."""
 
     name: str  # the service's name in the stack file, e.g. "orders-db"
-    workdir: Path  # a private, empty folder for data and config; removed after the run
+    workdir: Path  # a private, empty folder for data and config (made by the backend);
+    # removed after the run
     port: int  # the main port, already chosen free
     options: Mapping[str, Any] = field(default_factory=dict)  # the service's `options:` block
     free_port: Callable[[], int] = lambda: 0  # more ports if the server needs them
@@ -293,6 +295,14 @@ class StackPlace:
     launched: Callable[[RunningService], None]
     add_proxy: Callable[[str, Delay], None]
     registry: RunRegistry | None = None
+
+    def fresh_folder(self, service: str) -> Path:
+        """The service's own folder in the run folder, made anew and empty (a kind's
+        ``KindContext.workdir``, under either backend)."""
+        folder = self.run_dir / service
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
 
 
 class Backend(Protocol):

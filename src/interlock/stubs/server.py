@@ -213,8 +213,9 @@ class StubApp:
                 self._changes = os.open(changes_file, os.O_RDWR | os.O_CREAT | os.O_TRUNC,
                                         0o600)
             except OSError as err:  # the test then asks for the journal after every step
-                print(f"stub: cannot keep the changes file {changes_file}: {err}",
-                      file=sys.stderr, flush=True)
+                print(f"stub: cannot keep the changes file {changes_file}: {err} (the test "
+                      "asks for the journal after every step instead)", file=sys.stderr,
+                      flush=True)
             else:
                 self._changed()
 

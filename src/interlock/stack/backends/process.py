@@ -25,7 +25,6 @@ import dataclasses
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
 import threading
@@ -298,9 +297,7 @@ class ProcessBackend:
         self, spec: ServiceSpec, before_launch: Callable[[ProcessService], None]
     ) -> tuple[ProcessService, Callable[[], None] | None]:
         port = free_port()
-        workdir = self.place.run_dir / spec.name
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
+        workdir = self.place.fresh_folder(spec.name)
         scope = self.place.scope_for(spec, port, workdir)
         env = dict(os.environ)
         env.update({k: render(v, scope, spec.where) for k, v in spec.env.items()})

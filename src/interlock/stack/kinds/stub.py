@@ -60,10 +60,11 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
     """The same server in a Python container, its code and werkzeug mounted read-only.
 
     When the engine runs on this machine (``ctx.same_machine``), its changes file is a file
-    of this machine's, mounted (made here, empty, so that the engine mounts a file and not a
-    folder), and the test reads it as it reads a local server's. Elsewhere (Docker Desktop's
-    VM, a remote engine) a write in the container may reach this side late, or the folder
-    may not be shared with the engine at all: the test asks for the journal after every step.
+    of this machine's in the service's folder, mounted (made here, empty, so that the engine
+    mounts a file and not a folder), and the test reads it as it reads a local server's.
+    Elsewhere (Docker Desktop's VM, a remote engine) a write in the container may reach this
+    side late, or the folder may not be shared with the engine at all: the test asks for the
+    journal after every step.
 
     Example:
         >>> import tempfile
@@ -79,7 +80,6 @@ def docker_plan(ctx: KindContext) -> DockerPlan:
     extra: dict[str, str] = {}
     if ctx.same_machine:
         changes = ctx.workdir / "journal-changes"
-        changes.parent.mkdir(parents=True, exist_ok=True)
         changes.write_bytes(b"")  # empty: until the server writes it, the test asks
         changes.chmod(0o600)
         command += ["--changes-file", f"{_HOME}/journal-changes"]

@@ -112,7 +112,7 @@ class DockerBackend:
         overrides["job"] = spec.job
         if spec.kind:
             module = kind_module(spec.kind, spec.where)
-            ctx = KindContext(spec.name, self.place.run_dir / spec.name, 0, spec.options,
+            ctx = KindContext(spec.name, self.place.fresh_folder(spec.name), 0, spec.options,
                               free_port, same_machine=self.engine().same_machine)
             plan = module.docker_plan(ctx)
             return ContainerSpec.from_plan(
