@@ -17,6 +17,7 @@ import httpx
 from fastapi import Request
 
 from demo.service import ApiError
+from demo.tracing import passed_on
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -51,7 +52,8 @@ class TokenVerifier:
             raise ApiError(401, "missing bearer token", headers=CHALLENGE)
         try:
             answer = await self.client.post(
-                self.url, headers={"Authorization": f"Bearer {token.strip()}"})
+                self.url, headers={"Authorization": f"Bearer {token.strip()}",
+                                   **passed_on(request.headers.get("traceparent"))})
         except httpx.TimeoutException:
             self.log.warning("token verification timed out after %.2f s", self.timeout)
             raise ApiError(503, "auth unavailable") from None

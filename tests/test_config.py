@@ -212,7 +212,12 @@ def test_event_schemas_are_parsed_at_start_naming_the_line(suite_dir: Path) -> N
      '"check_contract" must be true or false, not the text "no"', 4,
      "Write check_contract: false (without quotes)."),
     ("services:\n  a:\n    kind: nats\n    delay_proxy: 1\n",
-     '"delay_proxy" must be true or false, not the number 1', 4, ""),
+     '"delay_proxy" must be true, false or {scenario_header: <header>}, not the number 1', 4,
+     ""),
+    ("services:\n  a:\n    kind: nats\n    delay_proxy: {scenario_header: trace id}\n",
+     'The delay_proxy.scenario_header of service "a" is not the name of an HTTP header: '
+     "'trace id'", 4, "Name the header the service's callers pass on from the test's "
+     "request, e.g. scenario_header: traceparent (the W3C trace context)."),
     ("services:\n  a:\n    kind: nats\n    ready: {http: /h, status: ok}\n",
      '"status" must be a whole number, not the text "ok"', 4, ""),
     ("services:\n  a:\n    docker: {image: x, port: 80a}\n",

@@ -88,6 +88,16 @@ MUTATIONS = [
         frozenset({'A stopped auth service makes orders answer "unavailable"'}),
     ),
     Mutation(
+        "orders no longer passes the trace context on to auth: a scenario's delay of auth "
+        "does not reach the calls it makes for that scenario (@api)",
+        "demo/bearer.py",
+        '"Authorization": f"Bearer {token.strip()}",\n'
+        '                                   **passed_on(request.headers.get("traceparent"))}',
+        '"Authorization": f"Bearer {token.strip()}"}',
+        ("features/api/auth_slow.feature",),
+        frozenset({'A slow auth service makes orders answer "unavailable" within its timeout'}),
+    ),
+    Mutation(
         "a customer may assign (@api and @e2e)",
         "demo/orders/app.py",
         'caller.require("dispatcher", "admin")\n        body = await read_json(request)',

@@ -16,13 +16,13 @@ with an Interlock stub, demo/contracts/payments.openapi.yaml). Every unit costs 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from demo.service import ApiError
+from demo.tracing import passed_on
 
 UNIT_PRICE_CENTS = 1000
 CURRENCY = "EUR"
@@ -62,7 +62,7 @@ class Payments:
         for attempt in range(1, TRIES + 1):
             try:
                 answer = await client.post(self.url.rstrip("/") + "/charges", json=body,
-                                           headers=_passed_on(trace))
+                                           headers=passed_on(trace))
             except httpx.TimeoutException:
                 self.log.warning("payment provider timed out after %.2f s", self.timeout)
                 raise ApiError(504, "payment provider timed out") from None
@@ -92,18 +92,3 @@ def _field(answer: httpx.Response, name: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return str(value) if value is not None else None
-
-
-def _passed_on(trace: str | None) -> dict[str, str]:
-    """The trace context for the provider: the caller's trace id with a span of this call's
-    own (a W3C ``traceparent``: version, trace id, parent span id, flags).
-
-    >>> _passed_on("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")["traceparent"][:36]
-    '00-4bf92f3577b34da6a3ce929d0e0e4736-'
-    >>> _passed_on(None), _passed_on("junk")
-    ({}, {})
-    """
-    parts = (trace or "").split("-")
-    if len(parts) != 4 or len(parts[1]) != 32:
-        return {}
-    return {"traceparent": f"{parts[0]}-{parts[1]}-{os.urandom(8).hex()}-{parts[3]}"}

@@ -131,9 +131,10 @@ class Suite:
         self._events_config: EventsConfig | None = None
         if self.section("events"):
             self._events_config = self._read_events()
-        # The stubs that tell the scenarios' requests apart, each with its header (the stack
-        # file's options: {scenario_header: traceparent}): every request a scenario sends
-        # carries its id in these headers, for the system to pass on. Read by check_suite.
+        # The stubs and delay proxies that tell the scenarios' requests apart, each with its
+        # header (the stack file's scenario_header: traceparent): every request a scenario
+        # sends carries its id in these headers, for the system to pass on. Read by
+        # check_suite.
         self.scenario_headers: dict[str, str] = {}
         self._brokers: dict[str, Broker] | None = None  # without services (no stack)
         self._databases: Databases | None = None  # without services (no stack)
@@ -558,7 +559,8 @@ class Suite:
             name: Address(s["url"], s["host"], int(s["port"]), s.get("extra", {}))
             for name, s in services.items()
         }, {name: Path(s["log"]) for name, s in services.items() if s.get("log")},
-            {name: s["log_source"] for name, s in services.items() if s.get("log_source")})
+            {name: s["log_source"] for name, s in services.items() if s.get("log_source")},
+            {name: s["delay"] for name, s in services.items() if s.get("delay")})
         self.progress(f"interlock: reusing the stack kept up by pid {kept.owner_pid}")
         return True
 

@@ -102,8 +102,10 @@ def _check_settings(suite: Suite, section: str) -> None:
 
 
 def _check_stubs(suite: Suite) -> dict[str, str]:
-    """The stubs' ``scenario_header`` options (each the name of an HTTP header), by stub."""
-    found: dict[str, str] = {}
+    """The headers that tell the scenarios' requests apart, by service: the stubs'
+    ``scenario_header`` options and the delay proxies' (each the name of an HTTP header)."""
+    found: dict[str, str] = {name: spec.delay_header for name, spec in suite.services.items()
+                             if spec.delay_header}
     for name, spec in suite.services.items():
         if spec.kind == "stub" and "scenario_header" in spec.options:
             from interlock.stack.kinds.stub import scenario_header

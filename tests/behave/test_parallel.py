@@ -363,7 +363,7 @@ def test_a_stub_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> N
     suite = Suite.load(config, progress=lambda line: None)
     try:
         planned = plan([features], tmp_path, Durations.load(tmp_path / "durations.json"),
-                       scoped_stubs=set(suite.scenario_headers))
+                       scoped_services=set(suite.scenario_headers))
     finally:
         suite.close()
     assert {Path(p.path).stem: p.alone.split(" (")[0] for p in planned} == {
@@ -375,7 +375,43 @@ def test_a_stub_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> N
                                 "system passes on, e.g. traceparent)")
 
 
-def test_only_sentences_marked_per_stub_scenario_are_shared_on_a_scoped_stub(
+def test_a_delay_on_a_proxy_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> None:
+    """delay_proxy: {scenario_header: traceparent}: a feature that slows the service for its
+    own scenario runs beside the others; the same delay on a plain proxy, or stopping the
+    service, still runs alone (and says how to let the delay share)."""
+    from interlock.suite import Suite
+
+    features = tmp_path / "features"
+    features.mkdir()
+    steps = {"scoped": 'Given the "auth" service responds with a delay of 3 seconds',
+             "plain": 'Given the "mail" service responds with a delay of 3 seconds',
+             "stopped": 'When the "auth" service is stopped'}
+    for name, step in steps.items():
+        (features / f"{name}.feature").write_text(
+            f"Feature: {name}\n  Scenario: one\n    {step}\n")
+    config = tmp_path / "interlock.yaml"
+    config.write_text(
+        "services:\n"
+        "  auth: {external: 'http://127.0.0.1:1', delay_proxy: {scenario_header: traceparent}}\n"
+        "  mail: {external: 'http://127.0.0.1:2', delay_proxy: true}\n")
+    suite = Suite.load(config, progress=lambda line: None)
+    try:
+        assert suite.scenario_headers == {"auth": "traceparent"}
+        planned = plan([features], tmp_path, Durations.load(tmp_path / "durations.json"),
+                       scoped_services=set(suite.scenario_headers))
+    finally:
+        suite.close()
+    stops = {Path(p.path).stem: p.breaks.split(" (")[0] for p in planned}
+    fault = "it stops or slows a service that features running beside it use"
+    assert stops == {"scoped": "", "plain": fault, "stopped": fault}
+    assert not any(p.alone for p in planned)
+    plain = next(p for p in planned if Path(p.path).stem == "plain")
+    assert plain.breaks.endswith('it would run beside them if the "mail" service told '
+                                 "scenarios apart (services.mail.delay_proxy.scenario_header: a "
+                                 "header the system passes on, e.g. traceparent)")
+
+
+def test_only_sentences_scoped_by_a_stub_are_shared_on_a_scoped_stub(
         tmp_path: Path) -> None:
     """A serial sentence naming a stub runs beside others on a stub that tells scenarios
     apart only when it says it is about the scenario's own requests (a sentence about the
@@ -388,7 +424,7 @@ def test_only_sentences_marked_per_stub_scenario_are_shared_on_a_scoped_stub(
     path.write_text('Feature: one\n  Scenario: one\n    Then the "payments" stub forgets all\n')
     feature = parse_file(str(path))
     pattern = re.compile(r'the "(?P<stub>[^"]+)" stub forgets all')
-    for per_stub, expected in ((True, ""), (False, "it forgets every scenario's requests")):
+    for group, expected in (("stub", ""), ("", "it forgets every scenario's requests")):
         reason = why(feature, [(pattern, "it forgets every scenario's requests", False,
-                                per_stub)], scoped_stubs={"payments"})
+                                group)], scoped_services={"payments"})
         assert reason.split(" (")[0] == expected

@@ -195,6 +195,31 @@ def test_delay_proxy_slows_the_service_for_containers_and_host_alike(
     assert not engine.client.containers.list(all=True, filters={"name": proxy_name})
 
 
+def test_a_scenarios_delay_slows_only_the_requests_that_carry_its_id(
+    make_stack: Any, images: Images
+) -> None:
+    """delay_proxy: {scenario_header: traceparent} in a container: the proxy reads the header
+    of every request, from a container or the host, and a sharing run's control port is the
+    published one."""
+    stack = make_stack({
+        "auth": app(images, env={"GREETING": "from auth"},
+                    delay_proxy={"scenario_header": "traceparent"}),
+    })
+    stack.start()
+    mine, other = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
+    url = f"{stack.address('auth').url}/greeting"
+    stack.delay("auth", 30, scenario=mine)
+    traced = {"traceparent": f"00-{other}-00f067aa0ba902b7-01"}
+    assert requests.get(url, headers=traced, timeout=10).text.startswith("hello, from auth")
+    traced = {"traceparent": f"00-{mine}-00f067aa0ba902b7-01"}
+    with pytest.raises(requests.Timeout):
+        requests.get(url, headers=traced, timeout=1)
+    assert stack.heal() == ["auth delay removed"]
+    assert requests.get(url, headers=traced, timeout=10).text.startswith("hello, from auth")
+    control = stack.proxies["auth"].control_url()
+    assert control.startswith("http://127.0.0.1:") and control.endswith("/delay")
+
+
 def test_setting_a_delay_without_a_proxy_says_how_to_get_one(
     make_stack: Any, images: Images
 ) -> None:

@@ -173,6 +173,46 @@ def test_delay_proxy_slows_answers_and_needs_declaring(make_stack) -> None:
         stack.delay("plain", 1)
 
 
+def test_a_scenarios_delay_is_its_own_and_healed_here_and_from_a_sharing_run(
+        make_stack, tmp_path: Path) -> None:
+    """``delay_proxy: {scenario_header: traceparent}``: ``Stack.delay`` with a scenario slows
+    only the requests that carry its id; a run that shares the stack (a worker of
+    ``interlock run -j``) sets and heals its own scenarios' delays through the control port
+    the state file names, and may not slow the service for everybody."""
+    from interlock.stack.reuse import KeptStack
+
+    stack = make_stack(tiny("svc", delay_proxy={"scenario_header": "traceparent"}))
+    stack.start()
+    url = stack.address("svc").url + "/health"
+    mine, other = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
+
+    def traced(scenario: str) -> dict[str, str]:
+        return {"traceparent": f"00-{scenario}-00f067aa0ba902b7-01"}
+
+    stack.delay("svc", 30, scenario=mine)
+    assert requests.get(url, headers=traced(other), timeout=10).status_code == 200
+    with pytest.raises(requests.Timeout):
+        requests.get(url, headers=traced(mine), timeout=0.5)
+    assert stack.heal() == ["svc delay removed"]
+    assert requests.get(url, headers=traced(mine), timeout=10).status_code == 200
+
+    kept = KeptStack.write(tmp_path, stack, path=tmp_path / "stack.json")
+    assert kept.services is not None
+    assert kept.services["svc"]["delay"]["header"] == "traceparent"
+    sharing = make_stack(tiny("svc", delay_proxy={"scenario_header": "traceparent"}))
+    sharing.adopt({"svc": stack.address("svc")}, delays={
+        name: service["delay"] for name, service in kept.services.items()})
+    assert sharing.address("svc") == stack.address("svc")
+    sharing.delay("svc", 30, scenario=other)
+    with pytest.raises(requests.Timeout):
+        requests.get(url, headers=traced(other), timeout=0.5)
+    assert requests.get(url, headers=traced(mine), timeout=10).status_code == 200
+    with pytest.raises(InterlockError, match="cannot be set from this run"):
+        sharing.delay("svc", 30)
+    assert sharing.heal() == ["svc delay removed"]
+    assert requests.get(url, headers=traced(other), timeout=10).status_code == 200
+
+
 def test_stop_leaves_no_process(make_stack) -> None:
     stack = make_stack(tiny("a"), tiny("b"))
     stack.start()

@@ -1,11 +1,17 @@
-"""The delay proxy forwards without adding latency of its own when no delay is set."""
+"""The delay proxy: it forwards without adding latency of its own when no delay is set, and
+slows every caller or only one scenario's requests when told to."""
 
 from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
 
-from interlock.stack.proxy import DelayProxy
+import pytest
+import requests
+
+from interlock.stack.proxy import ControlError, DelayProxy, RemoteDelay, put_delay
+from interlock.stack.proxy import scenario_of as proxy_scenario_of
 
 
 def test_the_proxy_sends_small_writes_at_once_tcp_nodelay() -> None:
@@ -41,8 +47,6 @@ def test_a_kept_alive_connection_is_told_to_the_watcher_of_the_moment() -> None:
     """A service's pooled connection (orders → auth) outlives the scenario it was opened in:
     its calls go to the watcher set now, not to the one (or none) of when it was opened."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    import requests
 
     class Ok(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -82,3 +86,115 @@ def test_a_kept_alive_connection_is_told_to_the_watcher_of_the_moment() -> None:
         proxy.stop()
         upstream.shutdown()
         upstream.server_close()
+
+
+# -- a scenario's own delay (delay_proxy: {scenario_header: ...}) ---------------------------
+
+A = "4bf92f3577b34da6a3ce929d0e0e4736"
+B = "0af7651916cd43dd8448eb211c80319c"
+LONG = 30.0  # a delayed answer never comes within the tests' timeouts
+
+
+def _trace(scenario: str) -> dict[str, str]:
+    return {"traceparent": f"00-{scenario}-00f067aa0ba902b7-01"}
+
+
+@pytest.fixture
+def scoped() -> Iterator[DelayProxy]:
+    """A proxy that tells scenarios apart by ``traceparent``, in front of an HTTP/1.1
+    service that answers every GET with 200 "ok"."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Ok(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    upstream.daemon_threads = True
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    proxy = DelayProxy("127.0.0.1", upstream.server_address[1], scenario_header="traceparent")
+    proxy.start()
+    yield proxy
+    proxy.stop()
+    upstream.shutdown()
+    upstream.server_close()
+
+
+def test_a_scenarios_delay_slows_its_own_requests_only(scoped: DelayProxy) -> None:
+    url = f"http://127.0.0.1:{scoped.port}/verify"
+    scoped.delay_scenario(A, LONG)
+    with requests.Session() as session:  # one kept-alive connection, read request by request
+        assert session.get(url, headers=_trace(B), timeout=10).text == "ok"
+        assert session.get(url, timeout=10).text == "ok"  # no scenario's id: not delayed
+        with pytest.raises(requests.Timeout):
+            session.get(url, headers=_trace(A), timeout=0.5)
+    scoped.delay_scenario(A, 0)  # taken away (heal)
+    assert scoped.scenario_delays == {}
+    assert requests.get(url, headers=_trace(A), timeout=10).text == "ok"
+
+
+def test_a_delay_for_every_caller_still_slows_every_scenario(scoped: DelayProxy) -> None:
+    url = f"http://127.0.0.1:{scoped.port}/verify"
+    scoped.delay = LONG
+    for headers in (_trace(B), {}):
+        with pytest.raises(requests.Timeout):
+            requests.get(url, headers=headers, timeout=0.5)
+
+
+def test_a_header_written_in_pieces_is_read_whole(scoped: DelayProxy) -> None:
+    scoped.delay_scenario(A, LONG)
+    with socket.create_connection(("127.0.0.1", scoped.port)) as client:
+        client.settimeout(0.5)
+        client.sendall(b"GET /verify HTTP/1.1\r\nHost: x\r\ntracep")
+        client.sendall(f"arent: 00-{A}-00f067aa0ba902b7-01\r\n".encode())
+        client.sendall(b"\r\n")
+        with pytest.raises(TimeoutError):
+            client.recv(100)
+    with socket.create_connection(("127.0.0.1", scoped.port)) as client:
+        client.settimeout(10)
+        client.sendall(f"GET /verify HTTP/1.1\r\nHost: x\r\nTraceparent: 00-{B}-00f067aa0ba902b7"
+                       "-01\r\n\r\n".encode())
+        assert client.recv(100).startswith(b"HTTP/1.")
+
+
+def test_another_process_sets_a_scenarios_delay_through_the_control_port(
+        scoped: DelayProxy) -> None:
+    """The workers of a parallel run that did not start the stack hold a ``RemoteDelay``."""
+    remote = RemoteDelay("auth", scoped.control_url(), "traceparent", scoped.port)
+    remote.delay_scenario(A, LONG)
+    assert scoped.scenario_delays == {A: LONG}
+    assert scoped.delay == 0.0  # nobody else's requests
+    remote.delay_scenario(A, 0)
+    assert scoped.scenario_delays == {}
+    put_delay(scoped.control_url(), 2.5)  # the whole proxy's, as the Docker backend sets it
+    assert scoped.delay == 2.5
+    with pytest.raises(requests.HTTPError):
+        requests.put(scoped.control_url(), data="soon", timeout=10).raise_for_status()
+
+
+def test_an_unreachable_control_port_is_a_control_error() -> None:
+    spare = socket.create_server(("127.0.0.1", 0))
+    port = spare.getsockname()[1]
+    spare.close()  # nobody listens there now
+    with pytest.raises(ControlError, match=f"PUT http://127.0.0.1:{port}/delay"):
+        RemoteDelay("auth", f"http://127.0.0.1:{port}/delay", "traceparent").delay_scenario(
+            A, 1)
+
+
+@pytest.mark.parametrize(("header", "value"), [
+    ("traceparent", f"00-{A}-00f067aa0ba902b7-01"), ("traceparent", f" 00-{A.upper()}-x-01 "),
+    ("traceparent", "junk"), ("traceparent", ""), ("X-Test-Run", " s-1 "), ("X-Test-Run", None),
+])
+def test_the_proxy_and_the_stub_read_a_scenario_the_same_way(header: str,
+                                                              value: str | None) -> None:
+    from interlock.stubs import server
+
+    assert proxy_scenario_of(header, value) == server.scenario_of(header, value)

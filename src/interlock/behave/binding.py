@@ -149,7 +149,7 @@ def domain_step(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def sentence(
     pattern: str, *, expectation: bool = False, retry: Retry = "check", serial: str = "",
-    scoped: bool = False, breaks: str = "", per_stub_scenario: bool = False,
+    scoped: bool = False, breaks: str = "", scoped_by: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``pattern`` (a regex, anchored for you) as a step for every keyword.
 
@@ -161,9 +161,10 @@ def sentence(
     ``serial`` says why a feature that uses the sentence must not run beside another one
     on the shared stack (``interlock run -j`` runs it alone, and prints the reason), unless
     it is ``scoped`` and a step names a ``{variable}`` (an id the scenario created), which
-    limits it to the scenario's own data, or it is ``per_stub_scenario`` and its ``stub``
-    tells the scenarios' requests apart (``scenario_header``); ``breaks`` why it must run
-    alone because it stops or slows a service (the stack is healed after it).
+    limits it to the scenario's own data, or the service its ``scoped_by`` group names
+    (``stub``, ``service``) tells the scenarios' requests apart (a stub's or a delay proxy's
+    ``scenario_header``); ``breaks`` why it must run alone because it stops or slows a service
+    (the stack is healed after it), unless ``scoped_by`` says so too.
     """
     full = (WITHIN + pattern) if expectation else pattern
 
@@ -195,7 +196,7 @@ def sentence(
         run.interlock_serial = serial  # type: ignore[attr-defined]
         run.interlock_breaks = breaks  # type: ignore[attr-defined]
         run.interlock_scoped = scoped  # type: ignore[attr-defined]
-        run.interlock_per_stub_scenario = per_stub_scenario  # type: ignore[attr-defined]
+        run.interlock_scoped_by = scoped_by  # type: ignore[attr-defined]
         SENTENCES.append((full, run))
         for registry in _registries():
             _register(registry, full, run)

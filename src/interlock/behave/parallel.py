@@ -98,15 +98,16 @@ def _scoped(step: Any) -> bool:
     return bool(_VARIABLE.search(" ".join((step.name, step.text or "", cells))))
 
 
-def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, bool]], tag: str = "",
+def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, str]], tag: str = "",
         correlated: Callable[[str], bool] = lambda channel: False,
-        scoped_stubs: Collection[str] = ()) -> str:
+        scoped_services: Collection[str] = ()) -> str:
     """Why a parsed feature is special (``tag``, or a step matching one of ``sentences``,
-    each with its reason, whether a variable scopes it and whether a stub that tells
-    scenarios apart does), or ``""``. A step on a channel
+    each with its reason, whether a variable scopes it and the group naming the service that
+    scopes it when that service tells scenarios apart), or ``""``. A step on a channel
     that is ``correlated`` (the stack file says which field tells a scenario's events apart)
-    counts only its scenario's events; a step on a stub of ``scoped_stubs`` (its
-    ``scenario_header``) sets and checks only its scenario's answers and requests."""
+    counts only its scenario's events; a step on a service of ``scoped_services`` (a stub's
+    or a delay proxy's ``scenario_header``) sets and checks only its scenario's answers,
+    requests and delays."""
     tags = set(feature.tags)
     for scenario in feature.scenarios:
         tags |= set(getattr(scenario, "tags", []))
@@ -116,21 +117,23 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, bool]], 
     for scenario in feature.walk_scenarios():
         steps.extend(scenario.steps)
     for step in steps:
-        for pattern, reason, scoped, per_stub in sentences:
+        for pattern, reason, scoped, group in sentences:
             found = pattern.fullmatch(step.name)
             if found is None or (scoped and _scoped(step)):
                 continue
             channel = found.groupdict().get("channel")
             if channel is not None and correlated(channel):
                 continue
-            stub = found.groupdict().get("stub") if per_stub else None
-            if stub is not None and stub in scoped_stubs:
+            service = found.groupdict().get(group) if group else None
+            if service is not None and service in scoped_services:
                 continue
             said = f'{reason} (line {step.line}: "{step.name}")'
-            if stub is not None:  # how to let it share the stack
-                said += (f'; it would run beside them if the "{stub}" stub told scenarios '
-                         f"apart (services.{stub}.options.scenario_header: a header the "
-                         "system passes on, e.g. traceparent)")
+            if service is not None:  # how to let it share the stack
+                setting = (f"services.{service}.options.scenario_header" if group == "stub"
+                           else f"services.{service}.delay_proxy.scenario_header")
+                said += (f'; it would run beside them if the "{service}" {group} told '
+                         f"scenarios apart ({setting}: a header the system passes on, e.g. "
+                         "traceparent)")
             return said
     return ""
 
@@ -171,11 +174,11 @@ _WILDCARD = re.compile(r"[*>#+]")  # NATS, AMQP and MQTT wildcards
 
 def plan(paths: list[Path], root: Path, durations: Durations,
          correlated: Callable[[str], bool] = lambda channel: False,
-         scoped_stubs: Collection[str] = ()) -> list[Planned]:
+         scoped_services: Collection[str] = ()) -> list[Planned]:
     """Every feature under ``paths`` with its expected duration (from the ``durations``
     file runs record, as CI shards use it) and whether it must run alone on the shared stack,
     and why (``correlated``: the channels whose events are told apart by scenario;
-    ``scoped_stubs``: the stubs whose requests are)."""
+    ``scoped_services``: the stubs and delay proxies whose requests are)."""
     from behave.parser import parse_file
 
     from interlock.behave.binding import SENTENCES
@@ -183,9 +186,10 @@ def plan(paths: list[Path], root: Path, durations: Durations,
 
     serial = [(re.compile(pattern), str(getattr(run, "interlock_serial", "")),
                bool(getattr(run, "interlock_scoped", False)),
-               bool(getattr(run, "interlock_per_stub_scenario", False)))
+               str(getattr(run, "interlock_scoped_by", "")))
               for pattern, run in SENTENCES if getattr(run, "interlock_serial", "")]
-    breaks = [(re.compile(pattern), str(getattr(run, "interlock_breaks", "")), False, False)
+    breaks = [(re.compile(pattern), str(getattr(run, "interlock_breaks", "")), False,
+               str(getattr(run, "interlock_scoped_by", "")))
               for pattern, run in SENTENCES if getattr(run, "interlock_breaks", "")]
     parsed: dict[str, Any] = {}
     for path in _feature_files(paths, root):
@@ -199,9 +203,9 @@ def plan(paths: list[Path], root: Path, durations: Durations,
     for name, feature in parsed.items():
         # An @isolated feature has a stack of its own already, in whichever worker runs it.
         isolated = "isolated" in feature.tags
-        stops = "" if isolated else why(feature, breaks)
+        stops = "" if isolated else why(feature, breaks, scoped_services=scoped_services)
         alone = "" if isolated or stops else why(feature, serial, "serial", correlated,
-                                                 scoped_stubs)
+                                                 scoped_services)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
                              alone, stops, isolated))
     return found

@@ -4,6 +4,12 @@
 that reaches the service through its ``{auth.url}`` then waits that long for each answer.
 The delay applies to the first bytes of each response (per request, keep-alive included).
 
+With a ``scenario_header`` (the stack file's ``delay_proxy: {scenario_header: traceparent}``)
+a delay can also be one scenario's: it applies only to the requests that carry that
+scenario's id in the header (the trace id of a W3C ``traceparent``), which the system passes
+on from the test's request. Other scenarios, on other workers of a parallel run, meanwhile
+reach the service at its normal speed.
+
 Example:
     >>> import socket, threading
     >>> upstream = socket.create_server(("127.0.0.1", 0))
@@ -23,8 +29,13 @@ service's name there, forwards to the service's other name (``auth-direct``), an
 sets the delay through a control port. This file is therefore standard library only, and
 runs as a program::
 
-    python3 proxy.py --listen 8080 --upstream auth-direct:8080 --control 9000
+    python3 proxy.py --listen 8080 --upstream auth-direct:8080 --control 9000 \
+        [--scenario-header traceparent]
     curl -X PUT --data 3 http://127.0.0.1:<published 9000>/delay
+    curl -X PUT --data 3 'http://127.0.0.1:<published 9000>/delay?scenario=<id>'
+
+The process backend serves the same control port (on 127.0.0.1) when other runs need to set
+a scenario's delay: the workers of ``interlock run -j`` that did not start the stack.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ import re
 import socket
 import sys
 import threading
+import urllib.parse
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -41,6 +53,7 @@ if TYPE_CHECKING:
 _CHUNK = 65536
 READY_LINE = "interlock delay proxy: ready"
 _REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/1\.[01]\r?\n")
+_HEAD_LIMIT = 65536  # a request's headers longer than this carry no scenario's id
 
 
 class Watcher(Protocol):
@@ -61,6 +74,13 @@ class Delay(Protocol):
 
     port: int  # where callers on this machine reach the service through the proxy
     delay: float  # seconds added to each answer; 0 for none
+    scenario_header: str | None  # the header that tells the scenarios' requests apart
+
+    def delay_scenario(self, scenario: str, seconds: float) -> None:
+        """Add ``seconds`` to the answers to the requests of ``scenario`` only (0: none)."""
+
+    def control_url(self) -> str:
+        """Where another process sets the delays (``RemoteDelay``), serving it if need be."""
 
     def stop(self) -> None:
         """Stop the proxy."""
@@ -71,9 +91,13 @@ class DelayProxy:
     maybe slowly. ``host`` is resolved again for every connection (a restarted container may
     come back with another address)."""
 
-    def __init__(self, host: str, port: int, listen: tuple[str, int] = ("127.0.0.1", 0)) -> None:
+    def __init__(self, host: str, port: int, listen: tuple[str, int] = ("127.0.0.1", 0),
+                 scenario_header: str | None = None) -> None:
         self.upstream = (host, port)
         self.delay = 0.0
+        self.scenario_header = scenario_header
+        self.scenario_delays: dict[str, float] = {}  # by scenario id
+        self._control: ThreadingHTTPServer | None = None
         self.watcher: Watcher | None = None
         # A watcher's answer to who called, by the caller's port ("" for the test itself,
         # None for nobody known): kept while the connection lives, which outlives the
@@ -122,12 +146,15 @@ class DelayProxy:
                 if not data:
                     break
                 if response:
-                    if waiting.is_set() and self.delay > 0:
+                    seconds = self.delay_for(call.scenario)
+                    if waiting.is_set() and seconds > 0:
                         # The delay is the point of this proxy: a slow service, on purpose.
-                        self._stopped.wait(self.delay)
+                        self._stopped.wait(seconds)
                     waiting.clear()
                 else:
                     waiting.set()
+                    if self.scenario_header:
+                        call.read_head(data, self.scenario_header)
                 call.saw(data, response)  # told before it is passed on: in order
                 target.sendall(data)
         except OSError:
@@ -141,10 +168,41 @@ class DelayProxy:
                 except OSError:
                     pass
 
+    def delay_for(self, scenario: str | None) -> float:
+        """Seconds added to an answer to a request of ``scenario`` (None: of no known one).
+
+        Example:
+            >>> proxy = DelayProxy("127.0.0.1", 9, scenario_header="traceparent")
+            >>> proxy.delay_scenario("4bf92f3577b34da6a3ce929d0e0e4736", 3)
+            >>> proxy.delay_for("4bf92f3577b34da6a3ce929d0e0e4736"), proxy.delay_for(None)
+            (3.0, 0.0)
+            >>> proxy.stop()
+        """
+        if scenario is None:
+            return self.delay
+        return max(self.delay, self.scenario_delays.get(scenario, 0.0))
+
+    def delay_scenario(self, scenario: str, seconds: float) -> None:
+        """Add ``seconds`` to the answers to the requests of ``scenario`` only (0: none)."""
+        if seconds > 0:
+            self.scenario_delays[scenario] = float(seconds)
+        else:
+            self.scenario_delays.pop(scenario, None)
+
+    def control_url(self) -> str:
+        """The control port's ``/delay`` on 127.0.0.1, served from the first call on."""
+        with self._lock:
+            if self._control is None:
+                self._control = serve_control(self, 0, host="127.0.0.1")
+        return f"http://127.0.0.1:{self._control.server_address[1]}/delay"
+
     def stop(self) -> None:
         """Stop accepting and close every connection."""
         self._stopped.set()
         self._server.close()
+        if self._control is not None:
+            self._control.shutdown()
+            self._control.server_close()
         with self._lock:
             for sock in self._sockets:
                 sock.close()
@@ -158,10 +216,31 @@ class _Call:
     def __init__(self, proxy: DelayProxy, client: socket.socket) -> None:
         self.proxy = proxy
         self.asked = False
+        self.scenario: str | None = None  # whose request is being answered
+        self._head: bytearray | None = None  # a request's headers, while they arrive
         try:
             self.port: int | None = client.getpeername()[1]
         except OSError:
             self.port = None
+
+    def read_head(self, data: bytes, header: str) -> None:
+        """Note the scenario of the request whose bytes ``data`` are (its headers may come
+        in several pieces; a body is not read)."""
+        if _REQUEST_LINE.match(data):
+            self._head = bytearray()
+            self.scenario = None
+        if self._head is None:
+            return
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0 and len(self._head) < _HEAD_LIMIT:
+            return
+        head, self._head = bytes(self._head[:end if end >= 0 else _HEAD_LIMIT]), None
+        wanted = header.lower().encode("latin-1") + b":"
+        for line in head.split(b"\r\n")[1:]:
+            if line.lower().startswith(wanted):
+                self.scenario = scenario_of(header, line[len(wanted):].decode("latin-1"))
+                return
 
     def saw(self, data: bytes, response: bool) -> None:
         watcher = self.proxy.watcher
@@ -176,9 +255,76 @@ class _Call:
             watcher.answered(self.port, first)
 
 
-def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:
-    """``GET``/``PUT /delay`` (seconds as the body) on ``port``, for the host to set the delay."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # in a container only
+def scenario_of(header: str, value: str | None) -> str | None:
+    """The scenario a request belongs to, by the value of ``header``: the trace id of a
+    ``traceparent``, the whole value of another header. The same rule as
+    ``interlock.stubs.server.scenario_of`` (this file runs alone in a container, so it cannot
+    import that one; a test keeps the two in agreement).
+
+    Example:
+        >>> scenario_of("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        '4bf92f3577b34da6a3ce929d0e0e4736'
+        >>> scenario_of("X-Test-Run", " s-1 "), scenario_of("traceparent", "junk")
+        ('s-1', None)
+    """
+    if value is None or not value.strip():
+        return None
+    if header.lower() != "traceparent":
+        return value.strip()
+    parts = value.strip().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32:
+        return None
+    return parts[1].lower()
+
+
+class RemoteDelay:
+    """The delays of a proxy another process runs, set through its control port (``url``):
+    what the workers of ``interlock run -j`` that did not start the shared stack hold. Only
+    a scenario's own delays can be set from here (a delay for every caller is set by the
+    run that holds the stack alone)."""
+
+    def __init__(self, service: str, url: str, scenario_header: str, port: int = 0) -> None:
+        self.service = service
+        self.url = url
+        self.scenario_header: str | None = scenario_header
+        self.port = port
+        self.delay = 0.0
+
+    def delay_scenario(self, scenario: str, seconds: float) -> None:
+        """``PUT /delay?scenario=<id>``: the seconds added to the scenario's requests."""
+        put_delay(self.url, seconds, scenario)
+
+    def control_url(self) -> str:
+        """The proxy's control port."""
+        return self.url
+
+    def stop(self) -> None:
+        """Nothing: the proxy is its owner's to stop."""
+
+
+class ControlError(Exception):
+    """The proxy's control port could not be reached, or refused the delay."""
+
+
+def put_delay(url: str, seconds: float, scenario: str | None = None) -> None:
+    """Set a proxy's delay through its control port ``url`` (``.../delay``): every caller's,
+    or only ``scenario``'s requests'."""
+    import urllib.error
+    import urllib.request
+
+    target = url + ("?" + urllib.parse.urlencode({"scenario": scenario}) if scenario else "")
+    request = urllib.request.Request(target, data=str(seconds).encode(), method="PUT")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+    except (urllib.error.URLError, OSError) as err:
+        raise ControlError(f"PUT {target}: {err}") from None
+
+
+def serve_control(proxy: DelayProxy, port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:
+    """``GET``/``PUT /delay`` (seconds as the body; ``?scenario=<id>`` for one scenario's
+    requests) on ``port``, for the host or another worker to set the delay."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Control(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -191,11 +337,16 @@ def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:
             except ValueError:
                 self._answer(400, "the body must be a number of seconds")
                 return
-            if self.path != "/delay" or seconds < 0:
-                self._answer(404 if self.path != "/delay" else 400, "PUT /delay <seconds>")
+            path, _, query = self.path.partition("?")
+            scenario = urllib.parse.parse_qs(query).get("scenario", [""])[0]
+            if path != "/delay" or seconds < 0:
+                self._answer(404 if path != "/delay" else 400, "PUT /delay <seconds>")
                 return
-            proxy.delay = seconds
-            self._answer(200, str(proxy.delay))
+            if scenario:
+                proxy.delay_scenario(scenario, seconds)
+            else:
+                proxy.delay = seconds
+            self._answer(200, str(seconds))
 
         def _answer(self, status: int, text: str) -> None:
             body = text.encode()
@@ -208,9 +359,11 @@ def serve_control(proxy: DelayProxy, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the service's own log is what a reader looks at."""
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Control)
+    server = ThreadingHTTPServer((host, port), Control)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="proxy-control", daemon=True).start()
+    # Polled often enough that stopping the stack does not wait on it (shutdown waits a poll).
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     name="proxy-control", daemon=True).start()
     return server
 
 
@@ -222,9 +375,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--listen", type=int, required=True, help="port to accept callers on")
     parser.add_argument("--upstream", required=True, help="host:port of the real service")
     parser.add_argument("--control", type=int, required=True, help="port of GET/PUT /delay")
+    parser.add_argument("--scenario-header", help="the header that tells scenarios apart")
     args = parser.parse_args(argv)
     host, _, port = args.upstream.rpartition(":")
-    proxy = DelayProxy(host, int(port), listen=("0.0.0.0", args.listen))
+    proxy = DelayProxy(host, int(port), listen=("0.0.0.0", args.listen),
+                       scenario_header=args.scenario_header)
     proxy.start()
     serve_control(proxy, args.control)
     print(f"{READY_LINE} on {args.listen}, forwarding to {args.upstream}", flush=True)

@@ -78,6 +78,10 @@ class KeptStack:
                 "extra": dict(address.extra), "log": str(service.log_path or ""),
                 "log_source": service.log_source(),
             }
+            delay = stack.proxies.get(name)
+            if delay is not None and delay.scenario_header:  # other runs set their own delays
+                services[name]["delay"] = {"control": delay.control_url(),
+                                           "header": delay.scenario_header}
         return cls._save(path or state_path(root), stack.name, services, secrets)
 
     @classmethod

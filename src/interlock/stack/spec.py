@@ -159,6 +159,7 @@ class ServiceSpec:
     openapi: str = ""
     check_contract: bool = False
     delay_proxy: bool = False
+    delay_header: str = ""  # delay_proxy: {scenario_header: ...}: a scenario's own delays
     job: bool = False  # runs to completion (a compose service_completed_successfully target)
 
     FIELDS = block("services.<service>").names
@@ -227,8 +228,30 @@ class ServiceSpec:
                                   "options")),
             openapi=typed(data, "openapi", where, str, ""),
             check_contract=typed(data, "check_contract", where, bool, False),
-            delay_proxy=typed(data, "delay_proxy", where, bool, False),
+            **_delay_proxy(name, data, where),
         )
+
+
+_HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # an HTTP header's name (a token)
+
+
+def _delay_proxy(name: str, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``delay_proxy: true`` or ``delay_proxy: {scenario_header: traceparent}``, as the
+    spec's ``delay_proxy`` and ``delay_header``."""
+    given = data.get("delay_proxy", False)
+    if not isinstance(given, Mapping):
+        return {"delay_proxy": typed(data, "delay_proxy", where, bool, False,
+                                     wanted="true, false or {scenario_header: <header>}")}
+    at = field_where(where, data, "delay_proxy")
+    check_keys(given, ("scenario_header",), at, f'service "{name}" delay_proxy')
+    header = given.get("scenario_header")
+    if not isinstance(header, str) or not _HEADER.match(header):
+        raise InterlockError(
+            f'The delay_proxy.scenario_header of service "{name}" is not the name of an HTTP '
+            f"header: {header!r}", where=at,
+            hint="Name the header the service's callers pass on from the test's request, "
+            "e.g. scenario_header: traceparent (the W3C trace context).")
+    return {"delay_proxy": True, "delay_header": header}
 
 
 LAYERED = ("ready", "openapi", "check_contract", "delay_proxy", "env", "depends_on")
@@ -259,6 +282,7 @@ def layered(base: ServiceSpec, data: Any, where: str) -> ServiceSpec:
         openapi=over.openapi or base.openapi,
         check_contract=over.check_contract or base.check_contract,
         delay_proxy=over.delay_proxy or base.delay_proxy,
+        delay_header=over.delay_header or base.delay_header,
         env={**base.env, **over.env},
         depends_on=tuple(dict.fromkeys((*base.depends_on, *over.depends_on))),
         started_is_enough=tuple(dict.fromkeys((*base.started_is_enough,

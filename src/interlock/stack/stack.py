@@ -38,7 +38,7 @@ from interlock._core.secrets import Secrets
 from interlock._core.values import Scope
 from interlock.stack.backends import BACKENDS, FALLBACK
 from interlock.stack.base import Address, Backend, RunningService, StackPlace
-from interlock.stack.proxy import Delay
+from interlock.stack.proxy import ControlError, Delay, RemoteDelay
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
 
@@ -130,6 +130,7 @@ class Stack:
         self.shared = False
         self.alone = False
         self.proxies: dict[str, Delay] = {}
+        self._scenario_delays: set[tuple[str, str]] = set()  # (service, scenario), till heal
         self._launch_events: queue.SimpleQueue[tuple[str, str, BaseException | None]] | None = None
         self._backends: dict[str, Backend] = {}
         self._owned: dict[str, tuple[Any, Callable[[], None]]] = {}
@@ -145,10 +146,13 @@ class Stack:
 
     def adopt(self, addresses: Mapping[str, Address],
               logs: Mapping[str, Path] | None = None,
-              sources: Mapping[str, Mapping[str, str]] | None = None) -> None:
+              sources: Mapping[str, Mapping[str, str]] | None = None,
+              delays: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """Use services somebody else started (``interlock stack up``) instead of starting them.
 
-        They are treated as external: their addresses are known, faults cannot reach them;
+        They are treated as external: their addresses are known, faults cannot reach them
+        (but a scenario's own delay can, through the control port of a proxy that tells
+        scenarios apart: ``delays``, ``{"control": url, "header": name}`` by service);
         their logs are read from ``logs`` (a file per service) when given, or as ``sources``
         say (a ``log_source``: its backend reads it, e.g. a container's through the engine).
         """
@@ -162,6 +166,10 @@ class Stack:
                     reader = self.own(f"adopted logs: {source['backend']}",
                                       backend.adopted_logs, _close).reader(source)
                 self.running[name] = _Adopted(name, address, (logs or {}).get(name), reader)
+                delay = (delays or {}).get(name)
+                if delay:
+                    self.proxies[name] = RemoteDelay(name, delay["control"], delay["header"],
+                                                     address.port)
 
     # -- the graph -------------------------------------------------------------------------
 
@@ -211,7 +219,7 @@ class Stack:
         """Where a started service answers (through its delay proxy when it has one)."""
         address = self.service(name, where).address
         proxy = self.proxies.get(name)
-        if proxy is None:
+        if proxy is None or self.adopted:  # an adopted address is the one its owner gives out
             return address
         url = address.url.replace(f":{address.port}", f":{proxy.port}", 1)
         return Address(url, "127.0.0.1", proxy.port, {**address.extra, "direct_url": address.url})
@@ -371,21 +379,51 @@ class Stack:
         service.start()
         self.wait_ready(name)
 
-    def delay(self, name: str, seconds: float, where: str = "") -> None:
-        """Make every answer of ``name`` come ``seconds`` late (0 for normal speed)."""
+    def delay(self, name: str, seconds: float, where: str = "", scenario: str = "") -> None:
+        """Make every answer of ``name`` come ``seconds`` late (0 for normal speed); only the
+        answers to ``scenario``'s requests when its proxy tells scenarios apart (the stack
+        file's ``delay_proxy: {scenario_header: ...}``). ``heal`` takes either away."""
         self.service(name, where)
-        if name not in self.proxies:
+        proxy = self.proxies.get(name)
+        if proxy is None:
             raise InterlockError(
                 f'Service "{name}" has no delay proxy', where=where,
-                hint=f"Add `delay_proxy: true` to service {name} in the stack file: its callers "
-                "then reach it through a proxy that can slow it down.",
+                hint=(f"The stack is {'shared' if self.adopted else 'not started'} here: only "
+                      "a delay_proxy with a scenario_header can be set from this run."
+                      if self.adopted else
+                      f"Add `delay_proxy: true` to service {name} in the stack file: its "
+                      "callers then reach it through a proxy that can slow it down."),
             )
-        self.proxies[name].delay = seconds
+        if scenario and proxy.scenario_header:
+            try:
+                proxy.delay_scenario(scenario, seconds)
+            except ControlError as err:
+                raise InterlockError(
+                    f'Cannot set the delay of service "{name}"', details=str(err), where=where,
+                    hint="The run that started the shared stack may have ended: its output "
+                    "says why.") from None
+            self._scenario_delays.add((name, scenario))
+            return
+        if self.adopted:
+            raise InterlockError(
+                f'A delay of every answer of "{name}" cannot be set from this run: the stack '
+                "is another run's", where=where,
+                hint="Only the run that started the stack (interlock run -j runs such a "
+                "feature alone, on it) slows a service for every caller.")
+        proxy.delay = seconds
 
     def heal(self) -> list[str]:
         """Bring back what a scenario broke: resume paused services, restart dead ones,
         take delays away."""
         healed = []
+        for name, scenario in sorted(self._scenario_delays):
+            try:
+                self.proxies[name].delay_scenario(scenario, 0)
+            except ControlError:
+                continue  # its owner is gone, and the delay with it
+            finally:
+                self._scenario_delays.discard((name, scenario))
+            healed.append(f"{name} delay removed")
         for name, proxy in self.proxies.items():
             if proxy.delay:
                 proxy.delay = 0.0

@@ -101,6 +101,13 @@ READY = Block((
           default="30 seconds", example="60 seconds"),
 ), doc="When the service counts as ready (one check; tcp when none is given).")
 
+DELAY_PROXY = Block((
+    Field("scenario_header", TEXT, "The header the service's callers pass on from the test's "
+          "request (traceparent: the W3C trace context): a delay a scenario sets is then for "
+          "its own requests only, so it runs beside other features (interlock run -j).",
+          required=True, example="traceparent"),
+), doc="The delay proxy's settings.")
+
 SERVICE = Block((
     Field("kind", Choice(KINDS), "A server Interlock knows how to run (a local process, or "
           "its image under Docker); {name.url} is its address.", example="postgres"),
@@ -128,7 +135,8 @@ SERVICE = Block((
           example="contracts/orders.openapi.yaml"),
     Field("check_contract", BOOL, "Check every exchange with the service against openapi.",
           default=False, example=True),
-    Field("delay_proxy", BOOL, "Reach the service through a proxy that steps can slow down.",
+    Field("delay_proxy", AnyOf((BOOL, DELAY_PROXY)), "Reach the service through a proxy "
+          "that steps can slow down (a mapping: true, with these settings).",
           default=False, example=True),
 ), doc="One service; give it a kind, a process, a docker or an external form.")
 

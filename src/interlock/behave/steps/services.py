@@ -54,12 +54,14 @@ def service_fault(world: Any, service: str, action: str) -> None:
 @sentence(
     r"the " + q("service")
     + r" service responds with a delay of " + DURATION.format("delay"),
-    breaks=FAULT,
+    breaks=FAULT, scoped_by="service",
 )
 def service_delay(world: Any, service: str, delay: str) -> None:
-    """Given the "auth" service responds with a delay of 3 seconds."""
+    """Given the "auth" service responds with a delay of 3 seconds (to this scenario's
+    requests only when its delay proxy tells scenarios apart: ``scenario_header``)."""
     service = world.render(service)
-    world.require_stack().delay(service, parse_duration(delay, world.where), world.where)
+    world.require_stack().delay(service, parse_duration(delay, world.where), world.where,
+                                scenario=world.scenario_id)
 
 
 @sentence(r"the " + q("service") + r" service log contains " + q("text"), expectation=True)

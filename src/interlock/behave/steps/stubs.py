@@ -49,7 +49,7 @@ def _stub(world: Any, stub: str) -> Any:
     + r"(?P<times> once| twice| \d+ times)?"
     + r"(?P<colon>:)?",
     serial="it sets how a stub answers, for the features running beside it too",
-    per_stub_scenario=True,
+    scoped_by="stub",
 )
 def answers(world: Any, stub: str, method: str, path: str, status: str | None = None,
             file: str | None = None, json: str | None = None, delay: str | None = None,
@@ -92,7 +92,7 @@ def answers(world: Any, stub: str, method: str, path: str, status: str | None = 
 @sentence(STUB + r" received " + METHOD + r" " + q("path")
           + r"(?P<json> with JSON containing:)?", expectation=True,
           serial="it looks for a request to a stub that features running beside it also "
-          "call", scoped=True, per_stub_scenario=True)
+          "call", scoped=True, scoped_by="stub")
 def received(world: Any, stub: str, method: str, path: str, json: str | None = None) -> None:
     """Then the "payments" stub received POST "/charges" (with JSON containing: a docstring)."""
     expected = None
@@ -108,7 +108,7 @@ def received(world: Any, stub: str, method: str, path: str, json: str | None = N
 
 @sentence(STUB + r" received (?P<count>\d+|no) requests? to " + METHOD + r" " + q("path"),
           expectation=True, serial="it counts the requests of a stub that features running "
-          "beside it also call", scoped=True, per_stub_scenario=True)
+          "beside it also call", scoped=True, scoped_by="stub")
 def received_count(world: Any, stub: str, count: str, method: str, path: str) -> None:
     """Then the "payments" stub received 2 requests to POST "/charges" (or no request)."""
     _stub(world, stub).received(method, _path(world, path),

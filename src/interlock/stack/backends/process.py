@@ -273,7 +273,8 @@ class ProcessBackend:
             if not spec.delay_proxy:
                 return
             if not proxies:
-                proxies.append(DelayProxy(process.address.host, process.address.port))
+                proxies.append(DelayProxy(process.address.host, process.address.port,
+                                          scenario_header=spec.delay_header or None))
                 proxies[0].start()
                 self.place.add_proxy(spec.name, proxies[0])
             proxies[0].upstream = (process.address.host, process.address.port)

@@ -69,7 +69,8 @@ class DockerBackend:
                 proxy.append(ContainerDelay.start(
                     engine, container, run_id=place.run_id, stack=place.name,
                     log_dir=place.run_dir, progress=place.progress,
-                    names=spec.docker.aliases if spec.docker is not None else ()))
+                    names=spec.docker.aliases if spec.docker is not None else (),
+                    scenario_header=spec.delay_header or None))
             except BaseException as err:  # raised once the service's container runs
                 proxy_failed.append(err)
 

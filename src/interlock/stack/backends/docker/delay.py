@@ -26,8 +26,6 @@ Example (needs an engine, so not run as a doctest; ``Stack`` does this for
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,22 +47,25 @@ def direct_alias(service: str) -> str:
 class ContainerDelay:
     """A running proxy container in front of one Docker service; a ``proxy.Delay``."""
 
-    def __init__(self, service: str, container: DockerService) -> None:
+    def __init__(self, service: str, container: DockerService,
+                 scenario_header: str | None = None) -> None:
         self.service = service
         self.container = container
         self.port = container.published_port
-        self.control_url = f"http://127.0.0.1:{container.published(CONTROL_PORT)}/delay"
+        self.scenario_header = scenario_header
+        self._control = f"http://127.0.0.1:{container.published(CONTROL_PORT)}/delay"
         self._delay = 0.0
 
     @classmethod
     def start(
         cls, engine: Any, service: ContainerSpec, *, run_id: str, stack: str,
         log_dir: Path | None = None, progress: Callable[[str], None] = lambda line: None,
-        names: tuple[str, ...] = (),
+        names: tuple[str, ...] = (), scenario_header: str | None = None,
     ) -> ContainerDelay:
         """Start the proxy of ``service`` (whose container answers as ``direct_alias``); it
         takes the service's name on the network and its other ``names`` (Compose aliases),
-        so that no caller reaches the service around it.
+        so that no caller reaches the service around it. ``scenario_header``: the header
+        that tells the scenarios' requests apart, for a scenario's own delays.
 
         It needs nothing from the service's container (it looks its address up for every
         connection), so both may start at the same time.
@@ -84,7 +85,8 @@ class ContainerDelay:
             entrypoint=("python3",),
             command=("-c", source, "--listen", str(port),
                      "--upstream", f"{direct_alias(service.name)}:{port}",
-                     "--control", str(CONTROL_PORT)),
+                     "--control", str(CONTROL_PORT),
+                     *(("--scenario-header", scenario_header) if scenario_header else ())),
             url_template=service.url_template,
             ready=ReadyCheck("log", pattern=proxy.READY_LINE, timeout=30),
         )
@@ -96,7 +98,7 @@ class ContainerDelay:
                         f"INTERLOCK_BASE_IMAGE to one this engine has (now {spec.image}). "
                         + (err.hint or ""))
             raise
-        return cls(service.name, container)
+        return cls(service.name, container, scenario_header)
 
     @property
     def delay(self) -> float:
@@ -105,20 +107,27 @@ class ContainerDelay:
 
     @delay.setter
     def delay(self, seconds: float) -> None:
-        request = urllib.request.Request(
-            self.control_url, data=str(seconds).encode(), method="PUT")
+        self._put(seconds)
+        self._delay = seconds
+
+    def delay_scenario(self, scenario: str, seconds: float) -> None:
+        """Add ``seconds`` to the answers to ``scenario``'s requests only (0: none)."""
+        self._put(seconds, scenario)
+
+    def control_url(self) -> str:
+        """The proxy's control port, published on 127.0.0.1."""
+        return self._control
+
+    def _put(self, seconds: float, scenario: str | None = None) -> None:
         try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                answer.read()
-        except (urllib.error.URLError, OSError) as err:
+            proxy.put_delay(self._control, seconds, scenario)
+        except proxy.ControlError as err:
             raise InterlockError(
-                f'Cannot set the delay of service "{self.service}"',
-                details=f"PUT {self.control_url}: {err}",
+                f'Cannot set the delay of service "{self.service}"', details=str(err),
                 where=f'service "{self.service}"',
                 hint=f"Its proxy container {self.container.container.name} may have stopped: "
                 "read its log (docker logs).",
             ) from None
-        self._delay = seconds
 
     def stop(self) -> None:
         """Remove the proxy container."""
