@@ -98,14 +98,14 @@ def kinds_of(paths: list[str]) -> dict[str, str]:
     """What ``interlock run`` makes of each feature: "shared", "alone" or "isolated"."""
     from interlock._core.config import find_config
     from interlock._core.shards import Durations
-    from interlock.behave.parallel import correlated_channels, plan
+    from interlock.behave.parallel import correlated_channels, plan, scoped_services
     from interlock.suite import Suite
 
     suite = Suite.load(find_config(None, ROOT, setting="--config"))
     try:
         planned = plan([Path(p) for p in paths or ["features"]], ROOT,
                        Durations.load(ROOT / "reports" / "durations.json"),
-                       correlated_channels(suite), set(suite.scenario_headers))
+                       correlated_channels(suite), scoped_services(suite))
     finally:
         suite.close()
     return {p.path: "isolated" if p.isolated else "alone" if p.alone or p.breaks else "shared"

@@ -218,6 +218,10 @@ def test_event_schemas_are_parsed_at_start_naming_the_line(suite_dir: Path) -> N
      'The delay_proxy.scenario_header of service "a" is not the name of an HTTP header: '
      "'trace id'", 4, "Name the header the service's callers pass on from the test's "
      "request, e.g. scenario_header: traceparent (the W3C trace context)."),
+    ("services:\n  a:\n    kind: nats\n    delay_proxy: {}\n",
+     'The delay_proxy of service "a" is a mapping without scenario_header', 4,
+     "Write delay_proxy: true, or delay_proxy: {scenario_header: traceparent} (the header the "
+     "service's callers pass on from the test's request)."),
     ("services:\n  a:\n    kind: nats\n    ready: {http: /h, status: ok}\n",
      '"status" must be a whole number, not the text "ok"', 4, ""),
     ("services:\n  a:\n    docker: {image: x, port: 80a}\n",

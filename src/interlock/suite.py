@@ -131,11 +131,12 @@ class Suite:
         self._events_config: EventsConfig | None = None
         if self.section("events"):
             self._events_config = self._read_events()
-        # The stubs and delay proxies that tell the scenarios' requests apart, each with its
-        # header (the stack file's scenario_header: traceparent): every request a scenario
-        # sends carries its id in these headers, for the system to pass on. Read by
-        # check_suite.
+        # The stubs that tell the scenarios' requests apart, each with its header (the stack
+        # file's options: {scenario_header: traceparent}), and the delay proxies that do
+        # (delay_proxy: {scenario_header: ...}): every request a scenario sends carries its
+        # id in these headers, for the system to pass on. Read by check_suite.
         self.scenario_headers: dict[str, str] = {}
+        self.delay_headers: dict[str, str] = {}
         self._brokers: dict[str, Broker] | None = None  # without services (no stack)
         self._databases: Databases | None = None  # without services (no stack)
         data_settings = self.section("data")

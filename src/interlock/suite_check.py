@@ -58,8 +58,9 @@ def check_suite(suite: Suite) -> None:
     """Check every section of ``suite``'s stack file; the first mistake is raised.
 
     What ``Suite`` parses as it is built (services, stacks, events, secrets) is already
-    checked; this adds the dependencies, the secrets the file uses, the stubs' scenario
-    headers (kept in ``suite.scenario_headers``), auth, brokers,
+    checked; this adds the dependencies, the secrets the file uses, the stubs' and the delay
+    proxies' scenario headers (kept in ``suite.scenario_headers`` and
+    ``suite.delay_headers``), auth, brokers,
     databases, the OpenAPI documents and the event schemas (the documents are kept, so they
     are parsed once per run).
     """
@@ -68,6 +69,8 @@ def check_suite(suite: Suite) -> None:
     _check_dependencies(suite)
     _check_secret_uses(suite)
     suite.scenario_headers = _check_stubs(suite)
+    suite.delay_headers = {name: spec.delay_header for name, spec in suite.services.items()
+                           if spec.delay_header}
     if suite.section("auth"):  # (the auth, broker, database and contract modules are
         suite.auth_config = _check_auth(suite)  # imported only for a file that has them)
     _check_brokers(suite)
@@ -102,10 +105,8 @@ def _check_settings(suite: Suite, section: str) -> None:
 
 
 def _check_stubs(suite: Suite) -> dict[str, str]:
-    """The headers that tell the scenarios' requests apart, by service: the stubs'
-    ``scenario_header`` options and the delay proxies' (each the name of an HTTP header)."""
-    found: dict[str, str] = {name: spec.delay_header for name, spec in suite.services.items()
-                             if spec.delay_header}
+    """The stubs' ``scenario_header`` options (each the name of an HTTP header), by stub."""
+    found: dict[str, str] = {}
     for name, spec in suite.services.items():
         if spec.kind == "stub" and "scenario_header" in spec.options:
             from interlock.stack.kinds.stub import scenario_header

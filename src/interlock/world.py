@@ -100,7 +100,8 @@ class World:
 
         def build() -> HttpSession:
             session = self.suite.new_http_session(self.stack)
-            headers = sorted(set(self.suite.scenario_headers.values()))
+            headers = sorted({*self.suite.scenario_headers.values(),
+                              *self.suite.delay_headers.values()})
             if headers:  # the scenario's id, for the system to pass on to the stubs that
                 from interlock.stubs.server import scenario_value  # tell scenarios apart by it
 
@@ -395,8 +396,9 @@ class World:
             return
         for name, proxy in self.stack.proxies.items():
             if isinstance(proxy, DelayProxy):  # in this process (a container's is not seen)
-                proxy.watcher = CallWatcher(name, proxy.port, self.stack, self.suite,
-                                            proxy.known)
+                proxy.watcher = CallWatcher(
+                    name, proxy.port, self.stack, self.suite, proxy.known,
+                    scenario=self.scenario_id if proxy.scenario_header else None)
                 self.on_close(functools.partial(setattr, proxy, "watcher", None))
 
     # -- cleanup ----------------------------------------------------------------------------
@@ -438,8 +440,12 @@ class CallWatcher:
     """
 
     def __init__(self, service: str, port: int, stack: Stack, suite: Suite,
-                 known: dict[int, str | None] | None = None) -> None:
+                 known: dict[int, str | None] | None = None,
+                 scenario: str | None = None) -> None:
         self.service, self.port, self.stack, self.suite = service, port, stack, suite
+        # With a proxy that tells scenarios apart: only this scenario's calls (on a shared
+        # stack, the proxy also sees the calls made for other workers' scenarios).
+        self.scenario = scenario
         # The caller of each open connection, kept by the proxy while it lives.
         self._callers: dict[int, str | None] = {} if known is None else known
 

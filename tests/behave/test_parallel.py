@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from interlock._core.shards import Durations
-from interlock.behave.parallel import plan
+from interlock.behave.parallel import plan, scoped_services
 from tests.behave.suite_builder import MiniSuite, mini_suite
 from tests.behave.test_hooks import tiny_processes
 
@@ -363,7 +363,7 @@ def test_a_stub_that_tells_scenarios_apart_shares_the_stack(tmp_path: Path) -> N
     suite = Suite.load(config, progress=lambda line: None)
     try:
         planned = plan([features], tmp_path, Durations.load(tmp_path / "durations.json"),
-                       scoped_services=set(suite.scenario_headers))
+                       scoped_services=scoped_services(suite))
     finally:
         suite.close()
     assert {Path(p.path).stem: p.alone.split(" (")[0] for p in planned} == {
@@ -385,6 +385,7 @@ def test_a_delay_on_a_proxy_that_tells_scenarios_apart_shares_the_stack(tmp_path
     features.mkdir()
     steps = {"scoped": 'Given the "auth" service responds with a delay of 3 seconds',
              "plain": 'Given the "mail" service responds with a delay of 3 seconds',
+             "stub": 'Given the "payments" service responds with a delay of 3 seconds',
              "stopped": 'When the "auth" service is stopped'}
     for name, step in steps.items():
         (features / f"{name}.feature").write_text(
@@ -393,17 +394,21 @@ def test_a_delay_on_a_proxy_that_tells_scenarios_apart_shares_the_stack(tmp_path
     config.write_text(
         "services:\n"
         "  auth: {external: 'http://127.0.0.1:1', delay_proxy: {scenario_header: traceparent}}\n"
-        "  mail: {external: 'http://127.0.0.1:2', delay_proxy: true}\n")
+        "  mail: {external: 'http://127.0.0.1:2', delay_proxy: true}\n"
+        # a stub that tells scenarios apart by its answers, not by its delays
+        "  payments: {kind: stub, options: {scenario_header: traceparent}, "
+        "delay_proxy: true}\n")
     suite = Suite.load(config, progress=lambda line: None)
     try:
-        assert suite.scenario_headers == {"auth": "traceparent"}
+        assert suite.delay_headers == {"auth": "traceparent"}
+        assert suite.scenario_headers == {"payments": "traceparent"}  # (auth is not a stub)
         planned = plan([features], tmp_path, Durations.load(tmp_path / "durations.json"),
-                       scoped_services=set(suite.scenario_headers))
+                       scoped_services=scoped_services(suite))
     finally:
         suite.close()
     stops = {Path(p.path).stem: p.breaks.split(" (")[0] for p in planned}
     fault = "it stops or slows a service that features running beside it use"
-    assert stops == {"scoped": "", "plain": fault, "stopped": fault}
+    assert stops == {"scoped": "", "plain": fault, "stub": fault, "stopped": fault}
     assert not any(p.alone for p in planned)
     plain = next(p for p in planned if Path(p.path).stem == "plain")
     assert plain.breaks.endswith('it would run beside them if the "mail" service told '
@@ -426,5 +431,5 @@ def test_only_sentences_scoped_by_a_stub_are_shared_on_a_scoped_stub(
     pattern = re.compile(r'the "(?P<stub>[^"]+)" stub forgets all')
     for group, expected in (("stub", ""), ("", "it forgets every scenario's requests")):
         reason = why(feature, [(pattern, "it forgets every scenario's requests", False,
-                                group)], scoped_services={"payments"})
+                                group)], scoped_services={"stub": {"payments"}})
         assert reason.split(" (")[0] == expected

@@ -212,6 +212,18 @@ def test_a_scenarios_delay_is_its_own_and_healed_here_and_from_a_sharing_run(
     assert sharing.heal() == ["svc delay removed"]
     assert requests.get(url, headers=traced(other), timeout=10).status_code == 200
 
+    # A proxy gone by the time of healing (its owner ended, its container stopped) is no
+    # error of this scenario's: there is no delay left to take away.
+    sharing.delay("svc", 30, scenario=other)
+
+    def gone(scenario: str, seconds: float) -> None:
+        raise InterlockError("Cannot set the delay of service \"svc\"")
+
+    sharing.proxies["svc"].delay_scenario = gone  # type: ignore[method-assign]
+    assert sharing.heal() == []
+    assert sharing.heal() == []  # and it is not tried again
+    assert requests.get(url, headers=traced(mine), timeout=10).status_code == 200
+
 
 def test_stop_leaves_no_process(make_stack) -> None:
     stack = make_stack(tiny("a"), tiny("b"))

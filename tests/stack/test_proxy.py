@@ -95,6 +95,16 @@ B = "0af7651916cd43dd8448eb211c80319c"
 LONG = 30.0  # a delayed answer never comes within the tests' timeouts
 
 
+def _answer(client: socket.socket) -> bytes:
+    """One whole answer of the service behind the proxy (its body is "ok")."""
+    answer = b""
+    while not answer.endswith(b"ok"):
+        more = client.recv(1000)
+        assert more, answer
+        answer += more
+    return answer
+
+
 def _trace(scenario: str) -> dict[str, str]:
     return {"traceparent": f"00-{scenario}-00f067aa0ba902b7-01"}
 
@@ -165,6 +175,50 @@ def test_a_header_written_in_pieces_is_read_whole(scoped: DelayProxy) -> None:
         assert client.recv(100).startswith(b"HTTP/1.")
 
 
+def test_a_request_line_in_pieces_starts_a_new_request_on_a_kept_alive_connection(
+        scoped: DelayProxy) -> None:
+    """The scenario of the request before is not kept for the next one on the same
+    connection, however its bytes arrive; a head whose lines end in a bare line feed is read
+    too."""
+    with socket.create_connection(("127.0.0.1", scoped.port)) as client:
+        client.settimeout(10)
+        client.sendall(f"GET /one HTTP/1.1\r\nHost: x\r\ntraceparent: 00-{A}-00f067aa0ba902b7"
+                       "-01\r\n\r\n".encode())
+        assert _answer(client).endswith(b"ok")
+        scoped.delay_scenario(A, LONG)  # the request above was A's; the next one is nobody's
+        client.sendall(b"GET /tw")
+        client.sendall(b"o HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _answer(client).endswith(b"ok")
+    with socket.create_connection(("127.0.0.1", scoped.port)) as client:
+        client.settimeout(0.5)
+        client.sendall(f"GET / HTTP/1.1\nHost: x\ntraceparent: 00-{A}-00f067aa0ba902b7-01\n\n"
+                       .encode())
+        with pytest.raises(TimeoutError):
+            client.recv(100)
+
+
+def test_the_watcher_of_a_scenario_is_told_of_its_calls_and_of_unknown_ones(
+        scoped: DelayProxy) -> None:
+    """On a shared stack the proxy also sees the calls made for other workers' scenarios:
+    they are not drawn on this scenario's diagram."""
+    seen: list[str] = []
+
+    class Watcher:
+        scenario = A
+
+        def requested(self, client_port: int, request: str) -> None:
+            seen.append(request)
+
+        def answered(self, client_port: int, status: str) -> None:
+            pass
+
+    scoped.watcher = Watcher()
+    url = f"http://127.0.0.1:{scoped.port}"
+    for path, headers in (("/mine", _trace(A)), ("/other", _trace(B)), ("/unknown", {})):
+        assert requests.get(url + path, headers=headers, timeout=10).text == "ok"
+    assert seen == ["GET /mine HTTP/1.1", "GET /unknown HTTP/1.1"]
+
+
 def test_another_process_sets_a_scenarios_delay_through_the_control_port(
         scoped: DelayProxy) -> None:
     """The workers of a parallel run that did not start the stack hold a ``RemoteDelay``."""
@@ -176,8 +230,13 @@ def test_another_process_sets_a_scenarios_delay_through_the_control_port(
     assert scoped.scenario_delays == {}
     put_delay(scoped.control_url(), 2.5)  # the whole proxy's, as the Docker backend sets it
     assert scoped.delay == 2.5
-    with pytest.raises(requests.HTTPError):
-        requests.put(scoped.control_url(), data="soon", timeout=10).raise_for_status()
+    for wrong in ("soon", "inf", "-1", "86400"):
+        with pytest.raises(requests.HTTPError):
+            requests.put(scoped.control_url(), data=wrong, timeout=10).raise_for_status()
+    assert scoped.delay == 2.5
+    scoped.stop()
+    with pytest.raises(ControlError, match="stopped"):
+        scoped.control_url()
 
 
 def test_an_unreachable_control_port_is_a_control_error() -> None:

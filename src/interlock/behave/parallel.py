@@ -46,7 +46,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,14 +100,14 @@ def _scoped(step: Any) -> bool:
 
 def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, str]], tag: str = "",
         correlated: Callable[[str], bool] = lambda channel: False,
-        scoped_services: Collection[str] = ()) -> str:
+        scoped_services: Mapping[str, Collection[str]] | None = None) -> str:
     """Why a parsed feature is special (``tag``, or a step matching one of ``sentences``,
     each with its reason, whether a variable scopes it and the group naming the service that
     scopes it when that service tells scenarios apart), or ``""``. A step on a channel
     that is ``correlated`` (the stack file says which field tells a scenario's events apart)
-    counts only its scenario's events; a step on a service of ``scoped_services`` (a stub's
-    or a delay proxy's ``scenario_header``) sets and checks only its scenario's answers,
-    requests and delays."""
+    counts only its scenario's events; a step whose group names one of ``scoped_services``
+    of that group (``{"stub": stubs with a scenario_header, "service": services whose delay
+    proxy has one}``) sets and checks only its scenario's answers, requests and delays."""
     tags = set(feature.tags)
     for scenario in feature.scenarios:
         tags |= set(getattr(scenario, "tags", []))
@@ -125,7 +125,7 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, str]], t
             if channel is not None and correlated(channel):
                 continue
             service = found.groupdict().get(group) if group else None
-            if service is not None and service in scoped_services:
+            if service is not None and service in (scoped_services or {}).get(group, ()):
                 continue
             said = f'{reason} (line {step.line}: "{step.name}")'
             if service is not None:  # how to let it share the stack
@@ -136,6 +136,12 @@ def why(feature: Any, sentences: list[tuple[re.Pattern[str], str, bool, str]], t
                          "traceparent)")
             return said
     return ""
+
+
+def scoped_services(suite: Any) -> dict[str, set[str]]:
+    """The services whose requests the suite's stack file tells apart by scenario, by the
+    group that names them in a sentence: stubs (``stub``) and delay proxies (``service``)."""
+    return {"stub": set(suite.scenario_headers), "service": set(suite.delay_headers)}
 
 
 def correlated_channels(suite: Any) -> Callable[[str], bool]:
@@ -174,11 +180,12 @@ _WILDCARD = re.compile(r"[*>#+]")  # NATS, AMQP and MQTT wildcards
 
 def plan(paths: list[Path], root: Path, durations: Durations,
          correlated: Callable[[str], bool] = lambda channel: False,
-         scoped_services: Collection[str] = ()) -> list[Planned]:
+         scoped_services: Mapping[str, Collection[str]] | None = None) -> list[Planned]:
     """Every feature under ``paths`` with its expected duration (from the ``durations``
     file runs record, as CI shards use it) and whether it must run alone on the shared stack,
     and why (``correlated``: the channels whose events are told apart by scenario;
-    ``scoped_services``: the stubs and delay proxies whose requests are)."""
+    ``scoped_services``: the stubs and the delay proxies whose requests are, by the group
+    of the sentences that name them, ``stub`` and ``service``)."""
     from behave.parser import parse_file
 
     from interlock.behave.binding import SENTENCES
@@ -267,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         suite.registry.record_dir(scratch)  # if this process is killed, the next run removes it
         planned = plan([Path(p) for p in paths], root, durations, correlated_channels(suite),
-                       set(suite.scenario_headers))
+                       scoped_services(suite))
         if shard is not None:  # a CI shard: its features only, spread over this machine's workers
             keep = set(shard_features({Path(f.path).as_posix(): f.scenarios for f in planned},
                                       shard, durations))

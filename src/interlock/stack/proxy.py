@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 _CHUNK = 65536
 READY_LINE = "interlock delay proxy: ready"
 _REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/1\.[01]\r?\n")
+MAX_DELAY = 3600.0  # seconds: the longest delay the control port takes
 _HEAD_LIMIT = 65536  # a request's headers longer than this carry no scenario's id
 
 
@@ -60,6 +61,8 @@ class Watcher(Protocol):
     """Who is told of the HTTP calls that pass through the proxy (a scenario draws them).
     Each is told before the bytes are passed on, so what is told is in the order it
     happened; a watcher must be quick."""
+
+    scenario: str | None  # whose calls it is told of, when the proxy tells them apart
 
     def requested(self, client_port: int, request: str) -> None:
         """A caller on ``client_port`` (of 127.0.0.1) sent ``request`` (its request line)."""
@@ -152,9 +155,12 @@ class DelayProxy:
                         self._stopped.wait(seconds)
                     waiting.clear()
                 else:
+                    # A request's first bytes: those that come when no request is waiting
+                    # for its answer (a body, or the rest of a head, comes while one is).
+                    starts = not waiting.is_set()
                     waiting.set()
                     if self.scenario_header:
-                        call.read_head(data, self.scenario_header)
+                        call.read_head(data, self.scenario_header, starts)
                 call.saw(data, response)  # told before it is passed on: in order
                 target.sendall(data)
         except OSError:
@@ -192,21 +198,41 @@ class DelayProxy:
     def control_url(self) -> str:
         """The control port's ``/delay`` on 127.0.0.1, served from the first call on."""
         with self._lock:
+            if self._stopped.is_set():
+                raise ControlError(f"the proxy on port {self.port} is stopped")
             if self._control is None:
                 self._control = serve_control(self, 0, host="127.0.0.1")
         return f"http://127.0.0.1:{self._control.server_address[1]}/delay"
 
     def stop(self) -> None:
         """Stop accepting and close every connection."""
-        self._stopped.set()
+        with self._lock:
+            self._stopped.set()
+            control, self._control = self._control, None
         self._server.close()
-        if self._control is not None:
-            self._control.shutdown()
-            self._control.server_close()
+        if control is not None:
+            control.shutdown()
+            control.server_close()
         with self._lock:
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
+
+
+def _end_of_head(head: bytearray) -> int:
+    """Where the blank line that ends a request's head starts (-1: not there yet); a head
+    whose lines end in a bare line feed is read too.
+
+    Example:
+        >>> _end_of_head(bytearray(b"GET / HTTP/1.1\\r\\nA: b\\r\\n\\r\\nbody"))
+        20
+        >>> _end_of_head(bytearray(b"GET / HTTP/1.1\\nA: b\\n\\n"))
+        19
+        >>> _end_of_head(bytearray(b"GET /"))
+        -1
+    """
+    ends = [found for found in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if found >= 0]
+    return min(ends) if ends else -1
 
 
 class _Call:
@@ -223,21 +249,23 @@ class _Call:
         except OSError:
             self.port = None
 
-    def read_head(self, data: bytes, header: str) -> None:
-        """Note the scenario of the request whose bytes ``data`` are (its headers may come
-        in several pieces; a body is not read)."""
-        if _REQUEST_LINE.match(data):
+    def read_head(self, data: bytes, header: str, starts: bool) -> None:
+        """Note the scenario of the request whose bytes ``data`` are; ``starts``: they are
+        its first (its head may come in several pieces, its request line too; a body is not
+        read). Requests sent before the answer to the one before them (HTTP pipelining,
+        which clients do not do) count as that one's."""
+        if starts:
             self._head = bytearray()
             self.scenario = None
         if self._head is None:
             return
         self._head += data
-        end = self._head.find(b"\r\n\r\n")
+        end = _end_of_head(self._head)
         if end < 0 and len(self._head) < _HEAD_LIMIT:
             return
         head, self._head = bytes(self._head[:end if end >= 0 else _HEAD_LIMIT]), None
         wanted = header.lower().encode("latin-1") + b":"
-        for line in head.split(b"\r\n")[1:]:
+        for line in head.split(b"\n")[1:]:
             if line.lower().startswith(wanted):
                 self.scenario = scenario_of(header, line[len(wanted):].decode("latin-1"))
                 return
@@ -246,6 +274,9 @@ class _Call:
         watcher = self.proxy.watcher
         if watcher is None or self.port is None:
             return
+        mine = getattr(watcher, "scenario", None)
+        if mine and self.scenario and self.scenario != mine:
+            return  # another scenario's call (one of another worker's, on a shared stack)
         first = data.split(b"\n", 1)[0].decode("latin-1").strip()
         if not response and _REQUEST_LINE.match(data):
             self.asked = True
@@ -339,7 +370,7 @@ def serve_control(proxy: DelayProxy, port: int, host: str = "0.0.0.0") -> Thread
                 return
             path, _, query = self.path.partition("?")
             scenario = urllib.parse.parse_qs(query).get("scenario", [""])[0]
-            if path != "/delay" or seconds < 0:
+            if path != "/delay" or not 0 <= seconds <= MAX_DELAY:
                 self._answer(404 if path != "/delay" else 400, "PUT /delay <seconds>")
                 return
             if scenario:

@@ -245,6 +245,11 @@ def _delay_proxy(name: str, data: Mapping[str, Any], where: str) -> dict[str, An
     at = field_where(where, data, "delay_proxy")
     check_keys(given, ("scenario_header",), at, f'service "{name}" delay_proxy')
     header = given.get("scenario_header")
+    if header is None:
+        raise InterlockError(
+            f'The delay_proxy of service "{name}" is a mapping without scenario_header',
+            where=at, hint="Write delay_proxy: true, or delay_proxy: {scenario_header: "
+            "traceparent} (the header the service's callers pass on from the test's request).")
     if not isinstance(header, str) or not _HEADER.match(header):
         raise InterlockError(
             f'The delay_proxy.scenario_header of service "{name}" is not the name of an HTTP '

@@ -385,14 +385,21 @@ class Stack:
         file's ``delay_proxy: {scenario_header: ...}``). ``heal`` takes either away."""
         self.service(name, where)
         proxy = self.proxies.get(name)
+        if proxy is None and self.adopted:
+            raise InterlockError(
+                f'The delay of service "{name}" cannot be set from this run: the stack is '
+                "another run's (interlock stack up, or a worker of interlock run -j)",
+                where=where,
+                hint=f"Give {name} `delay_proxy: {{scenario_header: traceparent}}` in the "
+                "stack file, and have its callers pass that header on from the request they "
+                "serve: a scenario's own delay can then be set from every run that shares the "
+                "stack.",
+            )
         if proxy is None:
             raise InterlockError(
                 f'Service "{name}" has no delay proxy', where=where,
-                hint=(f"The stack is {'shared' if self.adopted else 'not started'} here: only "
-                      "a delay_proxy with a scenario_header can be set from this run."
-                      if self.adopted else
-                      f"Add `delay_proxy: true` to service {name} in the stack file: its "
-                      "callers then reach it through a proxy that can slow it down."),
+                hint=f"Add `delay_proxy: true` to service {name} in the stack file: its "
+                "callers then reach it through a proxy that can slow it down.",
             )
         if scenario and proxy.scenario_header:
             try:
@@ -419,9 +426,9 @@ class Stack:
         for name, scenario in sorted(self._scenario_delays):
             try:
                 self.proxies[name].delay_scenario(scenario, 0)
-            except ControlError:
-                continue  # its owner is gone, and the delay with it
-            finally:
+            except (ControlError, InterlockError):
+                continue  # its proxy is gone (its owner ended, its container stopped), and
+            finally:      # the delay with it
                 self._scenario_delays.discard((name, scenario))
             healed.append(f"{name} delay removed")
         for name, proxy in self.proxies.items():
