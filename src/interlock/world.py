@@ -391,15 +391,25 @@ class World:
 
     def _watch_calls_between_services(self) -> None:
         """The calls a service makes to one behind a delay proxy are seen there: each is
-        noted on the scenario's traffic (the diagram's arrows between services)."""
+        noted on the scenario's traffic (the diagram's arrows between services).
+
+        On a stack other runs share (``interlock run -j``), the proxy also passes the calls
+        made for their scenarios: then only the calls that carry this scenario's id (a proxy
+        with a ``scenario_header``) are drawn, and none through a proxy that cannot tell
+        (unless this feature holds the stack alone)."""
         if self.stack is None:
             return
+        beside_others = self.stack.shared and not self.stack.alone
         for name, proxy in self.stack.proxies.items():
-            if isinstance(proxy, DelayProxy):  # in this process (a container's is not seen)
-                proxy.watcher = CallWatcher(
-                    name, proxy.port, self.stack, self.suite, proxy.known,
-                    scenario=self.scenario_id if proxy.scenario_header else None)
-                self.on_close(functools.partial(setattr, proxy, "watcher", None))
+            if not isinstance(proxy, DelayProxy):  # in this process (a container's is not seen)
+                continue
+            if beside_others and not proxy.scenario_header:
+                continue
+            proxy.watcher = CallWatcher(
+                name, proxy.port, self.stack, self.suite, proxy.known,
+                scenario=self.scenario_id if proxy.scenario_header else None,
+                own_only=beside_others)
+            self.on_close(functools.partial(setattr, proxy, "watcher", None))
 
     # -- cleanup ----------------------------------------------------------------------------
 
@@ -441,11 +451,13 @@ class CallWatcher:
 
     def __init__(self, service: str, port: int, stack: Stack, suite: Suite,
                  known: dict[int, str | None] | None = None,
-                 scenario: str | None = None) -> None:
+                 scenario: str | None = None, own_only: bool = False) -> None:
         self.service, self.port, self.stack, self.suite = service, port, stack, suite
-        # With a proxy that tells scenarios apart: only this scenario's calls (on a shared
-        # stack, the proxy also sees the calls made for other workers' scenarios).
+        # With a proxy that tells scenarios apart: not the calls of other scenarios (on a
+        # shared stack, the proxy also sees those made for other workers' scenarios), nor,
+        # ``own_only``, those that carry no scenario's id.
         self.scenario = scenario
+        self.own_only = own_only
         # The caller of each open connection, kept by the proxy while it lives.
         self._callers: dict[int, str | None] = {} if known is None else known
 

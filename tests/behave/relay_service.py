@@ -13,7 +13,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status = 200
         if self.path == "/relay":
-            with urllib.request.urlopen(os.environ["UP_URL"] + "/hello", timeout=5) as answer:
+            trace = self.headers.get("traceparent")  # passed on, as a traced service does
+            call = urllib.request.Request(os.environ["UP_URL"] + "/hello",
+                                          headers={"traceparent": trace} if trace else {})
+            with urllib.request.urlopen(call, timeout=5) as answer:
                 status = answer.status
         body = json.dumps({"upstream": status, "via": os.environ["UP_URL"]}).encode()
         self.send_response(200)

@@ -4,6 +4,7 @@ proxy in front of the callee (issue 16 item 1): between the test's request and i
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -48,3 +49,43 @@ def test_a_call_from_one_service_to_another_is_an_arrow_between_them(tmp_path: P
         ("up", "front", "1.3 200 OK"),
         ("front", "test", "1.4 200 OK"),
     ]
+
+
+def _service_arrows(results: Path) -> dict[str, int]:
+    """How many calls between the services each scenario's diagram draws."""
+    ns = "{http://www.w3.org/2000/svg}"
+    found = {}
+    for path in results.glob("*-result.json"):
+        result = json.loads(path.read_text())
+        [svg] = [a for a in result["attachments"] if a["name"] == "traffic diagram"]
+        root = ET.fromstring((results / svg["source"]).read_text())
+        found[result["name"]] = sum(1 for g in root.iter(f"{ns}g")
+                                    if g.get("class") == "message"
+                                    and (g.get("data-from"), g.get("data-to")) == ("front", "up"))
+    return found
+
+
+def test_beside_other_workers_only_a_scenarios_own_calls_are_drawn(tmp_path: Path) -> None:
+    """interlock run -j: the proxy in worker 1 also passes the calls made for the other
+    workers' scenarios. Through a proxy that tells scenarios apart (the relay passes the
+    trace context on), a scenario's diagram has its own call only; through one that cannot
+    tell, no call between services is drawn (it could be another scenario's)."""
+    for delay_proxy, most in (("true", 0), ("{scenario_header: traceparent}", 1)):
+        root = tmp_path / ("plain" if delay_proxy == "true" else "scoped")
+        suite = mini_suite(root, SERVICES.replace("delay_proxy: true",
+                                                  f"delay_proxy: {delay_proxy}"))
+        for name in ("one", "two"):
+            suite.write(f"features/{name}.feature", f"""
+                Feature: {name}
+                  Scenario: front calls up for {name}
+                    When I send GET "/relay" to "front"
+                    Then the response JSON at "$.upstream" is 200
+            """)
+        run = subprocess.run(
+            [sys.executable, "-m", "interlock.cli", "run", "-j", "2", "-f",
+             "interlock.behave.allure_formatter:AllureFormatter", "-o", str(suite.results)],
+            cwd=root, env=suite.env(), capture_output=True, text=True, timeout=180, check=False)
+        assert run.returncode == 0, run.stdout + run.stderr
+        arrows = _service_arrows(suite.results)
+        assert len(arrows) == 2, arrows
+        assert max(arrows.values()) == most, (delay_proxy, arrows)

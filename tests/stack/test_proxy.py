@@ -205,6 +205,7 @@ def test_the_watcher_of_a_scenario_is_told_of_its_calls_and_of_unknown_ones(
 
     class Watcher:
         scenario = A
+        own_only = False
 
         def requested(self, client_port: int, request: str) -> None:
             seen.append(request)
@@ -212,11 +213,16 @@ def test_the_watcher_of_a_scenario_is_told_of_its_calls_and_of_unknown_ones(
         def answered(self, client_port: int, status: str) -> None:
             pass
 
-    scoped.watcher = Watcher()
     url = f"http://127.0.0.1:{scoped.port}"
-    for path, headers in (("/mine", _trace(A)), ("/other", _trace(B)), ("/unknown", {})):
-        assert requests.get(url + path, headers=headers, timeout=10).text == "ok"
-    assert seen == ["GET /mine HTTP/1.1", "GET /unknown HTTP/1.1"]
+    for own_only, expected in ((False, ["GET /mine HTTP/1.1", "GET /unknown HTTP/1.1"]),
+                               (True, ["GET /mine HTTP/1.1"])):  # beside other workers
+        seen.clear()
+        watcher = Watcher()
+        watcher.own_only = own_only
+        scoped.watcher = watcher
+        for path, headers in (("/mine", _trace(A)), ("/other", _trace(B)), ("/unknown", {})):
+            assert requests.get(url + path, headers=headers, timeout=10).text == "ok"
+        assert seen == expected
 
 
 def test_another_process_sets_a_scenarios_delay_through_the_control_port(

@@ -63,6 +63,7 @@ class Watcher(Protocol):
     happened; a watcher must be quick."""
 
     scenario: str | None  # whose calls it is told of, when the proxy tells them apart
+    own_only: bool  # not told of the calls that carry no scenario's id either
 
     def requested(self, client_port: int, request: str) -> None:
         """A caller on ``client_port`` (of 127.0.0.1) sent ``request`` (its request line)."""
@@ -275,7 +276,8 @@ class _Call:
         if watcher is None or self.port is None:
             return
         mine = getattr(watcher, "scenario", None)
-        if mine and self.scenario and self.scenario != mine:
+        if mine and self.scenario != mine and (self.scenario or getattr(watcher, "own_only",
+                                                                          False)):
             return  # another scenario's call (one of another worker's, on a shared stack)
         first = data.split(b"\n", 1)[0].decode("latin-1").strip()
         if not response and _REQUEST_LINE.match(data):
