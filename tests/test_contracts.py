@@ -420,3 +420,25 @@ def test_a_document_found_valid_is_not_validated_again_until_a_file_changes(
     for _ in range(2):  # an invalid document is never remembered as valid
         with pytest.raises(InterlockError, match="Invalid OpenAPI document"):
             OpenApiContract.load(folder / "invalid.yaml", cache)
+
+
+def test_a_schema_found_valid_is_not_checked_again_until_it_changes(tmp_path, monkeypatch):
+    """With a cache folder, the metaschema check runs once per schema text (every run and
+    every worker of a parallel run loaded the suite's event schemas and checked them)."""
+    from jsonschema import Draft202012Validator
+
+    folder, cache = tmp_path / "schemas", tmp_path / "cache"
+    folder.mkdir()
+    schema = folder / "order.schema.json"
+    schema.write_text(json.dumps({"type": "object", "required": ["id"]}))
+    checks: list[object] = []
+    original = Draft202012Validator.check_schema
+    monkeypatch.setattr(Draft202012Validator, "check_schema",
+                        classmethod(lambda cls, s: (checks.append(s), original(s))[1]))
+    for _ in range(2):
+        SchemaLibrary([folder], valid_cache=cache).check({"id": "o-1"}, "order.schema.json")
+    assert len(checks) == 1
+    schema.write_text(json.dumps({"type": "object", "required": "id"}))  # now invalid
+    with pytest.raises(InterlockError, match="Invalid schema order.schema.json"):
+        SchemaLibrary([folder], valid_cache=cache).validator("order.schema.json")
+    assert len(checks) == 2

@@ -157,7 +157,7 @@ class Suite:
         if self._schemas is None:
             from interlock.contracts import SchemaLibrary
 
-            self._schemas = SchemaLibrary(self.contract_dirs)
+            self._schemas = SchemaLibrary(self.contract_dirs, self.cache_dir)
         return self._schemas
 
     @property
