@@ -211,8 +211,9 @@ def test_the_watcher_of_a_scenario_is_told_of_its_calls_and_of_unknown_ones(
             seen.append(request)
 
         def answered(self, client_port: int, status: str) -> None:
-            pass
+            answers.append(status)
 
+    answers: list[str] = []
     url = f"http://127.0.0.1:{scoped.port}"
     for own_only, expected in ((False, ["GET /mine HTTP/1.1", "GET /unknown HTTP/1.1"]),
                                (True, ["GET /mine HTTP/1.1"])):  # beside other workers
@@ -223,6 +224,16 @@ def test_the_watcher_of_a_scenario_is_told_of_its_calls_and_of_unknown_ones(
         for path, headers in (("/mine", _trace(A)), ("/other", _trace(B)), ("/unknown", {})):
             assert requests.get(url + path, headers=headers, timeout=10).text == "ok"
         assert seen == expected
+    # A head in pieces is told once whole, with the scenario its later lines name.
+    seen.clear()
+    with socket.create_connection(("127.0.0.1", scoped.port)) as client:
+        client.settimeout(10)
+        client.sendall(b"GET /sp")
+        client.sendall(b"lit HTTP/1.1\r\n")
+        client.sendall(f"traceparent: 00-{A}-00f067aa0ba902b7-01\r\nHost: x\r\n\r\n".encode())
+        assert _answer(client).endswith(b"ok")
+    assert seen == ["GET /split HTTP/1.1"]
+    assert answers[-1].startswith("HTTP/1.") and " 200 " in answers[-1]
 
 
 def test_another_process_sets_a_scenarios_delay_through_the_control_port(

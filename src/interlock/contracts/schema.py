@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -129,10 +131,15 @@ def check_schema(
 
 
 @functools.cache
-def _jsonschema_version() -> str:
-    from importlib.metadata import version
+def _checker() -> str:
+    """What a schema's check depends on besides the schema: jsonschema, this Python (its
+    regular expressions), the format checkers installed ("" when unknown: not cached)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version("jsonschema")
+    try:
+        return f"{version('jsonschema')}\n{sys.version_info[:2]}"
+    except PackageNotFoundError:
+        return ""
 
 
 def _compile(path: Path, valid_cache: Path | None = None) -> Any:
@@ -157,9 +164,11 @@ def _compile(path: Path, valid_cache: Path | None = None) -> Any:
                 hint=f"Use {known} or an older draft, e.g. http://json-schema.org/draft-07/schema#",
             )
     marker = None
-    if valid_cache is not None:  # what the check depends on: the file, its draft, jsonschema
-        digest = hashlib.sha256(f"{_jsonschema_version()}\n{cls.__name__}\n".encode()
-                                + path.read_bytes()).hexdigest()[:32]
+    if valid_cache is not None and _checker():  # keyed by what was read, and what checks it
+        checked = json.dumps(schema, sort_keys=True, default=str)
+        formats = ",".join(sorted(cls.FORMAT_CHECKER.checkers))
+        digest = hashlib.sha256(f"{_checker()}\n{cls.__name__}\n{formats}\n{checked}"
+                                .encode()).hexdigest()[:32]
         marker = valid_cache / f"schema-{digest}"
     if marker is None or not marker.exists():
         try:

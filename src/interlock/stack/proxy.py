@@ -155,14 +155,15 @@ class DelayProxy:
                         # The delay is the point of this proxy: a slow service, on purpose.
                         self._stopped.wait(seconds)
                     waiting.clear()
+                    call.answered(data)  # told before it is passed on: in order
                 else:
                     # A request's first bytes: those that come when no request is waiting
                     # for its answer (a body, or the rest of a head, comes while one is).
                     starts = not waiting.is_set()
                     waiting.set()
-                    if self.scenario_header:
-                        call.read_head(data, self.scenario_header, starts)
-                call.saw(data, response)  # told before it is passed on: in order
+                    line = call.read_head(data, self.scenario_header, starts)
+                    if line is not None:  # its whole head is here, and whose it is known
+                        call.requested(line)  # told before its last bytes are passed on
                 target.sendall(data)
         except OSError:
             pass
@@ -203,7 +204,8 @@ class DelayProxy:
                 raise ControlError(f"the proxy on port {self.port} is stopped")
             if self._control is None:
                 self._control = serve_control(self, 0, host="127.0.0.1")
-        return f"http://127.0.0.1:{self._control.server_address[1]}/delay"
+            port = self._control.server_address[1]
+        return f"http://127.0.0.1:{port}/delay"
 
     def stop(self) -> None:
         """Stop accepting and close every connection."""
@@ -250,42 +252,55 @@ class _Call:
         except OSError:
             self.port = None
 
-    def read_head(self, data: bytes, header: str, starts: bool) -> None:
-        """Note the scenario of the request whose bytes ``data`` are; ``starts``: they are
-        its first (its head may come in several pieces, its request line too; a body is not
-        read). Requests sent before the answer to the one before them (HTTP pipelining,
-        which clients do not do) count as that one's."""
+    def read_head(self, data: bytes, header: str | None, starts: bool) -> str | None:
+        """Read the head of the request whose bytes ``data`` are (``starts``: they are its
+        first; its head may come in several pieces, its request line too; a body is not
+        read): once it is whole, note whose request it is (by ``header``), and return its
+        request line. Requests sent before the answer to the one before them (HTTP
+        pipelining, which clients do not do) count as that one's."""
         if starts:
             self._head = bytearray()
             self.scenario = None
         if self._head is None:
-            return
+            return None
         self._head += data
         end = _end_of_head(self._head)
         if end < 0 and len(self._head) < _HEAD_LIMIT:
-            return
+            return None
         head, self._head = bytes(self._head[:end if end >= 0 else _HEAD_LIMIT]), None
-        wanted = header.lower().encode("latin-1") + b":"
-        for line in head.split(b"\n")[1:]:
-            if line.lower().startswith(wanted):
-                self.scenario = scenario_of(header, line[len(wanted):].decode("latin-1"))
-                return
+        lines = head.split(b"\n")
+        if header:
+            wanted = header.lower().encode("latin-1") + b":"
+            for line in lines[1:]:
+                if line.lower().startswith(wanted):
+                    self.scenario = scenario_of(header, line[len(wanted):].decode("latin-1"))
+                    break
+        return lines[0].decode("latin-1").strip()
 
-    def saw(self, data: bytes, response: bool) -> None:
+    def requested(self, line: str) -> None:
+        """Tell the watcher of a request whose head is whole (``line``: its request line)."""
         watcher = self.proxy.watcher
-        if watcher is None or self.port is None:
+        if (watcher is None or self.port is None or not self._mine(watcher)
+                or not _REQUEST_LINE.match(line.encode("latin-1") + b"\n")):
             return
+        self.asked = True
+        watcher.requested(self.port, line)
+
+    def answered(self, data: bytes) -> None:
+        """Tell the watcher of the answer whose first bytes ``data`` may be."""
+        if not self.asked or not data.startswith(b"HTTP/1."):
+            return
+        self.asked = False
+        watcher = self.proxy.watcher
+        if watcher is not None and self.port is not None and self._mine(watcher):
+            watcher.answered(self.port, data.split(b"\n", 1)[0].decode("latin-1").strip())
+
+    def _mine(self, watcher: Watcher) -> bool:
+        """Whether the watcher's scenario is told of this call: not another scenario's
+        (another worker's, on a shared stack), nor, ``own_only``, one of nobody known."""
         mine = getattr(watcher, "scenario", None)
-        if mine and self.scenario != mine and (self.scenario or getattr(watcher, "own_only",
-                                                                          False)):
-            return  # another scenario's call (one of another worker's, on a shared stack)
-        first = data.split(b"\n", 1)[0].decode("latin-1").strip()
-        if not response and _REQUEST_LINE.match(data):
-            self.asked = True
-            watcher.requested(self.port, first)
-        elif response and self.asked and data.startswith(b"HTTP/1."):
-            self.asked = False
-            watcher.answered(self.port, first)
+        return not (mine and self.scenario != mine
+                    and (self.scenario or getattr(watcher, "own_only", False)))
 
 
 def scenario_of(header: str, value: str | None) -> str | None:
