@@ -99,3 +99,24 @@ def test_an_exchange_that_got_no_answer_is_red(app: LocalApp) -> None:
 def test_a_scenario_that_saw_nothing_still_has_a_diagram() -> None:
     root = ET.fromstring(sequence_svg(MemoryReporter().traffic, title="quiet"))
     assert any("no HTTP" in (t.text or "") for t in root.iter(f"{SVG}text"))
+
+
+def test_a_message_noted_while_the_diagram_is_drawn_is_no_error() -> None:
+    """An event listener's thread may note a message (with a new participant, the broker)
+    while the scenario's diagram is drawn: on a shared stack, another worker's event that
+    arrives late. The diagram is drawn from one copy of both, taken together."""
+    from interlock._core.traffic import BROKER, Traffic
+
+    traffic = Traffic()
+    traffic.note("test", "orders", "GET /orders")
+
+    class Late(dict):  # its items are read, then a listener notes a message
+        def items(self):  # type: ignore[override]
+            seen = list(super().items())
+            if "nats" not in self:
+                traffic.note("nats", "test", "orders.created", source_kind=BROKER)
+            return seen
+
+    traffic.participants = Late(traffic.participants)
+    svg = sequence_svg(traffic)  # a KeyError ('nats') before
+    assert "GET /orders" in svg

@@ -45,14 +45,19 @@ def lifelines(traffic: Traffic) -> list[tuple[str, str]]:
         >>> lifelines(t)
         [('test', 'test'), ('orders', 'service'), ('db', 'database')]
     """
-    seen = list(traffic.participants.items())
+    return _in_order(traffic.snapshot()[0])
+
+
+def _in_order(participants: dict[str, str]) -> list[tuple[str, str]]:
+    seen = list(participants.items())
     return sorted(seen, key=lambda item: (_ORDER.get(item[1], 1), seen.index(item)))
 
 
 def sequence_svg(traffic: Traffic, secrets: Secrets | None = None, title: str = "") -> str:
     """The SVG text of ``traffic``'s sequence diagram."""
     secrets = secrets or Secrets()
-    lines = lifelines(traffic)
+    participants, messages = traffic.snapshot()  # (more may be noted meanwhile)
+    lines = _in_order(participants)
     x = {name: _MARGIN + _COLUMN // 2 + i * _COLUMN for i, (name, _) in enumerate(lines)}
     width = max(2 * _MARGIN + len(lines) * _COLUMN, 420)
     body: list[str] = []
@@ -60,7 +65,7 @@ def sequence_svg(traffic: Traffic, secrets: Secrets | None = None, title: str = 
     y = top + _HEAD + 14
     last_step: int | None = None
     counter = 0
-    for message in traffic.messages:
+    for message in messages:
         if message.step != last_step:
             last_step, counter = message.step, 0
             step = traffic.steps.get(message.step)
@@ -88,7 +93,7 @@ def sequence_svg(traffic: Traffic, secrets: Secrets | None = None, title: str = 
             f'height="{_HEAD - 8}" rx="{14 if kind == BROKER else 4}" fill="{_FILL.get(kind)}"/>'
             f'<text x="{cx}" y="{top + 16}" class="head">{_text(secrets, name, 24)}</text>'
             f'<text x="{cx}" y="{top + 29}" class="kind">{kind}</text></g>')
-    if not traffic.messages:
+    if not messages:
         body.append(f'<text x="{_MARGIN}" y="{top + _HEAD + 30}" class="band">'
                     "no HTTP, event or query was seen in this scenario</text>")
         height += 20

@@ -89,6 +89,12 @@ class Traffic:
             self.participants.setdefault(target, target_kind)
             self.messages.append(Message(self.step, source, target, label, reply, failed, detail))
 
+    def snapshot(self) -> tuple[dict[str, str], list[Message]]:
+        """The participants and messages so far, copied together: a listener's thread may note
+        more while they are drawn (a late event, another worker's on a shared stack)."""
+        with self._lock:
+            return dict(self.participants), list(self.messages)
+
 
 def traffic_of(reporter: Any) -> Traffic | None:
     """The reporter's traffic record, if it keeps one."""
