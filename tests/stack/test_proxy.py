@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from interlock.stack.proxy import ControlError, DelayProxy, RemoteDelay, put_delay
+from interlock._core.errors import InterlockError
+from interlock.stack.proxy import ControlError, DelayProxy, put_delay
 from interlock.stack.proxy import scenario_of as proxy_scenario_of
+from interlock.stack.remote_delay import RemoteDelay
 
 
 def test_the_proxy_sends_small_writes_at_once_tcp_nodelay() -> None:
@@ -43,9 +45,9 @@ def test_the_proxy_sends_small_writes_at_once_tcp_nodelay() -> None:
         upstream.close()
 
 
-def test_a_kept_alive_connection_is_told_to_the_watcher_of_the_moment() -> None:
-    """A service's pooled connection (orders → auth) outlives the scenario it was opened in:
-    its calls go to the watcher set now, not to the one (or none) of when it was opened."""
+@pytest.fixture
+def ok_service() -> Iterator[int]:
+    """An HTTP/1.1 service on 127.0.0.1 that answers every GET with 200 "ok": its port."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Ok(BaseHTTPRequestHandler):
@@ -61,8 +63,17 @@ def test_a_kept_alive_connection_is_told_to_the_watcher_of_the_moment() -> None:
             pass
 
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    upstream.daemon_threads = True
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    proxy = DelayProxy("127.0.0.1", upstream.server_address[1])
+    yield upstream.server_address[1]
+    upstream.shutdown()
+    upstream.server_close()
+
+
+def test_a_kept_alive_connection_is_told_to_the_watcher_of_the_moment(ok_service: int) -> None:
+    """A service's pooled connection (orders → auth) outlives the scenario it was opened in:
+    its calls go to the watcher set now, not to the one (or none) of when it was opened."""
+    proxy = DelayProxy("127.0.0.1", ok_service)
     proxy.start()
     seen: list[str] = []
 
@@ -84,8 +95,6 @@ def test_a_kept_alive_connection_is_told_to_the_watcher_of_the_moment() -> None:
         assert seen[1].startswith("HTTP/1.") and " 200 " in seen[1]
     finally:
         proxy.stop()
-        upstream.shutdown()
-        upstream.server_close()
 
 
 # -- a scenario's own delay (delay_proxy: {scenario_header: ...}) ---------------------------
@@ -110,32 +119,12 @@ def _trace(scenario: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def scoped() -> Iterator[DelayProxy]:
-    """A proxy that tells scenarios apart by ``traceparent``, in front of an HTTP/1.1
-    service that answers every GET with 200 "ok"."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Ok(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    upstream.daemon_threads = True
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    proxy = DelayProxy("127.0.0.1", upstream.server_address[1], scenario_header="traceparent")
+def scoped(ok_service: int) -> Iterator[DelayProxy]:
+    """A proxy that tells scenarios apart by ``traceparent``, in front of ``ok_service``."""
+    proxy = DelayProxy("127.0.0.1", ok_service, scenario_header="traceparent")
     proxy.start()
     yield proxy
     proxy.stop()
-    upstream.shutdown()
-    upstream.server_close()
 
 
 def test_a_scenarios_delay_slows_its_own_requests_only(scoped: DelayProxy) -> None:
@@ -256,13 +245,14 @@ def test_another_process_sets_a_scenarios_delay_through_the_control_port(
         scoped.control_url()
 
 
-def test_an_unreachable_control_port_is_a_control_error() -> None:
+def test_an_unreachable_control_port_is_an_error_naming_it() -> None:
     spare = socket.create_server(("127.0.0.1", 0))
     port = spare.getsockname()[1]
     spare.close()  # nobody listens there now
-    with pytest.raises(ControlError, match=f"PUT http://127.0.0.1:{port}/delay"):
+    with pytest.raises(InterlockError) as caught:
         RemoteDelay("auth", f"http://127.0.0.1:{port}/delay", "traceparent").delay_scenario(
             A, 1)
+    assert f"PUT http://127.0.0.1:{port}/delay" in caught.value.details
 
 
 @pytest.mark.parametrize(("header", "value"), [

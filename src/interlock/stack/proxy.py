@@ -81,10 +81,12 @@ class Delay(Protocol):
     scenario_header: str | None  # the header that tells the scenarios' requests apart
 
     def delay_scenario(self, scenario: str, seconds: float) -> None:
-        """Add ``seconds`` to the answers to the requests of ``scenario`` only (0: none)."""
+        """Add ``seconds`` to the answers to the requests of ``scenario`` only (0: none); an
+        ``InterlockError`` when a proxy elsewhere cannot be reached."""
 
     def control_url(self) -> str:
-        """Where another process sets the delays (``RemoteDelay``), serving it if need be."""
+        """Where another process sets the delays (``stack/remote_delay.py``), serving it if
+        need be."""
 
     def stop(self) -> None:
         """Stop the proxy."""
@@ -323,31 +325,6 @@ def scenario_of(header: str, value: str | None) -> str | None:
     if len(parts) < 4 or len(parts[1]) != 32:
         return None
     return parts[1].lower()
-
-
-class RemoteDelay:
-    """The delays of a proxy another process runs, set through its control port (``url``):
-    what the workers of ``interlock run -j`` that did not start the shared stack hold. Only
-    a scenario's own delays can be set from here (a delay for every caller is set by the
-    run that holds the stack alone)."""
-
-    def __init__(self, service: str, url: str, scenario_header: str, port: int = 0) -> None:
-        self.service = service
-        self.url = url
-        self.scenario_header: str | None = scenario_header
-        self.port = port
-        self.delay = 0.0
-
-    def delay_scenario(self, scenario: str, seconds: float) -> None:
-        """``PUT /delay?scenario=<id>``: the seconds added to the scenario's requests."""
-        put_delay(self.url, seconds, scenario)
-
-    def control_url(self) -> str:
-        """The proxy's control port."""
-        return self.url
-
-    def stop(self) -> None:
-        """Nothing: the proxy is its owner's to stop."""
 
 
 class ControlError(Exception):

@@ -38,8 +38,9 @@ from interlock._core.secrets import Secrets
 from interlock._core.values import Scope
 from interlock.stack.backends import BACKENDS, FALLBACK
 from interlock.stack.base import Address, Backend, RunningService, StackPlace
-from interlock.stack.proxy import ControlError, Delay, RemoteDelay
+from interlock.stack.proxy import Delay
 from interlock.stack.registry import RunRegistry
+from interlock.stack.remote_delay import RemoteDelay
 from interlock.stack.spec import ServiceSpec
 
 T = TypeVar("T")
@@ -404,11 +405,9 @@ class Stack:
         if scenario and proxy.scenario_header:
             try:
                 proxy.delay_scenario(scenario, seconds)
-            except ControlError as err:
-                raise InterlockError(
-                    f'Cannot set the delay of service "{name}"', details=str(err), where=where,
-                    hint="The run that started the shared stack may have ended: its output "
-                    "says why.") from None
+            except InterlockError as err:  # its proxy is out of reach: said for this step
+                err.where = where
+                raise
             self._scenario_delays.add((name, scenario))
             return
         if self.adopted:
@@ -426,7 +425,7 @@ class Stack:
         for name, scenario in sorted(self._scenario_delays):
             try:
                 self.proxies[name].delay_scenario(scenario, 0)
-            except (ControlError, InterlockError):
+            except InterlockError:
                 continue  # its proxy is gone (its owner ended, its container stopped), and
             finally:      # the delay with it
                 self._scenario_delays.discard((name, scenario))
