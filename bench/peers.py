@@ -14,7 +14,7 @@ runner is a fresh process (`behave` or `pytest`), start-up included, as in CI:
   tavern            the same test as a Tavern YAML file under pytest, when Tavern is
                     installed (here, or in the Python given by --tavern-python)
 
-Runs are interleaved (each round runs every runner once, in a rotated order), so drift on a
+Runs are interleaved (each round runs every runner once, in a shuffled order), so drift on a
 busy machine hits all alike. Printed per runner: the median wall time of a run, its ratio to
 the hand-written baseline (median of the per-round ratios), the same for the CPU time of the
 runner's process (steadier when other work shares the machine), and, from a 1-scenario run of
@@ -27,6 +27,8 @@ interlock at least 3x faster than tavern.
                                           [--baseline-src ../other-checkout/src]
 
 ``--profile interlock`` runs that runner once more under cProfile and prints the top of it.
+``--instructions`` counts what hand-written and Interlock (Allure off) execute, under valgrind:
+the times of a run drift by 10 % on a busy machine, its instructions do not.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import random
+import re
 import resource
 import shutil
 import statistics
@@ -154,6 +158,39 @@ class Runner:
         return took, cpu
 
 
+def instructions(runner: Runner, size: int) -> int:
+    """The instructions one run of ``runner`` executes in its own process (valgrind's
+    callgrind; the same from run to run, where times drift by 10 % on this machine)."""
+    folder = runner.folders[size]
+    shutil.rmtree(folder / "reports", ignore_errors=True)
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         *runner.command(folder)],
+        cwd=folder, env=child_env({**runner.env, "PYTHONHASHSEED": "0"}), text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False, timeout=1200)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{runner.name} under valgrind failed (exit {done.returncode}):\n"
+                         f"{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def count_instructions(runners: list[Runner], size: int) -> dict[str, tuple[int, int]]:
+    """Hand-written and Interlock (Allure off): the instructions of a whole run and of a
+    one-scenario run (start-up)."""
+    chosen = [r for r in runners if r.name in ("hand-written", "interlock", "interlock@baseline")]
+    return {r.name: (instructions(r, size), instructions(r, 1)) for r in chosen}
+
+
+def print_instructions(counts: dict[str, tuple[int, int]], size: int) -> None:
+    """A whole run, start-up and each scenario past it, in instructions."""
+    whole, _ = counts["hand-written"]
+    print(f"\ninstructions (valgrind), {size} scenarios, one run each:")
+    for name, (many, one) in counts.items():
+        print(f"{name:25} {many / 1e6:8.0f} M  ratio {many / whole:5.3f}   start-up "
+              f"{one / 1e6:6.0f} M   per scenario {(many - one) / max(1, size - 1) / 1e6:6.2f} M")
+
+
 def child_env(more: dict[str, str]) -> dict[str, str]:
     """The runners' environment: bytecode is cached (as it is for an installed package; a
     PYTHONDONTWRITEBYTECODE here would make every run compile Interlock's source again)."""
@@ -250,6 +287,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tavern-python", help="a Python with Tavern installed")
     parser.add_argument("--profile", metavar="RUNNER", help="profile one runner afterwards")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the instructions of hand-written and Interlock (Allure "
+                        "off) under valgrind: a ratio that does not drift (about 2 minutes)")
     parser.add_argument("--interlock-src", type=Path, default=ROOT / "src",
                         help="the Interlock source to measure (default: this checkout's)")
     parser.add_argument("--baseline-src", type=Path,
@@ -272,12 +312,15 @@ def main() -> None:
                                    args.baseline_src)
             for runner in runners:  # warm up: files cached, .pyc written, connections made
                 runner.run(1)
+            # A new order each round (the same from run to run): in a fixed rotation the
+            # same runner always followed the one that writes Allure's files, and paid for
+            # their writing back (8 % on the same code run twice, in the last session).
+            order = random.Random(15)
             ratios: dict[str, list[float]] = {r.name: [] for r in runners}
             cpu_ratios: dict[str, list[float]] = {r.name: [] for r in runners}
-            for round_ in range(args.rounds):
-                shift = round_ % len(runners)
+            for _ in range(args.rounds):
                 took: dict[str, tuple[float, float]] = {}
-                for runner in runners[shift:] + runners[:shift]:
+                for runner in order.sample(runners, len(runners)):
                     took[runner.name] = runner.run(args.scenarios)
                     runner.times.append(took[runner.name][0])
                     runner.cpu.append(took[runner.name][1])
@@ -288,6 +331,9 @@ def main() -> None:
                     ratios[runner.name].append(took[runner.name][0] / took["hand-written"][0])
                     cpu_ratios[runner.name].append(
                         took[runner.name][1] / took["hand-written"][1])
+            counted: dict[str, tuple[int, int]] = {}
+            if args.instructions and shutil.which("valgrind") is not None:
+                counted = count_instructions(runners, args.scenarios)
             if args.profile:
                 chosen = [r for r in runners if r.name == args.profile]
                 if not chosen:
@@ -310,6 +356,10 @@ def main() -> None:
         print(f"{runner.name:25} {run:6.3f} s {statistics.median(ratios[runner.name]):6.2f} "
               f"{cpu:6.3f} s {statistics.median(cpu_ratios[runner.name]):6.2f} "
               f"{one:11.3f} s {per * 1e3:10.2f} ms")
+    if counted:
+        print_instructions(counted, args.scenarios)
+    elif args.instructions:
+        print("instructions: valgrind is not installed (apt-get install valgrind)")
     if not tavern:
         print("tavern: not installed (pip install tavern, or --tavern-python <python>)")
     for label, table in (("wall", ratios), ("CPU", cpu_ratios)):

@@ -1,7 +1,8 @@
 """What a run's start costs: the stack file is parsed once and then read back from the
 suite's cache while it is unchanged, and a suite that uses no database, broker, container or
 contract imports none of their libraries (nor PyYAML, nor psutil), nor Interlock's own modules
-for them, to start (issue 15)."""
+for them (nor those for compose files, delay proxies, readiness probes or a stack shared by
+other runs), to start (issue 15)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ suite.close()
 heavy = ("yaml", "psutil", "sqlalchemy", "docker", "jsonschema", "openapi_core",
          "allure_commons", "nats", "pika", "redis", "paho", "kafka", "aiokafka")
 print("loaded:", sorted(name for name in heavy if name in sys.modules))
-own = ("interlock.auth", "interlock.contracts", "interlock.db", "interlock.events")
+own = ("interlock.auth", "interlock.contracts", "interlock.db", "interlock.events",
+       "interlock.stack.compose", "interlock.stack.reuse", "interlock.stack.turns",
+       "interlock.stack.proxy", "interlock.stack.remote_delay", "interlock.stack.ready")
 print("own:", sorted(name for name in own if name in sys.modules))
 """
 

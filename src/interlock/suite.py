@@ -35,22 +35,22 @@ from interlock._core.values import Scope, render, render_tree
 from interlock.http import Connections, HttpSession
 from interlock.stack.backends import BACKENDS
 from interlock.stack.base import Address
-from interlock.stack.compose import stack_services
 from interlock.stack.registry import RunRegistry
-from interlock.stack.reuse import KeptStack, reuse_path
-from interlock.stack.spec import ServiceSpec
+from interlock.stack.spec import ServiceSpec, stack_services
 from interlock.stack.stack import Stack
-from interlock.stack.turns import Turns
 from interlock.suite_check import check_suite
 
 if TYPE_CHECKING:  # loaded when first used: JWT (cryptography) for logins, SQLAlchemy; the
-    # auth, events, databases and contracts modules when the stack file has their sections
+    # auth, events, databases and contracts modules when the stack file has their sections;
+    # a kept-up stack's state file and turns when a run shares one
     from interlock.auth import Authenticator
     from interlock.auth.config import AuthConfig
     from interlock.contracts import OpenApiContract, SchemaLibrary
     from interlock.db import Databases, ScenarioData
     from interlock.events.base import Broker
     from interlock.events.config import EventsConfig
+    from interlock.stack.reuse import KeptStack
+    from interlock.stack.turns import Turns
     from interlock.stubs import Stub  # and the stub client, when a suite has stubs
 
 DEFAULT_STACK = "default"
@@ -101,7 +101,11 @@ class Suite:
         self.scope.namespaces["secrets"] = self._secret
         # A stack kept up by another process (INTERLOCK_REUSE): its services were started with
         # that run's secrets, which this run must use too (logins, signed tokens).
-        reuse = reuse_path(self.root, os.environ.get("INTERLOCK_REUSE", ""))
+        reuse = None
+        if os.environ.get("INTERLOCK_REUSE", ""):
+            from interlock.stack.reuse import KeptStack, reuse_path
+
+            reuse = reuse_path(self.root, os.environ["INTERLOCK_REUSE"])
         self._kept = KeptStack.read(self.root, reuse) if reuse else None
         self._reuse_asked = reuse is not None
         # interlock run -j: this run starts the stack the others wait for, and lends it.
@@ -497,6 +501,8 @@ class Suite:
                 stack = self.new_stack(name)
                 self.stacks[name] = stack  # registered before start: a half-started stack stops
                 lent = self._lent(stack)
+                if lent is not None:  # interlock run -j's first worker: the state file's writer
+                    from interlock.stack.reuse import KeptStack
                 try:
                     if not self._reuse(stack):
                         stack.start()
@@ -519,6 +525,8 @@ class Suite:
             return None
         with self._lock:
             if self._turns is None:
+                from interlock.stack.turns import Turns
+
                 self._turns = Turns(kept.path.with_name(kept.path.name + ".turns"))
             return self._turns
 

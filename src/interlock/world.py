@@ -27,9 +27,7 @@ from interlock._core.errors import Failure, InterlockError
 from interlock._core.traffic import SERVICE, note
 from interlock._core.values import Scope, render, render_json, render_jsonpath
 from interlock.http import Exchange, HttpSession
-from interlock.stack.proxy import DelayProxy
-from interlock.stack.ready import log_tail
-from interlock.stack.sockets import owner_of
+from interlock.stack.base import log_tail
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 
@@ -400,6 +398,10 @@ class World:
         if self.stack is None:
             return
         beside_others = self.stack.shared and not self.stack.alone
+        if not self.stack.proxies:
+            return
+        from interlock.stack.proxy import DelayProxy
+
         for name, proxy in self.stack.proxies.items():
             if not isinstance(proxy, DelayProxy):  # in this process (a container's is not seen)
                 continue
@@ -487,6 +489,8 @@ class CallWatcher:
         connected to the proxy; None when no process could be told."""
         running = list(self.stack.running.items())
         pids = [os.getpid(), *(r.pid for _, r in running if r.pid is not None)]
+        from interlock.stack.sockets import owner_of
+
         pid = owner_of(client_port, self.port, pids)
         if pid is None:
             return None

@@ -21,9 +21,9 @@ from interlock._core.config import load_config
 from interlock._core.errors import InterlockError
 from interlock.stack.backends.docker import DockerEngine
 from interlock.stack.backends.docker.service import DockerService
-from interlock.stack.compose import load_compose, stack_services
+from interlock.stack.compose import load_compose
 from interlock.stack.registry import RunRegistry
-from interlock.stack.spec import ServiceSpec, layered
+from interlock.stack.spec import ServiceSpec, layered, stack_services
 from interlock.stack.stack import Stack
 
 if TYPE_CHECKING:

@@ -246,7 +246,7 @@ def find_config(given: str | None, suite_dir: Path, *, setting: str = "interlock
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class SuiteConfig:
     """The effective configuration: the base file with the stage and env overrides applied.
 

@@ -95,7 +95,7 @@ def split(weights: Mapping[str, float], count: int) -> list[list[str]]:
     return [sorted(group) for group in groups]
 
 
-@dataclass
+@dataclass(eq=False)
 class Durations:
     """Seconds per feature (by its path relative to the suite folder), and when each was
     recorded (so that merging shards keeps the newest of each), read from and written to

@@ -41,7 +41,7 @@ class Message:
     detail: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class Step:
     """A step as the diagram numbers it."""
 
@@ -50,7 +50,7 @@ class Step:
     failed: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class Traffic:
     """The messages of one scenario; safe to note from a broker's thread."""
 

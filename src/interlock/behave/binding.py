@@ -43,6 +43,7 @@ Retry = Literal["check", "resend", "wait"]
 SENTENCES: list[tuple[str, Callable[..., Any]]] = []
 """Every library sentence, so that a runner whose step modules were loaded before (another
 behave run in the same process) still gets them (``ensure_registered``)."""
+_SENTENCE_RUNS: set[Callable[..., Any]] = set()  # the functions of SENTENCES, to look up
 
 
 def _current_registry() -> Any:
@@ -82,7 +83,7 @@ def _register(registry: Any, pattern: str, run: Callable[..., Any]) -> None:
 def _is_sentence(func: Any) -> bool:
     """Whether ``func`` is one of the library's sentences (``sentence`` made it; not a
     suite's function that wraps one, which ``functools.wraps`` gives the same attributes)."""
-    return any(run is func for _, run in SENTENCES)
+    return func in _SENTENCE_RUNS
 
 
 def ensure_registered(registry: Any) -> None:
@@ -198,6 +199,7 @@ def sentence(
         run.interlock_scoped = scoped  # type: ignore[attr-defined]
         run.interlock_scoped_by = scoped_by  # type: ignore[attr-defined]
         SENTENCES.append((full, run))
+        _SENTENCE_RUNS.add(run)
         for registry in _registries():
             _register(registry, full, run)
         return fn

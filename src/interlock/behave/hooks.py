@@ -294,7 +294,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
         context.interlock_scenario_error = err
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class _StepPlace:
     """The running step and its number in the scenario. One object per scenario, changed in
     place: behave records where every attribute set on its context comes from (a stack

@@ -52,7 +52,7 @@ TRIES_USERDATA = "interlock.tries"
 TRIES_ENV = "INTERLOCK_TRIES"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FailedTry:
     """What one failed try of a scenario left, for JUnit: the exception's type and message,
     and the failing step with its error text (redacted)."""
@@ -64,7 +64,7 @@ class FailedTry:
     details: str
 
 
-@dataclass
+@dataclass(eq=False)
 class Retries:
     """The run's retry policy and what it saw: the failed tries of each retried scenario, the
     scenarios that passed on a retry (``flaky``), and the try now running (Allure's mark

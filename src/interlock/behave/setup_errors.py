@@ -37,7 +37,7 @@ class SetupFailed(Exception):
     AssertionError: Allure reports the scenario broken, not failed."""
 
 
-@dataclass
+@dataclass(eq=False)
 class SetupErrors:
     """Each distinct set-up error of the run, with the scenarios it stopped."""
 

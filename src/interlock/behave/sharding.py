@@ -36,7 +36,7 @@ DURATIONS_USERDATA = "interlock.durations"
 RECORD_USERDATA = "interlock.record_durations"
 
 
-@dataclass
+@dataclass(eq=False)
 class FeatureTimes:
     """The durations a shard split reads (``durations``), and where this run records its
     own (``record``: the same file, but a shard's own file when the run is one shard of

@@ -57,7 +57,7 @@ class Credentials(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Request:
     """What ``resend`` repeats."""
 

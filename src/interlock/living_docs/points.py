@@ -36,8 +36,7 @@ from typing import Any, Self
 from interlock._core.config import SuiteConfig
 from interlock._core.errors import InterlockError, did_you_mean
 from interlock.contracts import Documented, Operations
-from interlock.stack.compose import stack_services
-from interlock.stack.spec import ServiceSpec
+from interlock.stack.spec import ServiceSpec, stack_services
 
 _ADDRESS = re.compile(r"(?<!\{)\{([A-Za-z0-9_-]+)\.(?:url|host|port)\}")
 

@@ -77,7 +77,7 @@ class ReadyCheck:
         return "TCP port accepts connections"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KindContext:
     """What a built-in kind is given to plan a server."""
 
@@ -92,7 +92,7 @@ class KindContext:
     same_machine: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class ProcessPlan:
     """A server as a local process: what the process backend runs."""
 
@@ -108,7 +108,7 @@ class ProcessPlan:
     extra: dict[str, str] = field(default_factory=dict)  # more addresses: {"management_url": …}
 
 
-@dataclass
+@dataclass(eq=False)
 class DockerPlan:
     """A server as a container: what the Docker backend runs."""
 
@@ -148,6 +148,20 @@ class Address:
         if attribute == "port":
             return str(self.port)
         return self.extra[attribute]
+
+
+LOG_TAIL_LINES = 30
+
+
+def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
+    r"""The last ``lines`` lines of a log, indented for an error message.
+
+    Example:
+        >>> print(log_tail("starting\nlistening on 8080\n", 1))
+        | listening on 8080
+    """
+    tail = log.rstrip().splitlines()[-lines:]
+    return "\n".join("| " + line for line in tail) if tail else "| (the service wrote nothing)"
 
 
 class RunningService:
@@ -273,7 +287,7 @@ class RunningService:
         return f"interlock: {self.name} ready at {url} in {seconds:.2f} s"
 
 
-@dataclass
+@dataclass(eq=False)
 class StackPlace:
     """What a backend knows of the stack it starts services in (it never sees the ``Stack``).
 

@@ -34,7 +34,7 @@ from typing import Any
 from interlock._core.config import Located, SuiteConfig, check_keys, read_yaml
 from interlock._core.errors import InterlockError, did_you_mean
 from interlock._core.stackfile import block
-from interlock.stack.spec import DockerForm, ServiceSpec, layered
+from interlock.stack.spec import DockerForm, ServiceSpec
 
 TOP_KEYS = ("services", "volumes", "networks", "name", "version")
 SERVICE_KEYS = (
@@ -624,24 +624,12 @@ def _depends(name: str, body: Any, at: _At, enabled: set[str],
 COMPOSE_FIELDS = block("compose").names
 
 
-def stack_services(config: SuiteConfig, warn: Callable[[str], None] = lambda line: None,
-                   ) -> dict[str, ServiceSpec]:
-    """The services of the stack file: those of its compose files (``compose:``), with the
-    stack file's settings for the same names laid over them, and its own.
-
-    A service in both runs as the compose file says; the stack file adds its readiness,
-    OpenAPI document, contract checks, delay proxy, env and dependencies (``spec.layered``).
-    """
-    services: dict[str, ServiceSpec] = {}
-    if config.data.get("compose") is not None:
-        files, profiles = _compose_setting(config)
-        services.update(load_compose(files, profiles=profiles, where=config.where("compose"),
-                                     warn=warn))
-    for name, data in config.section("services").items():
-        where = config.where("services", name)
-        services[name] = (layered(services[name], data, where) if name in services
-                          else ServiceSpec.from_dict(name, data, where))
-    return services
+def compose_services(config: SuiteConfig, warn: Callable[[str], None] = lambda line: None,
+                     ) -> dict[str, ServiceSpec]:
+    """The services of the compose files the stack file names (``compose:``); the stack
+    file's own settings are laid over them by ``spec.stack_services``."""
+    files, profiles = _compose_setting(config)
+    return load_compose(files, profiles=profiles, where=config.where("compose"), warn=warn)
 
 
 def _compose_setting(config: SuiteConfig) -> tuple[list[Path], list[str]]:

@@ -26,17 +26,8 @@ from dataclasses import dataclass
 import requests
 
 from interlock._core.errors import InterlockError
-from interlock.stack.base import ReadyCheck
+from interlock.stack.base import ReadyCheck, log_tail
 from interlock.stack.ports import is_listening
-
-LOG_TAIL_LINES = 30
-
-
-def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last ``lines`` lines of a log, indented for an error message."""
-    tail = log.rstrip().splitlines()[-lines:]
-    return "\n".join("| " + line for line in tail) if tail else "| (the service wrote nothing)"
-
 
 DEFAULT_HINT = ("Read the log above; check the service's command, env and port "
                 "(it must listen on the {port} it is given), or raise ready.timeout.")

@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interlock._core.config import check_keys, field_where, typed
+from interlock._core.config import SuiteConfig, check_keys, field_where, typed
 from interlock._core.errors import InterlockError, did_you_mean
 from interlock._core.stackfile import block
 from interlock._core.values import parse_duration
@@ -293,3 +293,24 @@ def layered(base: ServiceSpec, data: Any, where: str) -> ServiceSpec:
         started_is_enough=tuple(dict.fromkeys((*base.started_is_enough,
                                                *over.started_is_enough))),
     )
+
+
+def stack_services(config: SuiteConfig, warn: Callable[[str], None] = lambda line: None,
+                   ) -> dict[str, ServiceSpec]:
+    """The services of the stack file: those of its compose files (``compose:``), with the
+    stack file's settings for the same names laid over them, and its own.
+
+    A service in both runs as the compose file says; the stack file adds its readiness,
+    OpenAPI document, contract checks, delay proxy, env and dependencies (``layered``).
+    The compose reader is imported only for a stack file that names compose files.
+    """
+    services: dict[str, ServiceSpec] = {}
+    if config.data.get("compose") is not None:
+        from interlock.stack.compose import compose_services
+
+        services.update(compose_services(config, warn))
+    for name, data in config.section("services").items():
+        where = config.where("services", name)
+        services[name] = (layered(services[name], data, where) if name in services
+                          else ServiceSpec.from_dict(name, data, where))
+    return services

@@ -31,17 +31,18 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from interlock._core.errors import InterlockError, did_you_mean
 from interlock._core.secrets import Secrets
 from interlock._core.values import Scope
 from interlock.stack.backends import BACKENDS, FALLBACK
 from interlock.stack.base import Address, Backend, RunningService, StackPlace
-from interlock.stack.proxy import Delay
 from interlock.stack.registry import RunRegistry
-from interlock.stack.remote_delay import RemoteDelay
 from interlock.stack.spec import ServiceSpec
+
+if TYPE_CHECKING:
+    from interlock.stack.proxy import Delay
 
 T = TypeVar("T")
 
@@ -169,6 +170,8 @@ class Stack:
                 self.running[name] = _Adopted(name, address, (logs or {}).get(name), reader)
                 delay = (delays or {}).get(name)
                 if delay:
+                    from interlock.stack.remote_delay import RemoteDelay
+
                     self.proxies[name] = RemoteDelay(name, delay["control"], delay["header"],
                                                      address.port)
 

@@ -35,7 +35,7 @@ class Type:
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scalar(Type):
     """Text, a whole number, a number, true/false, or any of a few JSON types."""
 
@@ -50,7 +50,7 @@ class Scalar(Type):
         return dict(self.schema)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Choice(Type):
     """One of a few fixed values (``cleanup: tracked | truncate | template``)."""
 
@@ -64,7 +64,7 @@ class Choice(Type):
         return {"enum": list(self.values)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ListOf(Type):
     """A list of one shape."""
 
@@ -79,7 +79,7 @@ class ListOf(Type):
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AnyOf(Type):
     """One of several shapes (``process: "cmd"`` or ``process: {command: ...}``)."""
 
@@ -94,7 +94,7 @@ class AnyOf(Type):
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Field:
     """One named field: its shape, what it does, its default and an example value."""
 
@@ -106,7 +106,7 @@ class Field:
     required: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Block(Type):
     """A mapping with these fields and no others."""
 
@@ -150,7 +150,7 @@ class Block(Type):
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MapOf(Type):
     """A mapping of names the suite chooses (``services:``) to one shape."""
 
@@ -166,7 +166,7 @@ class MapOf(Type):
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Tagged(Type):
     """A mapping whose ``tag`` field chooses the other fields (``brokers: {x: {type: nats}}``)."""
 

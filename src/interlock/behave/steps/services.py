@@ -12,7 +12,7 @@ from interlock._core.errors import Failure
 from interlock._core.values import parse_duration
 from interlock._core.waiting import eventually
 from interlock.behave.binding import DURATION, q, sentence
-from interlock.stack.ready import log_tail
+from interlock.stack.base import log_tail
 
 FAULT = "it stops or slows a service that features running beside it use"
 

@@ -30,7 +30,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from interlock._core.errors import InterlockError
@@ -45,10 +45,11 @@ from interlock.stack.base import (
 )
 from interlock.stack.kinds import kind_module
 from interlock.stack.ports import free_port, is_listening
-from interlock.stack.proxy import DelayProxy
-from interlock.stack.ready import Probe
 from interlock.stack.registry import RunRegistry
 from interlock.stack.spec import ServiceSpec
+
+if TYPE_CHECKING:  # loaded by the services that wait for readiness or have a delay proxy
+    from interlock.stack.proxy import DelayProxy
 
 
 class ProcessService(RunningService):
@@ -189,6 +190,8 @@ class ProcessService(RunningService):
 
     def wait_ready(self, stop: threading.Event | None = None) -> float:
         """Wait until its readiness check holds; the seconds it took (see ``ready.Probe``)."""
+        from interlock.stack.ready import Probe
+
         probe = Probe(self.name, self.address.host, self.address.port, log=self.log,
                       alive=self.is_running, redact=self.redact)
         return probe.wait(self.ready, stop)
@@ -273,6 +276,8 @@ class ProcessBackend:
             if not spec.delay_proxy:
                 return
             if not proxies:
+                from interlock.stack.proxy import DelayProxy
+
                 proxies.append(DelayProxy(process.address.host, process.address.port,
                                           scenario_header=spec.delay_header or None))
                 proxies[0].start()
