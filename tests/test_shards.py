@@ -152,3 +152,29 @@ def test_two_workers_saving_durations_keep_each_others_records(tmp_path: Path) -
     assert Durations.load(path).seconds == {"a.feature": 1.0, "b.feature": 2.0}
     assert sorted(p.name for p in path.parent.iterdir() if not p.name.startswith(".")) == [
         "durations.json"]
+
+
+def test_the_runners_cpu_is_kept_with_its_record_and_dropped_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "durations.json"
+    durations = Durations.load(path)
+    durations.update({"a.feature": 1.0, "b.feature": 2.0}, when=100.0,
+                     cpu={"a.feature": 0.1234, "b.feature": 1.5})
+    durations.save()
+    again = Durations.load(path)
+    assert again.cpu == {"a.feature": 0.123, "b.feature": 1.5}
+    assert json.loads(path.read_text())["features"]["a.feature"] == {
+        "seconds": 1.0, "cpu": 0.123, "recorded": 100}
+    # a newer record without the CPU (another Interlock wrote it) does not keep the old CPU
+    newer = Durations(tmp_path / "other.json")
+    newer.update({"a.feature": 3.0}, when=200.0)
+    again.join(newer)
+    assert again.seconds["a.feature"] == 3.0 and "a.feature" not in again.cpu
+    assert again.cpu == {"b.feature": 1.5}
+    # an older one does not replace it
+    older = Durations(tmp_path / "old.json")
+    older.update({"b.feature": 9.0}, when=50.0, cpu={"b.feature": 0.0})
+    again.join(older)
+    assert again.cpu == {"b.feature": 1.5}
+    path.write_text('{"features": {"c.feature": {"seconds": 1, "cpu": "lots"}}}')
+    assert Durations.load(path).seconds == {"c.feature": 1.0}  # a bad CPU is left out
+    assert Durations.load(path).cpu == {}

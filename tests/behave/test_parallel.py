@@ -433,3 +433,34 @@ def test_only_sentences_scoped_by_a_stub_are_shared_on_a_scoped_stub(
         reason = why(feature, [(pattern, "it forgets every scenario's requests", False,
                                 group)], scoped_services={"stub": {"payments"}})
         assert reason.split(" (")[0] == expected
+
+
+def test_features_that_wait_head_one_workers_queue_and_end_the_others(tmp_path: Path) -> None:
+    """Two features that wait side by side (for a timeout, for an event that must not come)
+    leave the machine idle: with the CPU each took last time recorded, worker 1 takes the
+    waiting ones first and worker 2 the busy ones; without it, both take the heaviest first."""
+    from interlock._core.shards import Durations
+    from interlock.behave.parallel import Planned, plan, take_order
+
+    for name in ("wait_long", "wait_short", "busy_long", "busy_short", "unknown"):
+        (tmp_path / "features").mkdir(exist_ok=True)
+        (tmp_path / "features" / f"{name}.feature").write_text(
+            f"Feature: {name}\n  Scenario: one\n    Given I am not logged in\n")
+    seconds = {"features/wait_long.feature": 3.0, "features/wait_short.feature": 1.0,
+               "features/busy_long.feature": 2.0, "features/busy_short.feature": 0.5}
+    cpu = {"features/wait_long.feature": 0.1, "features/wait_short.feature": 0.05,
+           "features/busy_long.feature": 1.6, "features/busy_short.feature": 0.4}
+    unknown = Durations(tmp_path / "none.json", dict(seconds))
+    known = Durations(tmp_path / "d.json", dict(seconds), cpu=dict(cpu))
+
+    def names(order: list[Planned]) -> list[str]:
+        return [Path(p.path).stem for p in order]
+
+    planned = plan([Path("features")], tmp_path, unknown)
+    assert names(take_order(planned, 1)) == names(take_order(planned, 2)) == [
+        "wait_long", "busy_long", "unknown", "wait_short", "busy_short"]
+    planned = plan([Path("features")], tmp_path, known)
+    assert names(take_order(planned, 1)) == [
+        "wait_long", "wait_short", "busy_long", "unknown", "busy_short"]
+    assert names(take_order(planned, 2)) == [
+        "busy_long", "unknown", "busy_short", "wait_long", "wait_short"]

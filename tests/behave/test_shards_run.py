@@ -21,6 +21,13 @@ from behave import given
 @given('the work takes {seconds:f} seconds')
 def work(context, seconds):
     time.sleep(seconds)  # the workload whose duration the split balances
+
+
+@given('the work keeps the runner busy for {seconds:f} seconds')
+def busy(context, seconds):
+    began = time.process_time()
+    while time.process_time() - began < seconds:
+        pass
 '''
 
 QUICK = """
@@ -43,6 +50,22 @@ def _suite(tmp_path: Path) -> MiniSuite:
     for name in ("b", "c", "d"):
         suite.write(f"features/{name}.feature", QUICK.format(name=name))
     return suite
+
+
+def test_the_runners_cpu_in_each_feature_is_recorded(tmp_path: Path) -> None:
+    """What interlock run -j reads to pair a feature that waits with one that works."""
+    suite = _suite(tmp_path / "suite")
+    suite.write("features/e_busy.feature", """
+        Feature: busy
+          Scenario: busy one
+            Given the work keeps the runner busy for 0.3 seconds
+    """)
+    reports = suite.root / "reports"
+    _run(suite, reports)
+    recorded = json.loads((reports / "durations.json").read_text())["features"]
+    assert recorded["features/a_slow.feature"]["cpu"] < 0.3  # it sleeps
+    assert recorded["features/e_busy.feature"]["cpu"] >= 0.3
+    assert all("cpu" in entry for entry in recorded.values())
 
 
 def _run(suite: MiniSuite, reports: Path, *args: str) -> str:

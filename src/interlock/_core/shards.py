@@ -104,6 +104,10 @@ class Durations:
     path: Path
     seconds: dict[str, float] = field(default_factory=dict)
     recorded: dict[str, float] = field(default_factory=dict)
+    # The runner's own CPU seconds in each feature (a feature that mostly waits, for a
+    # timeout or an event that must not come, has few): interlock run -j pairs waiting
+    # features with busy ones.
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Durations:
@@ -116,7 +120,7 @@ class Durations:
         if not isinstance(document, dict):
             return cls(path)
         found = cls(path)
-        found.seconds, found.recorded = _read(document.get("features"))
+        found.seconds, found.recorded, found.cpu = _read(document.get("features"))
         return found
 
     def weights(self, scenarios: Mapping[str, int]) -> dict[str, float]:
@@ -134,12 +138,18 @@ class Durations:
         return {path: self.seconds.get(path, max(1, count) * per_scenario)
                 for path, count in scenarios.items()}
 
-    def update(self, seconds: Mapping[str, float], when: float | None = None) -> None:
-        """Take the durations of the features a run ran (recorded now); keep the others'."""
+    def update(self, seconds: Mapping[str, float], when: float | None = None,
+               cpu: Mapping[str, float] | None = None) -> None:
+        """Take the durations (and the runner's CPU seconds, when given) of the features a
+        run ran (recorded now); keep the others'."""
         now = time.time() if when is None else when
         for path, value in seconds.items():
             self.seconds[path] = round(value, 3)
             self.recorded[path] = now
+            if cpu is not None and path in cpu:
+                self.cpu[path] = round(cpu[path], 3)
+            else:
+                self.cpu.pop(path, None)  # an older record's, of another run
 
     def join(self, other: Durations) -> None:
         """Take ``other``'s record of each feature it recorded later than this one did.
@@ -155,6 +165,10 @@ class Durations:
             if name not in self.seconds or when > self.recorded.get(name, 0.0):
                 self.seconds[name] = value
                 self.recorded[name] = when
+                if name in other.cpu:
+                    self.cpu[name] = other.cpu[name]
+                else:
+                    self.cpu.pop(name, None)
 
     def save(self) -> None:
         """Write the file (sorted, so that it diffs well), joined with what it holds now: the
@@ -165,9 +179,10 @@ class Durations:
         with _locked(self.path):
             now = Durations.load(self.path)
             now.join(self)
-            self.seconds, self.recorded = now.seconds, now.recorded
+            self.seconds, self.recorded, self.cpu = now.seconds, now.recorded, now.cpu
             document = {"features": {  # sorted, so that it diffs well
                 name: {"seconds": self.seconds[name],
+                       **({"cpu": self.cpu[name]} if name in self.cpu else {}),
                        "recorded": round(self.recorded.get(name, 0))}
                 for name in sorted(self.seconds)}}
             scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
@@ -175,19 +190,24 @@ class Durations:
             os.replace(scratch, self.path)
 
 
-def _read(section: Any) -> tuple[dict[str, float], dict[str, float]]:
-    """The seconds and the time recorded of each feature in a durations file: an entry is
-    ``{"seconds": seconds, "recorded": time}``, or only a number of seconds. An entry that is
-    neither is left out (the file is a hint, never a reason to stop)."""
+def _read(section: Any) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """The seconds, the time recorded and the runner's CPU seconds (when known) of each
+    feature in a durations file: an entry is ``{"seconds": seconds, "cpu": seconds,
+    "recorded": time}``, or only a number of seconds. An entry that is neither is left out
+    (the file is a hint, never a reason to stop)."""
     values: dict[str, float] = {}
     when: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for name, entry in (section.items() if isinstance(section, dict) else ()):
         seconds = entry.get("seconds") if isinstance(entry, dict) else entry
         recorded = entry.get("recorded", 0) if isinstance(entry, dict) else 0
+        used = entry.get("cpu") if isinstance(entry, dict) else None
         if isinstance(seconds, int | float) and seconds >= 0:
             values[str(name)] = float(seconds)
             when[str(name)] = float(recorded) if isinstance(recorded, int | float) else 0.0
-    return values, when
+            if isinstance(used, int | float) and used >= 0:
+                cpu[str(name)] = float(used)
+    return values, when, cpu
 
 
 @contextmanager

@@ -219,10 +219,15 @@ def _before_feature(context: Any, feature: Any) -> None:
     context.interlock_stack = None
     named = [t.split(".", 1)[1] for t in feature.tags if t.startswith("stack.")]
     stack_name = named[0] if named else DEFAULT_STACK
+    times: FeatureTimes | None = context.interlock_times
     if not suite.services:
+        if times is not None:
+            times.began(feature)
         return
     isolated = "isolated" in feature.tags
     if isolated:
+        if times is not None:  # an isolated feature's time is its stack's start too
+            times.began(feature)
         stack = suite.new_stack(stack_name, label=f"{stack_name}-{Path(feature.filename).stem}")
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
         suite.progress(f"interlock: starting an isolated stack for {feature.filename}")
@@ -232,10 +237,9 @@ def _before_feature(context: Any, feature: Any) -> None:
     else:
         context.interlock_stack, seconds = timed(lambda: suite.stack(stack_name))
         seconds += _take_turn(context, suite, feature, context.interlock_stack)
-    if not isolated:  # a stack's start (or turn) is not the feature's time (an isolated one's is)
-        times: FeatureTimes | None = context.interlock_times
-        if times is not None:
-            times.starting_shared(feature, seconds)
+    if not isolated and times is not None:  # a stack's start (or turn) is not the
+        times.starting_shared(feature, seconds)  # feature's time (an isolated one's is)
+        times.began(feature)
     fixtures = [t.split(".", 1)[1] for t in feature.tags if t.startswith("data.")]
     if fixtures:
         # A @data.<name> tag on the feature: loaded once, kept for all its scenarios, removed
@@ -470,7 +474,11 @@ def after_scenario(context: Any, scenario: Any) -> None:
 
 
 def after_feature(context: Any, feature: Any) -> None:
-    """Nothing but the feature's cleanups (an isolated stack stops through them)."""
+    """The CPU this process spent on the feature (for ``interlock run -j``'s plan); the
+    feature's cleanups follow (an isolated stack stops through them)."""
+    times: FeatureTimes | None = getattr(context, "interlock_times", None)
+    if times is not None:
+        times.ended(feature)
 
 
 def _claims(context: Any) -> None:

@@ -9,9 +9,12 @@ the others are done; the others reuse it through ``INTERLOCK_REUSE``. The worker
 the same Allure results and JUnit folders (their files are named per scenario and per
 feature, so nothing collides), and the summary adds their counts up.
 
-The workers take the features one at a time from one queue, heaviest first by the durations
-earlier runs recorded (``reports/durations.json``, as CI shards use them; by scenario count
-when there are none), so that they end together (``claims.py``).
+The workers take the features one at a time, heaviest first by the durations earlier runs
+recorded (``reports/durations.json``, as CI shards use them; by scenario count when there are
+none), so that they end together (``claims.py``). Where those runs recorded the CPU each
+feature kept its worker busy, the features that mostly wait (for a timeout, or for an event
+that must not come) head the queue of every other worker and end the others': while one
+worker waits, another works.
 
 What makes sharing safe is decided here, not by the user, and the reason is printed: a feature
 that stops or slows a service, sets a stub's answers or counts its requests (unless the stub
@@ -29,6 +32,10 @@ Example:
     ...         3.0, ""), Planned("features/i.feature", 2, 5.0, "", isolated=True)]
     >>> [p.path for p in take_order(plan)]
     ['features/b.feature', 'features/a.feature', 'features/i.feature']
+    >>> waits = [Planned("w.feature", 2, 2.0, "", cpu=0.1), Planned("b.feature", 2, 1.0, "",
+    ...          cpu=0.9), Planned("c.feature", 2, 0.5, "", cpu=0.3)]
+    >>> [p.path for p in take_order(waits, 1)], [p.path for p in take_order(waits, 2)]
+    (['w.feature', 'b.feature', 'c.feature'], ['b.feature', 'c.feature', 'w.feature'])
 """
 
 from __future__ import annotations
@@ -73,17 +80,29 @@ class Planned:
     alone: str  # why it must run alone ("" when it may run beside others)
     breaks: str = ""  # why it must run alone: it stops or slows a service ("" when not)
     isolated: bool = False  # it starts a stack of its own (@isolated): it needs no turn
+    cpu: float | None = None  # the worker's CPU seconds in it, last run (None: not known)
 
 
-def take_order(together: list[Planned]) -> list[Planned]:
-    """The order the workers take the features that may share the stack in: the heaviest
-    first, then the ``@isolated`` ones (heaviest first), which worker 1 takes last, after
-    those that run alone."""
+def take_order(together: list[Planned], worker: int = 1) -> list[Planned]:
+    """The order worker number ``worker`` takes the features that may share the stack in:
+    the heaviest first, then the ``@isolated`` ones (heaviest first), which worker 1 takes
+    last, after those that run alone.
+
+    Where the last run recorded the CPU each feature took, those that kept their worker less
+    busy than the suite's mean (they mostly wait: for a timeout, for an event that must not
+    come) come first for the odd workers and last for the even ones: two features that wait
+    side by side leave the machine idle, one waiting beside one working does not."""
     def heaviest(feature: Planned) -> tuple[float, str]:
         return (-feature.seconds, feature.path)
 
-    return (sorted((f for f in together if not f.isolated), key=heaviest)
-            + sorted((f for f in together if f.isolated), key=heaviest))
+    shared = sorted((f for f in together if not f.isolated), key=heaviest)
+    known = [f for f in shared if f.cpu is not None and f.seconds > 0]
+    if len(known) > 1:
+        mean = sum(f.cpu or 0.0 for f in known) / sum(f.seconds for f in known)
+        waiting = [f for f in known if (f.cpu or 0.0) < mean * f.seconds]
+        working = [f for f in shared if f not in waiting]
+        shared = waiting + working if worker % 2 else working + waiting
+    return shared + sorted((f for f in together if f.isolated), key=heaviest)
 
 
 # A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
@@ -214,7 +233,7 @@ def plan(paths: list[Path], root: Path, durations: Durations,
         alone = "" if isolated or stops else why(feature, serial, "serial", correlated,
                                                  scoped_services)
         found.append(Planned(name, len(list(feature.walk_scenarios())), weights[name],
-                             alone, stops, isolated))
+                             alone, stops, isolated, durations.cpu.get(name)))
     return found
 
 
@@ -295,7 +314,6 @@ def run(args: argparse.Namespace) -> int:
             suite.progress(f"interlock: swept {line}")
         # The workers load this stack file, and skip the sweep this process just did.
         env = {**os.environ, "INTERLOCK_CONFIG": str(stack_file), "INTERLOCK_SWEPT": "1"}
-        order = take_order(together)
         lends = bool(private) or any(not f.isolated for f in together)
         state = scratch / "stack.json"
         if lends:  # the shared stack's secrets now; its addresses once worker 1 started it
@@ -327,21 +345,23 @@ def run(args: argparse.Namespace) -> int:
         up_read, up_write = os.pipe() if lends else (-1, -1)
         ours = [fd for fd in (live, up_read, up_write) if fd >= 0]  # closed once handed on
         try:
-            for number in range(1, max(1, min(args.jobs, len(order))) + 1):
+            for number in range(1, max(1, min(args.jobs, len(together))) + 1):
                 mine = {**env, PROGRESS_ENV: f"{live}:{number}"}
                 if number == 1 and lends:
                     lender = {**mine, LEND_ENV: str(kept), STACK_UP_ENV: str(up_write),
                               ALONE_ENV: os.pathsep.join(f.path for f in private)}
-                    workers.append(_start(1, order + private, command, lender, scratch,
-                                          keep=(kept, live, up_write), close=(done, up_read)))
+                    workers.append(_start(1, take_order(together, 1) + private, command,
+                                          lender, scratch, keep=(kept, live, up_write),
+                                          close=(done, up_read)))
                     os.close(kept)
                 elif lends:
                     waits = {**mine, STACK_UP_ENV: str(up_read)}
-                    workers.append(_start(number, order, command, waits, scratch,
-                                          keep=(live, up_read), close=(done, up_write)))
+                    workers.append(_start(number, take_order(together, number), command,
+                                          waits, scratch, keep=(live, up_read),
+                                          close=(done, up_write)))
                 else:
-                    workers.append(_start(number, order, command, mine, scratch,
-                                          keep=(live,)))
+                    workers.append(_start(number, take_order(together, number), command,
+                                          mine, scratch, keep=(live,)))
             while ours:
                 os.close(ours.pop())
             print(f"interlock: {len(planned)} features on {len(workers)} worker(s), each "

@@ -47,6 +47,8 @@ class FeatureTimes:
     base: Path
     record: Path
     shared_start: dict[str, float] = field(default_factory=dict)
+    cpu_began: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # this process's CPU seconds in each
 
     def key(self, feature: Any) -> str:
         """The feature's path relative to the suite folder (``features/a.feature``)."""
@@ -62,6 +64,17 @@ class FeatureTimes:
         key = self.key(feature)
         self.shared_start[key] = self.shared_start.get(key, 0.0) + seconds
 
+    def began(self, feature: Any) -> None:
+        """The feature's own work starts (after the shared stack was taken: its start is
+        not the feature's)."""
+        self.cpu_began[self.key(feature)] = time.process_time()
+
+    def ended(self, feature: Any) -> None:
+        """The feature's work has ended: the CPU seconds this process spent on it."""
+        key = self.key(feature)
+        if key in self.cpu_began:
+            self.cpu[key] = time.process_time() - self.cpu_began.pop(key)
+
     def save(self, features: list[Any]) -> None:
         """Record each feature that ran (not skipped, not a dry run), and write the file."""
         ran = {}
@@ -73,7 +86,7 @@ class FeatureTimes:
         if ran:
             recorded = (self.durations if self.record == self.durations.path
                         else Durations.load(self.record))
-            recorded.update(ran)
+            recorded.update(ran, cpu=self.cpu)
             recorded.save()
 
 
