@@ -464,3 +464,9 @@ def test_features_that_wait_head_one_workers_queue_and_end_the_others(tmp_path: 
         "wait_long", "wait_short", "busy_long", "unknown", "busy_short"]
     assert names(take_order(planned, 2)) == [
         "busy_long", "unknown", "busy_short", "wait_long", "wait_short"]
+    # an @isolated feature starts its own stack: every worker's last (beside the features
+    # that hold the shared stack alone, on worker 1)
+    (tmp_path / "features" / "own.feature").write_text(
+        "@isolated\nFeature: own\n  Scenario: one\n    Given I am not logged in\n")
+    planned = plan([Path("features")], tmp_path, known)
+    assert names(take_order(planned, 1))[-1] == names(take_order(planned, 2))[-1] == "own"

@@ -104,9 +104,9 @@ class Durations:
     path: Path
     seconds: dict[str, float] = field(default_factory=dict)
     recorded: dict[str, float] = field(default_factory=dict)
-    # The runner's own CPU seconds in each feature (a feature that mostly waits, for a
-    # timeout or an event that must not come, has few): interlock run -j pairs waiting
-    # features with busy ones.
+    # The CPU seconds of the thread that ran each feature's steps (a feature that mostly
+    # waits, for a timeout or an event that must not come, has few): interlock run -j pairs
+    # waiting features with busy ones.
     cpu: dict[str, float] = field(default_factory=dict)
 
     @classmethod

@@ -48,7 +48,10 @@ class FeatureTimes:
     record: Path
     shared_start: dict[str, float] = field(default_factory=dict)
     cpu_began: dict[str, float] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)  # this process's CPU seconds in each
+    # The CPU seconds of the thread that runs the steps, in each feature: not those of the
+    # threads that relay or listen for the whole stack (a delay proxy passes other workers'
+    # requests too).
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def key(self, feature: Any) -> str:
         """The feature's path relative to the suite folder (``features/a.feature``)."""
@@ -67,13 +70,13 @@ class FeatureTimes:
     def began(self, feature: Any) -> None:
         """The feature's own work starts (after the shared stack was taken: its start is
         not the feature's)."""
-        self.cpu_began[self.key(feature)] = time.process_time()
+        self.cpu_began[self.key(feature)] = time.thread_time()
 
     def ended(self, feature: Any) -> None:
-        """The feature's work has ended: the CPU seconds this process spent on it."""
+        """The feature's work has ended: the CPU seconds its steps' thread spent on it."""
         key = self.key(feature)
         if key in self.cpu_began:
-            self.cpu[key] = time.process_time() - self.cpu_began.pop(key)
+            self.cpu[key] = time.thread_time() - self.cpu_began.pop(key)
 
     def save(self, features: list[Any]) -> None:
         """Record each feature that ran (not skipped, not a dry run), and write the file."""
