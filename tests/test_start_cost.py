@@ -124,3 +124,16 @@ def test_a_tab_is_named_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(InterlockError, match="a tab: YAML indents with spaces only") as err:
         load_config(path)
     assert "interlock.yaml:2" in str(err.value)
+
+
+def test_the_allure_formatter_loads_no_yaml_glossary_or_html() -> None:
+    """A run that writes Allure results (the default of a suite `interlock init` makes) pays
+    for what it writes, not for the glossary's YAML or html's table of entities (35 ms)."""
+    code = ("import sys, interlock.behave.allure_formatter, interlock._core.diagram\n"
+            "print(sorted(m for m in ('yaml', 'html', 'interlock.behave.glossary',"
+            " 'interlock.behave.catalogue') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]", done.stdout

@@ -18,10 +18,24 @@ Example:
 
 from __future__ import annotations
 
-from html import escape
-
 from interlock._core.secrets import Secrets
 from interlock._core.traffic import BROKER, DATABASE, SERVICE, STUB, TEST, Message, Traffic
+
+# What html.escape does (& < > and quotes), without loading html and its table of entities
+# (1.5 ms of the start of every run that writes a report).
+_ESCAPED = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+_ESCAPED_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """``text`` safe in SVG's text, and with ``quote`` in its attributes.
+
+    Example:
+        >>> escape('<a href="x">Tom & Jerry</a>')
+        '&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&lt;/a&gt;'
+    """
+    return text.translate(_ESCAPED if quote else _ESCAPED_TEXT)
+
 
 _COLUMN = 190        # distance between lifelines
 _MARGIN = 24

@@ -33,12 +33,11 @@ from allure_commons.reporter import AllureReporter
 from interlock._core.errors import Failure, InterlockError
 from interlock.behave.allure_writer import BackgroundFileLogger
 from interlock.behave.binding import SuiteMistake
-from interlock.behave.glossary import FILE_NAME
-from interlock.behave.links import repository_url, source_link
+from interlock.behave.links import GLOSSARY_FILE, repository_url, source_link
 from interlock.behave.retries import Retries
 from interlock.behave.setup_errors import SetupFailed
 
-GLOSSARY = FILE_NAME  # beside features/, written by `interlock glossary` and `docs`
+GLOSSARY = GLOSSARY_FILE  # (the glossary's module, and YAML with it, is not loaded here)
 
 # What changes from run to run inside a message's first line, and what it becomes.
 _VARYING = [

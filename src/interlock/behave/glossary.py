@@ -26,9 +26,10 @@ from typing import Any
 
 from interlock._core.errors import InterlockError
 from interlock.behave.catalogue import LIBRARIES, readable
+from interlock.behave.links import GLOSSARY_FILE
 
 LIBRARY_PACKAGE = "interlock.behave.steps"
-FILE_NAME = "GLOSSARY.md"
+FILE_NAME = GLOSSARY_FILE
 _SHOWN_USES = 6  # distinct sentences shown per step definition
 _SHOWN_PLACES = 3  # places shown per sentence
 

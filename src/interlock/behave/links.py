@@ -24,6 +24,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+GLOSSARY_FILE = "GLOSSARY.md"
+"""Beside ``features/``: the sentences a suite uses, explained (``interlock glossary``,
+``interlock docs``); a report links each scenario to it when it is there."""
+
 
 def repository_url(userdata: Mapping[str, str], environ: Mapping[str, str]) -> str | None:
     """The web address of the repository's root at the commit that ran, if known."""
