@@ -154,7 +154,7 @@ def test_two_workers_saving_durations_keep_each_others_records(tmp_path: Path) -
         "durations.json"]
 
 
-def test_the_runners_cpu_is_kept_with_its_record_and_dropped_with_it(tmp_path: Path) -> None:
+def test_the_cpu_is_kept_with_its_record_and_the_last_known_when_not_measured(tmp_path: Path) -> None:
     path = tmp_path / "durations.json"
     durations = Durations.load(path)
     durations.update({"a.feature": 1.0, "b.feature": 2.0}, when=100.0,
@@ -164,17 +164,19 @@ def test_the_runners_cpu_is_kept_with_its_record_and_dropped_with_it(tmp_path: P
     assert again.cpu == {"a.feature": 0.123, "b.feature": 1.5}
     assert json.loads(path.read_text())["features"]["a.feature"] == {
         "seconds": 1.0, "cpu": 0.123, "recorded": 100}
-    # a newer record without the CPU (another Interlock wrote it) does not keep the old CPU
+    # a newer record without the CPU (a run's first feature: not measured) keeps the last
+    # CPU known; a newer one with it replaces it; an older one does not
     newer = Durations(tmp_path / "other.json")
-    newer.update({"a.feature": 3.0}, when=200.0)
+    newer.update({"a.feature": 3.0, "b.feature": 2.5}, when=200.0, cpu={"b.feature": 1.0})
     again.join(newer)
-    assert again.seconds["a.feature"] == 3.0 and "a.feature" not in again.cpu
-    assert again.cpu == {"b.feature": 1.5}
-    # an older one does not replace it
+    assert again.seconds["a.feature"] == 3.0 and again.cpu == {"a.feature": 0.123,
+                                                                "b.feature": 1.0}
     older = Durations(tmp_path / "old.json")
     older.update({"b.feature": 9.0}, when=50.0, cpu={"b.feature": 0.0})
     again.join(older)
-    assert again.cpu == {"b.feature": 1.5}
+    assert again.cpu == {"a.feature": 0.123, "b.feature": 1.0}
+    again.update({"a.feature": 2.0}, cpu={})
+    assert again.seconds["a.feature"] == 2.0 and again.cpu["a.feature"] == 0.123
     path.write_text('{"features": {"c.feature": {"seconds": 1, "cpu": "lots"}}}')
     assert Durations.load(path).seconds == {"c.feature": 1.0}  # a bad CPU is left out
     assert Durations.load(path).cpu == {}

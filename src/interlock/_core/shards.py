@@ -140,16 +140,15 @@ class Durations:
 
     def update(self, seconds: Mapping[str, float], when: float | None = None,
                cpu: Mapping[str, float] | None = None) -> None:
-        """Take the durations (and the runner's CPU seconds, when given) of the features a
-        run ran (recorded now); keep the others'."""
+        """Take the durations (and the CPU seconds, when measured) of the features a run
+        ran (recorded now); keep the others', and the last CPU seconds known of a feature
+        whose CPU this run did not measure."""
         now = time.time() if when is None else when
         for path, value in seconds.items():
             self.seconds[path] = round(value, 3)
             self.recorded[path] = now
             if cpu is not None and path in cpu:
                 self.cpu[path] = round(cpu[path], 3)
-            else:
-                self.cpu.pop(path, None)  # an older record's, of another run
 
     def join(self, other: Durations) -> None:
         """Take ``other``'s record of each feature it recorded later than this one did.
@@ -165,10 +164,8 @@ class Durations:
             if name not in self.seconds or when > self.recorded.get(name, 0.0):
                 self.seconds[name] = value
                 self.recorded[name] = when
-                if name in other.cpu:
+                if name in other.cpu:  # (else the last CPU known of it stays)
                     self.cpu[name] = other.cpu[name]
-                else:
-                    self.cpu.pop(name, None)
 
     def save(self) -> None:
         """Write the file (sorted, so that it diffs well), joined with what it holds now: the
