@@ -1,13 +1,14 @@
 """The features of ``interlock run -j``, taken by its workers one at a time.
 
-Every worker is given the same queue, heaviest feature first (by the durations runs record);
-each takes the next feature nobody has taken yet when it is free, so the workers end
-together however long the features turn out to take (a static split is only as good as the
-last run's durations). A feature is taken by creating its file in a folder the run shares
-(``O_EXCL``: exactly one worker succeeds). Worker 1, which started the shared stack, has
-features of its own too (those that run alone on it): it runs them once the queue of shared
-features is empty, before the ``@isolated`` ones, which start stacks of their own and so
-are what the other workers do meanwhile.
+Every worker is given the same features, heaviest first (by the durations runs record; the
+features that mostly wait head the odd workers' queues and end the even ones',
+``parallel.take_order``); each takes the next feature nobody has taken yet when it is free,
+so the workers end together however long the features turn out to take (a static split is
+only as good as the last run's durations). A feature is taken by creating its file in a
+folder the run shares (``O_EXCL``: exactly one worker succeeds). Worker 1, which started the
+shared stack, has features of its own too (those that run alone on it): it runs them once
+the queue of shared features is empty, before the ``@isolated`` ones, which start stacks of
+their own and so are what the other workers do meanwhile.
 
 Example:
     >>> import tempfile, pathlib
