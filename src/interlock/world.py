@@ -28,6 +28,7 @@ from interlock._core.traffic import SERVICE, note
 from interlock._core.values import Scope, render, render_json, render_jsonpath
 from interlock.http import Exchange, HttpSession
 from interlock.stack.base import log_tail
+from interlock.stack.sockets import owner_of
 from interlock.stack.stack import Stack
 from interlock.suite import Suite
 
@@ -395,12 +396,11 @@ class World:
         made for their scenarios: then only the calls that carry this scenario's id (a proxy
         with a ``scenario_header``) are drawn, and none through a proxy that cannot tell
         (unless this feature holds the stack alone)."""
-        if self.stack is None:
+        if self.stack is None or not self.stack.proxies:
             return
+        from interlock.stack.proxy import DelayProxy  # loaded with the first proxy started
+
         beside_others = self.stack.shared and not self.stack.alone
-        if not self.stack.proxies:
-            return
-        from interlock.stack.proxy import DelayProxy
 
         for name, proxy in self.stack.proxies.items():
             if not isinstance(proxy, DelayProxy):  # in this process (a container's is not seen)
@@ -489,8 +489,6 @@ class CallWatcher:
         connected to the proxy; None when no process could be told."""
         running = list(self.stack.running.items())
         pids = [os.getpid(), *(r.pid for _, r in running if r.pid is not None)]
-        from interlock.stack.sockets import owner_of
-
         pid = owner_of(client_port, self.port, pids)
         if pid is None:
             return None

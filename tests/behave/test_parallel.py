@@ -470,3 +470,25 @@ def test_features_that_wait_head_one_workers_queue_and_end_the_others(tmp_path: 
         "@isolated\nFeature: own\n  Scenario: one\n    Given I am not logged in\n")
     planned = plan([Path("features")], tmp_path, known)
     assert names(take_order(planned, 1))[-1] == names(take_order(planned, 2))[-1] == "own"
+
+
+def test_the_run_says_which_features_mostly_wait_and_who_takes_them_first(
+        tmp_path: Path) -> None:
+    """With the CPU of each feature recorded by an earlier run, the plan's line names the
+    features that mostly wait; the first worker takes the heaviest of them first."""
+    suite = mini_suite(tmp_path, SERVICES)
+    for n in range(3):
+        suite.write(f"features/plain_{n}.feature", textwrap.dedent(PLAIN.format(n=n)))
+    recorded = Durations(suite.root / "reports" / "durations.json")
+    recorded.update({f"features/plain_{n}.feature": 1.0 for n in range(3)},
+                    cpu={"features/plain_0.feature": 0.9, "features/plain_1.feature": 0.05,
+                         "features/plain_2.feature": 0.8})
+    recorded.save()
+    run = subprocess.run(RUN_PLAIN, cwd=suite.root, env=suite.env(), capture_output=True,
+                         text=True, timeout=300, check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
+    assert ("interlock: 1 feature mostly waits (by the CPU recorded in "
+            f"{Path('reports') / 'durations.json'}): the odd workers take them first, the even "
+            "ones last, so that one works while another waits: plain_1.feature") in output
+    assert "interlock: worker 1 runs features/plain_1.feature" in output, output[-4000:]

@@ -220,14 +220,12 @@ def _before_feature(context: Any, feature: Any) -> None:
     named = [t.split(".", 1)[1] for t in feature.tags if t.startswith("stack.")]
     stack_name = named[0] if named else DEFAULT_STACK
     times: FeatureTimes | None = context.interlock_times
+    if times is not None:  # (the steps' thread waits while a stack starts or for a turn)
+        times.began(feature)
     if not suite.services:
-        if times is not None:
-            times.began(feature)
         return
     isolated = "isolated" in feature.tags
     if isolated:
-        if times is not None:  # an isolated feature's time is its stack's start too
-            times.began(feature)
         stack = suite.new_stack(stack_name, label=f"{stack_name}-{Path(feature.filename).stem}")
         context.add_cleanup(stack.stop)  # registered before start: a half-started stack stops
         suite.progress(f"interlock: starting an isolated stack for {feature.filename}")
@@ -239,7 +237,6 @@ def _before_feature(context: Any, feature: Any) -> None:
         seconds += _take_turn(context, suite, feature, context.interlock_stack)
     if not isolated and times is not None:  # a stack's start (or turn) is not the
         times.starting_shared(feature, seconds)  # feature's time (an isolated one's is)
-        times.began(feature)
     fixtures = [t.split(".", 1)[1] for t in feature.tags if t.startswith("data.")]
     if fixtures:
         # A @data.<name> tag on the feature: loaded once, kept for all its scenarios, removed

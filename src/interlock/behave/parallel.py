@@ -94,18 +94,33 @@ def take_order(together: list[Planned], worker: int = 1) -> list[Planned]:
     busy than the suite's mean (they mostly wait: for a timeout, for an event that must not
     come) come first for the odd workers and last for the even ones: two features that wait
     side by side leave the machine idle, one waiting beside one working does not."""
-    def heaviest(feature: Planned) -> tuple[float, str]:
-        return (-feature.seconds, feature.path)
-
-    shared = sorted((f for f in together if not f.isolated), key=heaviest)
-    known = [f for f in shared if f.cpu is not None and f.seconds > 0]
-    if len(known) > 1:
-        mean = sum(f.cpu or 0.0 for f in known) / sum(f.seconds for f in known)
-        waiting = [f for f in known if (f.cpu or 0.0) < mean * f.seconds]
+    shared = sorted((f for f in together if not f.isolated), key=_heaviest)
+    waiting = mostly_waiting(together)
+    if waiting:
         working = [f for f in shared if f not in waiting]
         shared = waiting + working if worker % 2 else working + waiting
-    isolated = sorted((f for f in together if f.isolated), key=heaviest)
-    return shared + isolated
+    return shared + sorted((f for f in together if f.isolated), key=_heaviest)
+
+
+def _heaviest(feature: Planned) -> tuple[float, str]:
+    return (-feature.seconds, feature.path)
+
+
+def mostly_waiting(together: list[Planned]) -> list[Planned]:
+    """The features that may share the stack and kept their worker less busy than the
+    suite's mean, heaviest first (none when fewer than two have their CPU recorded).
+
+    Example:
+        >>> [p.path for p in mostly_waiting([Planned("w.feature", 2, 2.0, "", cpu=0.1),
+        ...                                   Planned("b.feature", 2, 1.0, "", cpu=0.9)])]
+        ['w.feature']
+    """
+    known = sorted((f for f in together if not f.isolated and f.cpu is not None
+                    and f.seconds > 0), key=_heaviest)
+    if len(known) < 2:
+        return []
+    mean = sum(f.cpu or 0.0 for f in known) / sum(f.seconds for f in known)
+    return [f for f in known if (f.cpu or 0.0) < mean * f.seconds]
 
 
 # A {variable} of the scenario (not {uuid}, {env.X}, {fake.x}, {secrets.x}, {svc.url}).
@@ -350,21 +365,20 @@ def run(args: argparse.Namespace) -> int:
         try:
             for number in range(1, max(1, min(args.jobs, len(together))) + 1):
                 mine = {**env, PROGRESS_ENV: f"{live}:{number}"}
+                queue = take_order(together, number)
                 if number == 1 and lends:
                     lender = {**mine, LEND_ENV: str(kept), STACK_UP_ENV: str(up_write),
                               ALONE_ENV: os.pathsep.join(f.path for f in private)}
-                    workers.append(_start(1, take_order(together, 1) + private, command,
-                                          lender, scratch, keep=(kept, live, up_write),
-                                          close=(done, up_read)))
+                    workers.append(_start(1, queue + private, command, lender, scratch,
+                                          keep=(kept, live, up_write), close=(done, up_read)))
                     os.close(kept)
                 elif lends:
                     waits = {**mine, STACK_UP_ENV: str(up_read)}
-                    workers.append(_start(number, take_order(together, number), command,
-                                          waits, scratch, keep=(live, up_read),
-                                          close=(done, up_write)))
+                    workers.append(_start(number, queue, command, waits, scratch,
+                                          keep=(live, up_read), close=(done, up_write)))
                 else:
-                    workers.append(_start(number, take_order(together, number), command,
-                                          mine, scratch, keep=(live,)))
+                    workers.append(_start(number, queue, command, mine, scratch,
+                                          keep=(live,)))
             while ours:
                 os.close(ours.pop())
             print(f"interlock: {len(planned)} features on {len(workers)} worker(s), each "
@@ -372,6 +386,15 @@ def run(args: argparse.Namespace) -> int:
                   + (f"; worker 1 starts the shared stack, and runs the {len(private)} that "
                      "need it alone once the others are taken" if private else ""),
                   flush=True)
+            waiting = mostly_waiting(together)
+            if waiting and len(workers) > 1:
+                shown = (durations_path.relative_to(root) if durations_path.is_relative_to(root)
+                         else durations_path)
+                print(f"interlock: {len(waiting)} feature{'s' if len(waiting) > 1 else ''} "
+                      f"mostly wait{'' if len(waiting) > 1 else 's'} (by the CPU recorded in "
+                      f"{shown}): the odd workers take them first, the even ones last, so "
+                      f"that one works while another waits: "
+                      f"{', '.join(Path(f.path).name for f in waiting)}", flush=True)
             results = _finish_all(workers, workers[0] if lends else None, others_done,
                                   lambda: bool(KeptStack.error_in(state)))
         except BaseException:  # Ctrl-C, SIGTERM: the workers stop (worker 1 stops the stack)

@@ -69,8 +69,8 @@ class FeatureTimes:
         self.shared_start[key] = self.shared_start.get(key, 0.0) + seconds
 
     def began(self, feature: Any) -> None:
-        """The feature's own work starts (after the shared stack was taken: its start is
-        not the feature's)."""
+        """The feature starts: the CPU of the thread that runs its steps from now on (a
+        shared stack's start runs on other threads; this one only waits for it)."""
         self.cpu_began[self.key(feature)] = time.thread_time()
 
     def ended(self, feature: Any) -> None:

@@ -301,8 +301,9 @@ class _Call:
         """Whether the watcher's scenario is told of this call: not another scenario's
         (another worker's, on a shared stack), nor, ``own_only``, one of nobody known."""
         mine = getattr(watcher, "scenario", None)
-        return not (mine and self.scenario != mine
-                    and (self.scenario or getattr(watcher, "own_only", False)))
+        if not mine or self.scenario == mine:
+            return True
+        return self.scenario is None and not getattr(watcher, "own_only", False)
 
 
 def scenario_of(header: str, value: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The delays of a proxy another process runs: what a run that shares a stack holds.
+"""The delays of a proxy another process runs: what a run that shares a stack holds (and
+``set_delay``, how any proxy's control port is asked, with a suite's error when it fails).
 
 The workers of ``interlock run -j`` that did not start the shared stack (and runs that reuse
 one ``interlock stack up`` keeps) set their scenarios' delays through the control port of
@@ -31,14 +32,9 @@ class RemoteDelay:
     def delay_scenario(self, scenario: str, seconds: float) -> None:
         """``PUT /delay?scenario=<id>``: the seconds added to the scenario's requests; an
         ``InterlockError`` when the proxy cannot be reached."""
-        try:
-            proxy.put_delay(self.url, seconds, scenario)
-        except proxy.ControlError as err:
-            raise InterlockError(
-                f'Cannot set the delay of service "{self.service}"', details=str(err),
-                where=f'service "{self.service}"',
-                hint="The run that started the shared stack may have ended: its output says "
-                "why.") from None
+        set_delay(self.service, self.url, seconds, scenario,
+                  hint="The run that started the shared stack may have ended: its output says "
+                  "why.")
 
     def control_url(self) -> str:
         """The proxy's control port."""
@@ -46,3 +42,15 @@ class RemoteDelay:
 
     def stop(self) -> None:
         """Nothing: the proxy is its owner's to stop."""
+
+
+def set_delay(service: str, url: str, seconds: float, scenario: str | None, hint: str) -> None:
+    """Set the delay of ``service``'s proxy through its control port ``url`` (every caller's,
+    or ``scenario``'s requests' only); an ``InterlockError`` naming the service, the request
+    and ``hint`` (what to do) when the proxy cannot be reached or refuses it."""
+    try:
+        proxy.put_delay(url, seconds, scenario)
+    except proxy.ControlError as err:
+        raise InterlockError(
+            f'Cannot set the delay of service "{service}"', details=str(err),
+            where=f'service "{service}"', hint=hint) from None

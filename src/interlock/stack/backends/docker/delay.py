@@ -35,6 +35,7 @@ from interlock.stack import proxy
 from interlock.stack.backends.docker.service import DockerService
 from interlock.stack.backends.docker.spec import ContainerSpec
 from interlock.stack.base import ReadyCheck, python_image
+from interlock.stack.remote_delay import set_delay
 
 CONTROL_PORT = 7070  # inside the proxy container only; published on a free host port
 
@@ -119,15 +120,9 @@ class ContainerDelay:
         return self._control
 
     def _put(self, seconds: float, scenario: str | None = None) -> None:
-        try:
-            proxy.put_delay(self._control, seconds, scenario)
-        except proxy.ControlError as err:
-            raise InterlockError(
-                f'Cannot set the delay of service "{self.service}"', details=str(err),
-                where=f'service "{self.service}"',
-                hint=f"Its proxy container {self.container.container.name} may have stopped: "
-                "read its log (docker logs).",
-            ) from None
+        set_delay(self.service, self._control, seconds, scenario,
+                  hint=f"Its proxy container {self.container.container.name} may have "
+                  "stopped: read its log (docker logs).")
 
     def stop(self) -> None:
         """Remove the proxy container."""
